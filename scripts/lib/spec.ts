@@ -1,0 +1,75 @@
+// The typed inputs of the generator: the repo settings file (gitops.yaml) and each environment's
+// overlays/<env>/env.yaml. JSON Schemas and validation live with the generator; these are the shapes.
+
+export interface ContainerResources {
+  requests: { cpu: string; memory: string };
+  limits: { cpu?: string; memory: string };
+}
+
+export interface SyncPolicy {
+  /** Argo CD syncs on every new commit by itself; false means a person presses Sync (e.g. prod). */
+  automated: boolean;
+  /** Delete cluster objects that were removed from git (only with automated). */
+  prune: boolean;
+  /** Revert changes made in the cluster by hand (only with automated). */
+  selfHeal: boolean;
+}
+
+export interface MongoSpec {
+  /** Replica-set members (1, 3, 5 or 7). */
+  members: number;
+  /** MongoDB server version, pinned, e.g. "8.0.12". */
+  version: string;
+  storage: { size: string; className: string };
+  resources: { mongod: ContainerResources; agent: ContainerResources };
+}
+
+export interface IngressSpec {
+  host: string;
+  /** Name of a kubernetes.io/tls Secret created on the cluster (e.g. by cert-manager); required outside dev. */
+  tlsSecret?: string;
+}
+
+export interface EnvSpec {
+  /** The environment's name: its overlay directory, its Argo CD Application. */
+  name: string;
+  namespace: string;
+  replicas: number;
+  /** Image tag of the users API; never "latest". */
+  tag: string;
+  resources: ContainerResources;
+  ingress?: IngressSpec;
+  mongodb: MongoSpec;
+  sync: SyncPolicy;
+  /** Git revision Argo CD tracks for this environment (branch, tag or commit). */
+  targetRevision: string;
+}
+
+export interface RepoSettings {
+  /** The git URL Argo CD pulls (https or ssh). */
+  repoURL: string;
+  /** Image repository of the users API, without tag. */
+  image: string;
+  argocd: { version: string; namespace: string };
+  operator: { chartRepo: string; chart: string; version: string; namespace: string };
+  /** What a new environment gets when new-env is run without --from. */
+  defaults: Omit<EnvSpec, 'name' | 'namespace'>;
+}
+
+/** Facts of the MongoDB deployment that both the API's base and the replica-set base refer to. */
+export const MONGODB = {
+  /** metadata.name of the MongoDBCommunity resource in every environment namespace. */
+  resourceName: 'users-db',
+  /** The application's SCRAM user and the database that authenticates it. */
+  appUser: 'users-api',
+  authDb: 'admin',
+  /** The application's database: the only one its user may read and write. */
+  appDb: 'users',
+  /** Secret with key `password`, created on the cluster by bootstrap / rotate-db-password, never in git. */
+  passwordSecret: 'users-db-users-api-password',
+  passwordKey: 'password',
+  /** Created and owned by the operator: <resource>-<auth db>-<user>. Never render it from git. */
+  connectionSecret: 'users-db-admin-users-api',
+  connectionKey: 'connectionString.standard',
+  port: 27017,
+} as const;

@@ -1,0 +1,39 @@
+#!/usr/bin/env zx
+// zx scripts/delete-env.ts <name> --yes: remove an environment's overlay and its Argo CD Application.
+import { runCli } from './lib/cli.ts';
+import { UsageError } from './lib/errors.ts';
+import { applicationName } from './lib/envspec.ts';
+import { findRepoRoot, runDeleteEnv } from './lib/generate/commands.ts';
+
+await runCli(
+  {
+    name: 'delete-env',
+    synopsis: '<name> --yes',
+    description:
+      'Deletes overlays/<name>/ and argocd/apps/<name>.yaml and regenerates the AppProject and the operator Application ' +
+      '(which no longer list its namespace). After the push, Argo CD\'s root application prunes the environment\'s Application, ' +
+      'whose finalizer deletes what it deployed. The namespace and the MongoDB volumes (PVCs) stay until you delete them.',
+    optionHelp: ['--yes  confirm: the environment and, after the push, its workloads are deleted'],
+    options: { yes: { type: 'boolean' } },
+    positionals: [1, 1],
+    examples: ['zx scripts/delete-env.ts qa-7 --yes'],
+  },
+  import.meta.url,
+  async ({ values, positionals }, io) => {
+    const name = positionals[0]!;
+    if (values.yes !== true) throw new UsageError(`deleting environment ${name} needs --yes (nothing was written)`);
+    const root = findRepoRoot();
+    const result = await runDeleteEnv(root, name);
+    for (const [p, c] of Object.entries(result.changes)) io.out(`${c === null ? 'deleted' : 'wrote  '} ${p}`);
+    const ns = result.namespace ?? name;
+    io.out(
+      [
+        '',
+        `deleted environment ${name}. Next: git commit -am "Delete environment ${name}" && git push.`,
+        `Argo CD's root application then prunes the Application ${applicationName(name)}; its finalizer deletes the workloads.`,
+        `Namespace ${ns} and its MongoDB PersistentVolumeClaims are kept: \`kubectl delete namespace ${ns}\` once the data is no longer needed.`,
+      ].join('\n'),
+    );
+    return 0;
+  },
+);

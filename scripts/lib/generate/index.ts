@@ -1,0 +1,169 @@
+// The generator: repository inputs → every generated file (repo-relative path → content). Pure and
+// deterministic; the shell (scripts/generate.ts, new-env, delete-env) compares and writes.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { envSpecSchema, settingsSchema, ENV_SCHEMA_FILE, SETTINGS_SCHEMA_FILE } from '../envspec.ts';
+import type { FileChanges } from '../atomic.ts';
+import {
+  API_BASE_DIR, ARGOCD_APPS_DIR, ARGOCD_DIR, envDir, envSpecFile, MONGODB_BASE_DIR, OVERLAYS_DIR, SCHEMAS_DIR, SETTINGS_FILE,
+} from '../layout.ts';
+import type { RepoInputs } from '../repo-inputs.ts';
+import { generatedHeader, isGenerated, toYaml } from '../yaml.ts';
+import { apiBaseObjects } from './api-base.ts';
+import { appProject, envApplication, namespacedKinds, PROJECT_NAME, rootApplication, WAVES } from './argocd.ts';
+import { mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
+import { ingressObject, INGRESS_FILE, overlayKustomization, resourcesPatch, RESOURCES_PATCH_FILE } from './overlay.ts';
+
+const CONTRACT = 'apps/users-api/src/contract.ts';
+const MONGODB_LIB = 'scripts/lib/mongodb';
+
+function yamlFile(sources: string[], value: unknown): string {
+  return generatedHeader(sources) + toYaml(value);
+}
+
+function kustomization(resources: string[]): object {
+  return { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources };
+}
+
+function objectFileName(o: object): string {
+  const { kind, metadata } = o as { kind: string; metadata: { name: string } };
+  return `${kind.toLowerCase()}-${metadata.name}.yaml`;
+}
+
+function withWave(o: object, wave: string): object {
+  const obj = o as { metadata?: { annotations?: Record<string, string> } };
+  return { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, 'argocd.argoproj.io/sync-wave': wave } } };
+}
+
+/** Every generated file for `inputs`, keys sorted. Same inputs, same bytes. */
+export function generateRepo(inputs: RepoInputs): Record<string, string> {
+  const { settings } = inputs;
+  const files: Record<string, string> = {};
+  const names = Object.keys(inputs.envs).sort();
+  const envs = names.map((n) => inputs.envs[n]!.spec);
+
+  // The users API base.
+  const apiObjects = apiBaseObjects(settings);
+  for (const [file, obj] of Object.entries(apiObjects)) files[`${API_BASE_DIR}/${file}`] = yamlFile([CONTRACT, SETTINGS_FILE], obj);
+  files[`${API_BASE_DIR}/kustomization.yaml`] = yamlFile([CONTRACT, SETTINGS_FILE], kustomization(Object.keys(apiObjects).sort()));
+
+  // The MongoDB replica-set base: one file per object.
+  const mongoObjects = mongoBaseObjects(settings);
+  const mongoFiles = mongoObjects.map((o) => [objectFileName(o), o] as const);
+  for (const [file, obj] of mongoFiles) files[`${MONGODB_BASE_DIR}/${file}`] = yamlFile([MONGODB_LIB], obj);
+  files[`${MONGODB_BASE_DIR}/kustomization.yaml`] = yamlFile([MONGODB_LIB], kustomization(mongoFiles.map(([f]) => f).sort()));
+
+  // Overlays and their Applications.
+  const overlayObjects: object[] = [];
+  for (const env of envs) {
+    const dir = envDir(env.name);
+    const sources = [envSpecFile(env.name), SETTINGS_FILE];
+    const patches = mongoPatches(env);
+    files[`${dir}/kustomization.yaml`] = yamlFile(sources, overlayKustomization(settings, env, patches));
+    files[`${dir}/${RESOURCES_PATCH_FILE}`] = yamlFile(sources, resourcesPatch(env));
+    for (const p of patches) files[`${dir}/${p.file}`] = yamlFile([envSpecFile(env.name), MONGODB_LIB], p.patch);
+    const ingress = ingressObject(env);
+    if (ingress) {
+      files[`${dir}/${INGRESS_FILE}`] = yamlFile(sources, ingress);
+      overlayObjects.push(ingress);
+    }
+    files[`${ARGOCD_APPS_DIR}/${env.name}.yaml`] = yamlFile(sources, envApplication(settings, env));
+  }
+
+  const operator = mongoOperatorApp(settings, envs.map((e) => e.namespace).sort(), PROJECT_NAME);
+  files[`${ARGOCD_APPS_DIR}/mongodb-operator.yaml`] = yamlFile([SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'], withWave(operator, WAVES.operator));
+
+  const configMap = { apiVersion: 'v1', kind: 'ConfigMap' };
+  const kinds = namespacedKinds([...Object.values(apiObjects), ...mongoObjects, ...overlayObjects, configMap]);
+  files[`${ARGOCD_DIR}/project.yaml`] = yamlFile([SETTINGS_FILE, 'overlays/*/env.yaml'], appProject(settings, envs, kinds));
+  files[`${ARGOCD_DIR}/root.yaml`] = yamlFile([SETTINGS_FILE], rootApplication(settings));
+
+  files[ENV_SCHEMA_FILE] = `${JSON.stringify(envSpecSchema, null, 2)}\n`;
+  files[SETTINGS_SCHEMA_FILE] = `${JSON.stringify(settingsSchema, null, 2)}\n`;
+
+  const sorted: Record<string, string> = {};
+  for (const k of Object.keys(files).sort()) sorted[k] = files[k]!;
+  return sorted;
+}
+
+/** Directories whose every file is generated: anything else found there is stale. */
+const FULLY_GENERATED_DIRS = [API_BASE_DIR, MONGODB_BASE_DIR];
+const SCHEMA_MARKER = 'Generated by scripts/generate.ts';
+
+function walk(root: string, dir: string, out: string[]): void {
+  const abs = join(root, dir);
+  if (!existsSync(abs)) return;
+  for (const d of readdirSync(abs, { withFileTypes: true })) {
+    const rel = `${dir}/${d.name}`;
+    if (d.isDirectory()) walk(root, rel, out);
+    else if (d.isFile()) out.push(rel);
+  }
+}
+
+/** Files on disk the generator owns: everything in the base dirs, and generated-marked files elsewhere. */
+export function generatedFilesOnDisk(root: string): string[] {
+  const out: string[] = [];
+  for (const dir of FULLY_GENERATED_DIRS) walk(root, dir, out);
+  const marked: string[] = [];
+  for (const dir of [ARGOCD_DIR, OVERLAYS_DIR]) walk(root, dir, marked);
+  for (const rel of marked) {
+    if (FULLY_GENERATED_DIRS.some((d) => rel.startsWith(`${d}/`))) continue;
+    if (isGenerated(readFileSync(join(root, rel), 'utf8'))) out.push(rel);
+  }
+  const schemas: string[] = [];
+  walk(root, SCHEMAS_DIR, schemas);
+  for (const rel of schemas) if (rel.endsWith('.json') && readFileSync(join(root, rel), 'utf8').includes(SCHEMA_MARKER)) out.push(rel);
+  return [...new Set(out)].sort();
+}
+
+/** The writes and deletions that make the tree match `files` (nothing for files already identical). */
+export function plannedChanges(root: string, files: Record<string, string>): FileChanges {
+  const changes: FileChanges = {};
+  for (const [rel, content] of Object.entries(files)) {
+    const abs = join(root, rel);
+    if (!existsSync(abs) || readFileSync(abs, 'utf8') !== content) changes[rel] = content;
+  }
+  for (const rel of generatedFilesOnDisk(root)) if (!(rel in files)) changes[rel] = null;
+  return changes;
+}
+
+export interface Drift {
+  path: string;
+  kind: 'changed' | 'missing' | 'stale';
+  diff: string;
+}
+
+/** Every difference between the tree and `files`, each with a unified diff (committed → generated). */
+export function checkGenerated(root: string, files: Record<string, string>): Drift[] {
+  const drift: Drift[] = [];
+  const changes = plannedChanges(root, files);
+  for (const rel of Object.keys(changes).sort()) {
+    const abs = join(root, rel);
+    const onDisk = existsSync(abs) ? readFileSync(abs, 'utf8') : '';
+    const wanted = changes[rel] ?? '';
+    const kind: Drift['kind'] = changes[rel] === null ? 'stale' : existsSync(abs) ? 'changed' : 'missing';
+    const diff = createTwoFilesPatch(
+      kind === 'missing' ? '/dev/null' : `a/${rel}`,
+      kind === 'stale' ? '/dev/null' : `b/${rel}`,
+      onDisk,
+      wanted,
+      'committed',
+      'generated',
+    );
+    drift.push({ path: rel, kind, diff });
+  }
+  return drift;
+}
+
+export function describeDrift(d: Drift): string {
+  switch (d.kind) {
+    case 'changed':
+      return `${d.path}: differs from what the specs generate (hand edit, or specs changed without running generate)`;
+    case 'missing':
+      return `${d.path}: missing (generate has not been run since its spec was added)`;
+    case 'stale':
+      return `${d.path}: generated file that no spec produces any more (should be deleted)`;
+  }
+}
+

@@ -1,0 +1,55 @@
+// overlays/<env>/: the kustomization that joins the two bases, the namespace, the ConfigMap from .env
+// (hash-suffixed, so a settings change rolls the pods), the image tag, replicas, resources, ingress and
+// the MongoDB patches of that environment.
+import { APP_NAME, CONTAINER_NAME, HTTP_PORT_NAME } from '../../../apps/users-api/src/contract.ts';
+import { API_BASE_DIR, MONGODB_BASE_DIR } from '../layout.ts';
+import type { EnvSpec, RepoSettings } from '../spec.ts';
+import { CONFIG_MAP_NAME, INGRESS_CONTROLLER, SERVICE_PORT } from './api-base.ts';
+import type { OverlayPatch } from './mongodb-parts.ts';
+
+export const ENV_LABEL = 'environment';
+export const RESOURCES_PATCH_FILE = 'users-api-resources.yaml';
+export const INGRESS_FILE = 'ingress.yaml';
+
+export function ingressObject(env: EnvSpec): object | undefined {
+  if (!env.ingress) return undefined;
+  const { host, tlsSecret } = env.ingress;
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: APP_NAME, labels: { 'app.kubernetes.io/name': APP_NAME } },
+    spec: {
+      ingressClassName: INGRESS_CONTROLLER.className,
+      rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: APP_NAME, port: { name: HTTP_PORT_NAME } } } }] } }],
+      tls: tlsSecret ? [{ hosts: [host], secretName: tlsSecret }] : undefined,
+    },
+  };
+}
+
+/** JSON patch replacing the whole resources block, so a limit absent here is absent in the pod too. */
+export function resourcesPatch(env: EnvSpec): object[] {
+  return [{ op: 'replace', path: '/spec/template/spec/containers/0/resources', value: env.resources }];
+}
+
+export const deploymentTarget = { group: 'apps', version: 'v1', kind: 'Deployment', name: APP_NAME } as const;
+
+export function overlayKustomization(settings: RepoSettings, env: EnvSpec, mongo: OverlayPatch[]): object {
+  const resources = [`../../${API_BASE_DIR}`, `../../${MONGODB_BASE_DIR}`];
+  if (env.ingress) resources.push(INGRESS_FILE);
+  return {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    namespace: env.namespace,
+    resources,
+    labels: [{ pairs: { [ENV_LABEL]: env.name }, includeSelectors: false, includeTemplates: true }],
+    configMapGenerator: [{ name: CONFIG_MAP_NAME, envs: ['.env'] }],
+    images: [{ name: settings.image, newTag: env.tag }],
+    replicas: [{ name: APP_NAME, count: env.replicas }],
+    patches: [
+      { path: RESOURCES_PATCH_FILE, target: deploymentTarget },
+      ...mongo.map((p) => ({ path: p.file, target: p.target })),
+    ],
+  };
+}
+
+export { CONTAINER_NAME, SERVICE_PORT };

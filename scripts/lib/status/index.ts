@@ -1,0 +1,132 @@
+// What is running, per environment: the Argo CD Application's sync and health, the revision it
+// deployed, the MongoDB resource's phase and the API Deployment's readiness. Reads only.
+import type { Kube } from '../kube/client.ts';
+import { MONGODB } from '../spec.ts';
+import { APP_NAME } from '../../../apps/users-api/src/contract.ts';
+
+export interface EnvRef {
+  name: string;
+  namespace: string;
+  /** The environment's Argo CD Application. */
+  application: string;
+}
+
+export interface EnvStatus {
+  env: string;
+  namespace: string;
+  application: { name: string; sync: string; health: string; revision: string | null; message: string | null } | null;
+  mongodb: { phase: string } | null;
+  deployment: { ready: number; desired: number; updated: number } | null;
+  /** Settled: Synced, Healthy, MongoDB Running, every replica ready. */
+  ok: boolean;
+  /** Something is broken (not merely still rolling out): the command exits 1. */
+  degraded: boolean;
+  problems: string[];
+}
+
+const BROKEN_HEALTH = new Set(['Degraded', 'Missing', 'Unknown']);
+
+interface AppLive {
+  status?: {
+    sync?: { status?: string; revision?: string };
+    health?: { status?: string; message?: string };
+    operationState?: { phase?: string; message?: string };
+  };
+}
+
+export async function collectStatus(kube: Kube, envs: readonly EnvRef[], argocdNamespace: string): Promise<EnvStatus[]> {
+  const out: EnvStatus[] = [];
+  for (const env of envs) {
+    const problems: string[] = [];
+    let degraded = false;
+    const app = (await kube.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', name: env.application, namespace: argocdNamespace })) as (AppLive & object) | undefined;
+    let application: EnvStatus['application'] = null;
+    if (!app) {
+      degraded = true;
+      problems.push(`Application ${argocdNamespace}/${env.application} not found: run bootstrap, or wait for the root app to sync`);
+    } else {
+      const sync = app.status?.sync?.status ?? 'Unknown';
+      const health = app.status?.health?.status ?? 'Unknown';
+      const opFailed = app.status?.operationState?.phase === 'Failed' || app.status?.operationState?.phase === 'Error';
+      application = { name: env.application, sync, health, revision: app.status?.sync?.revision ?? null, message: app.status?.health?.message ?? app.status?.operationState?.message ?? null };
+      if (BROKEN_HEALTH.has(health)) {
+        degraded = true;
+        problems.push(`Application health ${health}${application.message ? `: ${application.message}` : ''}`);
+      }
+      if (opFailed) {
+        degraded = true;
+        problems.push(`last sync ${app.status?.operationState?.phase}: ${app.status?.operationState?.message ?? 'see argocd app get'}`);
+      }
+    }
+    const db = (await kube.get({ apiVersion: 'mongodbcommunity.mongodb.com/v1', kind: 'MongoDBCommunity', name: MONGODB.resourceName, namespace: env.namespace })) as { status?: { phase?: string } } | undefined;
+    const mongodb = db ? { phase: db.status?.phase ?? 'Pending' } : null;
+    if (!mongodb) {
+      degraded = true;
+      problems.push(`MongoDBCommunity ${env.namespace}/${MONGODB.resourceName} not found`);
+    } else if (mongodb.phase === 'Failed') {
+      degraded = true;
+      problems.push('MongoDB phase Failed: kubectl describe mongodbcommunity -n ' + env.namespace);
+    }
+    const dep = (await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', name: APP_NAME, namespace: env.namespace })) as
+      | { spec?: { replicas?: number }; status?: { readyReplicas?: number; updatedReplicas?: number } }
+      | undefined;
+    const deployment = dep ? { ready: dep.status?.readyReplicas ?? 0, desired: dep.spec?.replicas ?? 1, updated: dep.status?.updatedReplicas ?? 0 } : null;
+    if (!deployment) {
+      degraded = true;
+      problems.push(`Deployment ${env.namespace}/${APP_NAME} not found`);
+    } else if (deployment.desired > 0 && deployment.ready === 0) {
+      degraded = true;
+      problems.push(`no ready replicas of ${APP_NAME}: kubectl -n ${env.namespace} describe deployment ${APP_NAME}`);
+    }
+    const ok = !degraded && application?.sync === 'Synced' && application.health === 'Healthy' && mongodb?.phase === 'Running' && deployment !== null && deployment.ready >= deployment.desired;
+    out.push({ env: env.name, namespace: env.namespace, application, mongodb, deployment, ok, degraded, problems });
+  }
+  return out;
+}
+
+export function formatStatusText(statuses: readonly EnvStatus[]): string {
+  const lines: string[] = [];
+  for (const s of statuses) {
+    const state = s.degraded ? 'DEGRADED' : s.ok ? 'ok' : 'progressing';
+    lines.push(`${s.env} (namespace ${s.namespace}): ${state}`);
+    lines.push(
+      s.application
+        ? `  argocd    ${s.application.sync}, ${s.application.health}${s.application.revision ? ` at ${s.application.revision.slice(0, 12)}` : ''}`
+        : '  argocd    missing',
+    );
+    lines.push(`  mongodb   ${s.mongodb ? s.mongodb.phase : 'missing'}`);
+    lines.push(`  api       ${s.deployment ? `${s.deployment.ready}/${s.deployment.desired} ready, ${s.deployment.updated} updated` : 'missing'}`);
+    for (const p of s.problems) lines.push(`  ! ${p}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatStatusJson(statuses: readonly EnvStatus[]): string {
+  return `${JSON.stringify({ environments: statuses, degraded: statuses.some((s) => s.degraded) }, null, 2)}\n`;
+}
+
+export interface WatchOptions {
+  intervalMs: number;
+  /** Bounded: stop after this many polls even if not settled. */
+  maxPolls: number;
+  signal?: AbortSignal;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  onPoll: (statuses: EnvStatus[], poll: number) => void;
+}
+
+/** Re-polls until every environment is settled (ok) or degraded, the bound is hit, or the signal aborts. */
+export async function watchStatus(kube: Kube, envs: readonly EnvRef[], argocdNamespace: string, opts: WatchOptions): Promise<EnvStatus[]> {
+  let last: EnvStatus[] = [];
+  for (let poll = 1; poll <= opts.maxPolls; poll++) {
+    if (opts.signal?.aborted) break;
+    last = await collectStatus(kube, envs, argocdNamespace);
+    opts.onPoll(last, poll);
+    if (last.every((s) => s.ok || s.degraded) || poll === opts.maxPolls) break;
+    try {
+      await opts.sleep(opts.intervalMs, opts.signal);
+    } catch {
+      break; // aborted while sleeping
+    }
+  }
+  return last;
+}

@@ -1,0 +1,93 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isGenerated } from '../../scripts/lib/yaml.ts';
+
+// A fresh repository made of this working tree's files (no .git, no node_modules: linked), with
+// everything regenerated and committed, then promoted as a user would: through the CLI.
+const REPO = resolve(import.meta.dirname, '../..');
+let dir: string;
+
+const run = (args: string[]) => spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const gitIn = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'promote-'));
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const f of files) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    try {
+      copyFileSync(join(REPO, f), join(dir, f));
+    } catch {
+      // a file listed by git but deleted in the working tree
+    }
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+  writeFileSync(join(dir, '.gitignore'), 'node_modules\n.cache/\n.gitops-tx/\n.gitops.lock\n');
+  const gen = run(['scripts/generate.ts']);
+  if (gen.status !== 0) throw new Error(`generate failed in the fixture repo: ${gen.stderr}`);
+  gitIn('init', '--quiet', '-b', 'main');
+  gitIn('config', 'user.email', 'test@example.invalid');
+  gitIn('config', 'user.name', 'Test');
+  gitIn('config', 'commit.gpgsign', 'false');
+  gitIn('add', '-A');
+  gitIn('commit', '--quiet', '-m', 'fixture');
+}, 60_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('promote', () => {
+  it('promote staging prod --tag … --commit changes only prod\'s env.yaml and generated files, and shows the image change', () => {
+    const envBefore = readFileSync(join(dir, 'overlays/prod/env.yaml'), 'utf8');
+    const r = run(['scripts/promote.ts', 'staging', 'prod', '--tag', '0.2.0', '--commit']);
+    expect(r.stderr).not.toMatch(/error|failed/i);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('promoted staging → prod: 0.1.0 → 0.2.0');
+    expect(r.stdout).toMatch(/^\s*-\s+image: ghcr\.io\/example-org\/users-api:0\.1\.0$/m);
+    expect(r.stdout).toMatch(/^\s*\+\s+image: ghcr\.io\/example-org\/users-api:0\.2\.0$/m);
+
+    const changed = gitIn('show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort();
+    expect(changed).toContain('overlays/prod/env.yaml');
+    for (const f of changed.filter((f) => f !== 'overlays/prod/env.yaml')) {
+      expect(isGenerated(readFileSync(join(dir, f), 'utf8')), `${f} is generated`).toBe(true);
+    }
+    expect(changed.every((f) => f === 'overlays/prod/env.yaml' || f.startsWith('overlays/prod/'))).toBe(true);
+    // Only the tag line changed in env.yaml: comments and layout kept.
+    const envAfter = readFileSync(join(dir, 'overlays/prod/env.yaml'), 'utf8');
+    expect(envAfter).toBe(envBefore.replace(/^tag: 0\.1\.0$/m, 'tag: 0.2.0'));
+    const message = gitIn('log', '-1', '--format=%B');
+    expect(message).toMatch(/^promote staging → prod: users-api 0\.1\.0 → 0\.2\.0/);
+    expect(message).toMatch(/^\s*\+\s+image: ghcr\.io\/example-org\/users-api:0\.2\.0$/m);
+    expect(gitIn('status', '--porcelain')).toBe('');
+  });
+
+  it('says there is nothing to promote and changes nothing when the target already runs the tag', () => {
+    const head = gitIn('rev-parse', 'HEAD');
+    const r = run(['scripts/promote.ts', 'staging', 'prod', '--tag', '0.2.0', '--commit']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('nothing to promote: prod already runs 0.2.0');
+    expect(gitIn('rev-parse', 'HEAD')).toBe(head);
+    expect(gitIn('status', '--porcelain')).toBe('');
+  });
+
+  it.each([
+    [['staging', 'nope'], /unknown environment "nope"; known: dev, prod, staging/],
+    [['prod', 'prod'], /cannot promote prod to itself/],
+  ])('refuses %j with exit 2 and writes nothing', (envs, message) => {
+    const r = run(['scripts/promote.ts', ...envs]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(gitIn('status', '--porcelain')).toBe('');
+  });
+
+  it('refuses a tag the environment schema rejects, naming the file', () => {
+    const r = run(['scripts/promote.ts', 'staging', 'prod', '--tag', 'latest']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('overlays/prod/env.yaml');
+    expect(gitIn('status', '--porcelain')).toBe('');
+  });
+});

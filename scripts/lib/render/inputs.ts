@@ -1,0 +1,198 @@
+// Every file a `kustomize build` of a directory can read, found by walking kustomization files the way
+// Kustomize does. The render cache keys on these files' contents, and diff maps changed files to the
+// environments they reach through the same sets.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, normalize, posix } from 'node:path';
+import { parse } from 'yaml';
+import { OVERLAYS_DIR } from '../layout.ts';
+import { fsTree } from './tree.ts';
+import type { TreeReader } from './tree.ts';
+
+const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+export interface InputSet {
+  /** Repo-relative files, sorted. */
+  files: string[];
+  /** References Kustomize would fetch (URLs) or that do not exist: part of the key, not hashable files. */
+  external: string[];
+  /** How each file is used: lets findings point at the file that defines or patches an object. */
+  roles: Record<string, InputRole>;
+}
+
+export type InputRole = 'kustomization' | 'resource' | 'patch' | 'generator' | 'other';
+
+function readerOf(tree: TreeReader | string): TreeReader {
+  return typeof tree === 'string' ? fsTree(tree) : tree;
+}
+
+export function kustomizationFile(tree: TreeReader | string, dir: string): string | undefined {
+  const reader = readerOf(tree);
+  for (const name of KUSTOMIZATION_NAMES) {
+    const rel = posix.join(dir, name);
+    if (reader.isFile(rel)) return rel;
+  }
+  return undefined;
+}
+
+function isRemote(ref: string): boolean {
+  return /^(https?:|git@|ssh:|git::|github\.com\/|gitlab\.com\/|bitbucket\.org\/)/.test(ref);
+}
+
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+/** `files:` entries may be `key=path`. */
+function generatorFiles(entry: unknown): string[] {
+  if (!entry || typeof entry !== 'object') return [];
+  const e = entry as Record<string, unknown>;
+  return [
+    ...strings(e.files).map((f) => f.slice(f.indexOf('=') + 1)),
+    ...strings(e.envs),
+    ...strings(e.env),
+  ];
+}
+
+function pathsOf(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((p) => (p && typeof p === 'object' && typeof (p as { path?: unknown }).path === 'string' ? [(p as { path: string }).path] : []));
+}
+
+/** The kustomization entries that name other directories or files, by how Kustomize treats them. */
+function references(k: Record<string, unknown>): { dirsOrFiles: string[]; files: Array<[string, InputRole]> } {
+  const dirsOrFiles = [...strings(k.resources), ...strings(k.bases), ...strings(k.components)];
+  const tag = (role: InputRole) => (f: string): [string, InputRole] => [f, role];
+  const files = [
+    ...strings(k.patchesStrategicMerge).filter((p) => !p.includes('\n')).map(tag('patch')),
+    ...pathsOf(k.patches).map(tag('patch')),
+    ...pathsOf(k.patchesJson6902).map(tag('patch')),
+    ...pathsOf(k.replacements).map(tag('other')),
+    ...strings(k.crds).map(tag('other')),
+    ...strings(k.configurations).map(tag('other')),
+    ...(Array.isArray(k.configMapGenerator) ? k.configMapGenerator.flatMap(generatorFiles) : []).map(tag('generator')),
+    ...(Array.isArray(k.secretGenerator) ? k.secretGenerator.flatMap(generatorFiles) : []).map(tag('generator')),
+    ...(k.openapi && typeof k.openapi === 'object' ? strings((k.openapi as { path?: unknown }).path) : []).map(tag('other')),
+  ];
+  // transformers/generators/validators entries are file paths or inline YAML documents.
+  for (const key of ['transformers', 'generators', 'validators']) {
+    dirsOrFiles.push(...strings(k[key]).filter((p) => !p.includes('\n')));
+  }
+  return { dirsOrFiles, files };
+}
+
+/**
+ * Parsed kustomization files by content: a hundred overlays share the same bases, and review walks
+ * every overlay of two trees that are mostly identical, so each distinct file is parsed once. The memo
+ * can be saved next to the render cache (`saveParsedKustomizations`), so the next run parses only
+ * kustomization files it has never seen.
+ */
+const parsedByContent = new Map<string, unknown>();
+let parsedAdded = 0;
+const PARSE_MEMO_LIMIT = 10_000;
+
+function contentKey(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
+
+function parsedKustomization(reader: TreeReader, file: string): unknown {
+  const text = reader.read(file).toString('utf8');
+  const key = contentKey(text);
+  if (parsedByContent.has(key)) return parsedByContent.get(key);
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    doc = undefined; // Kustomize reports the syntax error with the file; the file's bytes are in the key.
+  }
+  if (parsedByContent.size >= PARSE_MEMO_LIMIT) parsedByContent.clear();
+  parsedByContent.set(key, doc);
+  parsedAdded++;
+  return doc;
+}
+
+const PARSED_FILE = 'kustomizations.json';
+
+/** Loads the saved memo of parsed kustomization files, if any (a damaged file is ignored). */
+export function loadParsedKustomizations(cacheDir: string): void {
+  try {
+    const saved = JSON.parse(readFileSync(join(cacheDir, PARSED_FILE), 'utf8')) as Record<string, unknown>;
+    for (const [key, doc] of Object.entries(saved)) if (!parsedByContent.has(key)) parsedByContent.set(key, doc);
+  } catch {
+    // first run, or an unreadable memo: parse again
+  }
+}
+
+/** Saves the memo when this run parsed anything new (atomically: write, then rename). */
+export function saveParsedKustomizations(cacheDir: string): void {
+  if (parsedAdded === 0) return;
+  mkdirSync(cacheDir, { recursive: true });
+  const target = join(cacheDir, PARSED_FILE);
+  const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, JSON.stringify(Object.fromEntries(parsedByContent)));
+  renameSync(tmp, target);
+  parsedAdded = 0;
+}
+
+/**
+ * The input set of the kustomization in `dir` (repo-relative), following every reference recursively.
+ * `tree` is a directory on disk or a git commit read through a TreeReader.
+ */
+export function collectInputs(tree: TreeReader | string, dir: string): InputSet {
+  const reader = readerOf(tree);
+  const files = new Set<string>();
+  const roles: Record<string, InputRole> = {};
+  const external = new Set<string>();
+  const seenDirs = new Set<string>();
+
+  const rel = (p: string): string => posix.normalize(p.split('\\').join('/')).replace(/\/$/, '');
+  const addFile = (p: string, role: InputRole): void => {
+    const r = rel(p);
+    if (!roles[r] || roles[r] === 'other') roles[r] = role;
+    if (reader.isFile(r)) files.add(r);
+    else external.add(`missing:${r}`);
+  };
+
+  const visitDir = (d: string): void => {
+    const key = rel(d);
+    if (seenDirs.has(key)) return;
+    seenDirs.add(key);
+    const kfile = kustomizationFile(reader, key);
+    if (!kfile) {
+      external.add(`missing:${key}/kustomization.yaml`);
+      return;
+    }
+    files.add(kfile);
+    roles[kfile] = 'kustomization';
+    const doc = parsedKustomization(reader, kfile);
+    if (!doc || typeof doc !== 'object') return;
+    const { dirsOrFiles, files: refFiles } = references(doc as Record<string, unknown>);
+    for (const ref of dirsOrFiles) {
+      if (isRemote(ref)) {
+        external.add(ref);
+        continue;
+      }
+      const target = rel(posix.join(key, ref));
+      if (reader.isDirectory(target)) visitDir(target);
+      else addFile(target, 'resource');
+    }
+    for (const [ref, role] of refFiles) {
+      if (isRemote(ref)) external.add(ref);
+      else addFile(posix.join(key, ref), role);
+    }
+  };
+
+  visitDir(rel(normalize(dir)));
+  return { files: [...files].sort(), external: [...external].sort(), roles };
+}
+
+/** Environments are the directories under overlays/ that hold a kustomization. Sorted. */
+export function listEnvironments(tree: TreeReader | string): string[] {
+  const reader = readerOf(tree);
+  return reader
+    .subdirectories(OVERLAYS_DIR)
+    .filter((name) => kustomizationFile(reader, posix.join(OVERLAYS_DIR, name)) !== undefined)
+    .sort();
+}

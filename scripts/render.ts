@@ -1,0 +1,54 @@
+#!/usr/bin/env zx
+// zx scripts/render.ts [env…] [--out <dir>]: the manifests each environment renders to.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runCli } from './lib/cli.ts';
+import { ConflictError } from './lib/errors.ts';
+import type { CliSpec } from './lib/cli.ts';
+import { locateKustomize } from './lib/kustomize.ts';
+import { renderEnvironments } from './lib/render/render.ts';
+import { normalizeRender, renderedText } from './lib/render/normalize.ts';
+
+const options = { out: { type: 'string' }, force: { type: 'boolean' } } as const;
+
+const spec: CliSpec<typeof options> = {
+  name: 'render',
+  synopsis: '[env…] [--out <dir> [--force]]',
+  description:
+    'Runs `kustomize build overlays/<env>` (or `kubectl kustomize`) for each environment, in parallel, and prints ' +
+    'the canonical documents per environment. Unchanged environments are read from .cache/render/.',
+  optionHelp: [
+    '--out <dir>  write <dir>/<env>.yaml per environment (each atomically) instead of printing',
+    '--force      with --out, replace existing files whose content differs',
+  ],
+  options,
+  positionals: [0, Number.POSITIVE_INFINITY],
+  examples: ['zx scripts/render.ts', 'zx scripts/render.ts staging prod --out /tmp/rendered'],
+};
+
+await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
+  const root = process.cwd();
+  const kustomize = await locateKustomize();
+  const rendered = await renderEnvironments({ root, envs: positionals, kustomize });
+  const texts = rendered.map((r) => ({ env: r.env, text: renderedText(normalizeRender(r.yaml)) }));
+  if (values.out) {
+    const out = resolve(values.out);
+    const differing = texts.filter(({ env, text }) => {
+      const file = join(out, `${env}.yaml`);
+      return existsSync(file) && readFileSync(file, 'utf8') !== text;
+    });
+    if (differing.length > 0 && !values.force) {
+      throw new ConflictError(`${differing.map(({ env }) => join(values.out!, `${env}.yaml`)).join(', ')} already exist with other content; nothing was written. Re-run with --force to replace them`);
+    }
+    mkdirSync(out, { recursive: true });
+    for (const { env, text } of texts) {
+      const tmp = join(out, `.${env}.yaml.${process.pid}.tmp`);
+      writeFileSync(tmp, text);
+      renameSync(tmp, join(out, `${env}.yaml`));
+    }
+    io.err(`rendered ${texts.length} environment(s) to ${values.out} (${rendered.filter((r) => r.cached).length} from cache)`);
+    return 0;
+  }
+  io.out(texts.map(({ env, text }) => `# environment: ${env}\n---\n${text}`).join('---\n'));
+  return 0;
+});

@@ -1,0 +1,50 @@
+#!/usr/bin/env zx
+// zx scripts/validate.ts [env…] [--format text|json|github]: schema and policy checks of rendered manifests.
+import { existsSync } from 'node:fs';
+import { runCli } from './lib/cli.ts';
+import { ARGOCD_DIR } from './lib/layout.ts';
+import type { CliSpec } from './lib/cli.ts';
+import { UsageError } from './lib/errors.ts';
+import { locateKustomize } from './lib/kustomize.ts';
+import { renderEnvironments } from './lib/render/render.ts';
+import { createSchemaRegistry } from './lib/validate/schema.ts';
+import { ARGOCD_SCOPE, formatFindings, validateArgoCdObjects, validateEnvironments } from './lib/validate/validate.ts';
+import type { ValidateFormat } from './lib/validate/validate.ts';
+import { POLICIES, WAIVER_ANNOTATION_PREFIX } from './lib/validate/policies.ts';
+
+const FORMATS: readonly ValidateFormat[] = ['text', 'json', 'github'];
+
+const options = { format: { type: 'string', default: 'text' } } as const;
+
+const spec: CliSpec<typeof options> = {
+  name: 'validate',
+  synopsis: '[env…] [--format text|json|github]',
+  description:
+    'Renders each environment and checks every object against the pinned Kubernetes, Argo CD and MongoDB schemas ' +
+    '(unknown fields are errors) and the policies below; with no environment named, also the Argo CD objects under argocd/. Exit 1 when there are findings. Waive a policy for one ' +
+    `object with the annotation ${WAIVER_ANNOTATION_PREFIX}<policy>: "<reason>". Policies: ${POLICIES.map((p) => p.id).join(', ')}.`,
+  optionHelp: ['--format <f>  text (default), json, or github (workflow annotations on the source files)'],
+  options,
+  positionals: [0, Number.POSITIVE_INFINITY],
+  examples: ['zx scripts/validate.ts', 'zx scripts/validate.ts prod --format github'],
+};
+
+await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
+  const format = (values.format ?? 'text') as ValidateFormat;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
+  const root = process.cwd();
+  const kustomize = await locateKustomize();
+  const rendered = await renderEnvironments({ root, envs: positionals, kustomize });
+  const registry = await createSchemaRegistry();
+  const findings = await validateEnvironments(root, rendered, registry);
+  const scopes = rendered.map((r) => r.env);
+  // With no environment named, the Argo CD objects under argocd/ are checked too.
+  if (positionals.length === 0 && existsSync(ARGOCD_DIR)) {
+    findings.push(...(await validateArgoCdObjects(root, registry)));
+    scopes.push(ARGOCD_SCOPE);
+  }
+  const text = formatFindings(findings, format, scopes);
+  if (text !== '') io.out(text);
+  if (format === 'github' && findings.length > 0) io.err(`validate: ${findings.length} finding(s)`);
+  return findings.length > 0 ? 1 : 0;
+});

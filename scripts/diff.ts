@@ -1,6 +1,8 @@
 #!/usr/bin/env zx
 // zx scripts/diff.ts [--base <ref>] [--head <ref>] [--format text|markdown|json] [--exit-code]
-// What a change does to the rendered manifests of every environment it reaches.
+// zx scripts/diff.ts --live <env> [--context <ctx>] [--format …] [--exit-code]
+// What a change does to the rendered manifests of every environment it reaches, or (--live) how the
+// working tree's rendered manifests differ from what is running in the cluster.
 import { runCli } from './lib/cli.ts';
 import type { CliSpec, ParsedArgs } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
@@ -9,13 +11,16 @@ import { formatReport } from './lib/diff/format.ts';
 import type { DiffFormat } from './lib/diff/format.ts';
 import { defaultBase } from './lib/diff/git.ts';
 import { reviewChanges } from './lib/diff/review.ts';
+import { createKube, loadKubeConfig } from './lib/kube/client.ts';
+import { liveDiffReport } from './lib/live-diff/index.ts';
 import type { RefsSource } from './lib/diff/review.ts';
 
 const FORMATS: readonly DiffFormat[] = ['text', 'markdown', 'json'];
 
-// Another source (e.g. `--live <env>`: rendered vs the cluster) adds its option here and a branch in
-// `sourceOf`; formatting and the exit code are shared.
+// Two sources share formatting and the exit code: two git states, or (--live) the cluster.
 const options = {
+  live: { type: 'string' },
+  context: { type: 'string' },
   base: { type: 'string' },
   head: { type: 'string' },
   format: { type: 'string', default: 'text' },
@@ -24,7 +29,7 @@ const options = {
 
 const spec: CliSpec<typeof options> = {
   name: 'diff',
-  synopsis: '[--base <ref>] [--head <ref>] [--format text|markdown|json] [--exit-code]',
+  synopsis: '[--base <ref>] [--head <ref>] | --live <env> [--context <ctx>]  [--format text|markdown|json] [--exit-code]',
   description:
     'Renders the environments the changed files reach at the base and the head (from temporary git worktrees; ' +
     'your working tree is never modified) and shows, per environment and resource, what will change. Secret ' +
@@ -33,12 +38,14 @@ const spec: CliSpec<typeof options> = {
   optionHelp: [
     '--base <ref>     compare against this commit (default: origin/main if it exists, else HEAD)',
     '--head <ref>     the changed commit (default: the working tree, including uncommitted and untracked files)',
+    '--live <env>     compare the working tree\'s render of <env> with the live cluster (server-side dry-run apply)',
+    '--context <ctx>  kubeconfig context for --live (default: the current context)',
     '--format <f>     text (default), markdown (pull-request comments) or json',
     '--exit-code      exit 1 when there is a difference',
   ],
   options,
   positionals: [0, 0],
-  examples: ['zx scripts/diff.ts', 'zx scripts/diff.ts --base HEAD~1 --format markdown', 'zx scripts/diff.ts --base origin/main --head HEAD --exit-code'],
+  examples: ['zx scripts/diff.ts', 'zx scripts/diff.ts --live staging --exit-code', 'zx scripts/diff.ts --base HEAD~1 --format markdown', 'zx scripts/diff.ts --base origin/main --head HEAD --exit-code'],
 };
 
 async function sourceOf(root: string, values: ParsedArgs<typeof options>['values']): Promise<RefsSource> {
@@ -49,9 +56,15 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
   const format = (values.format ?? 'text') as DiffFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
   const root = process.cwd();
-  const source = await sourceOf(root, values);
+  if (values.live !== undefined && (values.base !== undefined || values.head !== undefined)) {
+    throw new UsageError('--live compares the working tree with the cluster; it cannot be combined with --base or --head');
+  }
+  if (values.context !== undefined && values.live === undefined) throw new UsageError('--context goes with --live');
   const kustomize = await locateKustomize();
-  const report = await reviewChanges({ root, source, kustomize });
+  const report =
+    values.live !== undefined
+      ? await liveDiffReport({ root, env: values.live, kube: createKube(loadKubeConfig(values.context)), kustomize })
+      : await reviewChanges({ root, source: await sourceOf(root, values), kustomize });
   io.out(formatReport(report, format));
   return values['exit-code'] && report.envs.length > 0 ? 1 : 0;
 });

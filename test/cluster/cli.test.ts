@@ -152,3 +152,26 @@ describe('rotate-db-password CLI', () => {
     }
   });
 });
+
+describe('diff --live CLI', () => {
+  it('compares the working tree render of an environment with the cluster: everything is new on an empty cluster, exit 1 with --exit-code', async () => {
+    const kubeconfig = await cluster();
+    const r = await run('diff', ['--live', 'dev', '--format', 'json', '--exit-code'], kubeconfig);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as { base: string; envs: Array<{ env: string; changes: Array<{ status: string; id: { kind: string; name: string } }> }> };
+    expect(report.base).toBe('live (fake)');
+    expect(report.envs.map((e) => e.env)).toEqual(['dev']);
+    const added = report.envs[0]!.changes.filter((c) => c.status === 'added').map((c) => `${c.id.kind}/${c.id.name}`);
+    expect(added).toContain('Deployment/users-api');
+    expect(added).toContain('Service/users-api');
+    // it only read and dry-ran: nothing was stored
+    expect(fake!.requests.filter((q) => q.method !== 'GET').every((q) => q.query.dryRun === 'All')).toBe(true);
+  });
+
+  it('refuses --live together with --base', async () => {
+    const r = await run('diff', ['--live', 'dev', '--base', 'HEAD'], await cluster());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cannot be combined with --base or --head');
+  });
+});

@@ -73,7 +73,8 @@ function unquote(v: string): string {
  * low-entropy words are not.
  */
 export function looksLikeSecretValue(raw: string): boolean {
-  const v = unquote(raw.trim());
+  // Unquoted values in prose end where the sentence or the markdown code span does.
+  const v = unquote(raw.trim()).replace(/[`),.;:]+$/, '');
   if (PLACEHOLDER.test(v) || OBVIOUS_DUMMY.test(v)) return false;
   if (v.length < 8) return false;
   if (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v)) return false; // a DNS name: a Secret's name, a host

@@ -35,6 +35,7 @@ describe('the secret scan', () => {
     ['a password in an .env file', 'overlays/dev/.env', (s: string) => `LOG_LEVEL=info\nMONGODB_PASSWORD=${s}\n`, 2],
     ['a password in YAML', 'overlays/dev/values.yaml', (s: string) => `db:\n  password: ${s}\n`, 2],
     ['a quoted password literal in code', 'scripts/lib/x.ts', (s: string) => `const a = 1;\nconst dbPassword = '${s}';\n`, 2],
+    ['a password in a markdown code span', 'docs/d.md', (s: string) => `set it:\n\`DB_PASSWORD=${s}\`.\n`, 2],
     ['an API key in JSON', 'config/app.json', (s: string) => `{\n  "apiKey": "${s}"\n}\n`, 2],
   ])('finds %s', (_name, file, content, line) => {
     const secret = randomSecret();
@@ -66,6 +67,7 @@ describe('the secret scan', () => {
     ['an expression in code', 'scripts/lib/y.ts', 'const password = readPassword(file);\nconst token = opts.token;\n'],
     ['an obvious dummy in a test', 'test/x.test.ts', "const password = 'dummy-db-password-aaaa';\n"],
     ['an environment variable name', 'a.yaml', 'secretEnv: MONGODB_URI\n'],
+    ['a label value in a markdown code span', 'docs/c.md', 'label `argocd.argoproj.io/secret-type=repository`).\n'],
     ['a Secret without data', 'b.yaml', 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: filled-on-the-cluster\n'],
   ])('does not flag %s', (_name, file, content) => {
     expect(scanForSecrets({ [file]: content })).toEqual([]);

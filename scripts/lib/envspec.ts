@@ -150,16 +150,14 @@ function ajvProblems(file: string, errors: ErrorObject[] | null | undefined): Pr
  * Why an environment name cannot be used, or []: it is a directory, a label value and part of
  * `<env>-users-api` (the Argo CD Application, whose name Argo CD also writes into a label: ≤ 63).
  */
+/** `<env>-users-api` names the env's Argo CD Application and fills a 63-character label, so an env name has 53. */
+export const ENV_NAME_MAX = DNS1123_LABEL_MAX - APP_NAME.length - 1;
+
 export function envNameProblems(name: string, file?: string): Problem[] {
-  const problems: Problem[] = [];
-  const where = file ? { file } : {};
-  const p = dns1123LabelProblem(name);
-  if (p) problems.push({ ...where, message: `environment name "${name}" ${p}`, fix: `use lower-case letters, digits and "-", at most ${DNS1123_LABEL_MAX - APP_NAME.length - 1} characters, e.g. qa-7` });
-  const app = applicationName(name);
-  if (!p && app.length > DNS1123_LABEL_MAX) {
-    problems.push({ ...where, message: `environment name "${name}" is too long: the Argo CD Application "${app}" would be ${app.length} characters (limit ${DNS1123_LABEL_MAX})`, fix: `use at most ${DNS1123_LABEL_MAX - APP_NAME.length - 1} characters` });
-  }
-  return problems;
+  const p = dns1123LabelProblem(name, ENV_NAME_MAX);
+  if (!p) return [];
+  const why = name.length > ENV_NAME_MAX ? ` (its Argo CD Application "${applicationName(name)}" must fit in ${DNS1123_LABEL_MAX})` : '';
+  return [{ ...(file ? { file } : {}), message: `environment name "${name}" ${p}${why}`, fix: `use lower-case letters, digits and "-", at most ${ENV_NAME_MAX} characters, e.g. qa-7` }];
 }
 
 export const applicationName = (env: string): string => `${env}-${APP_NAME}`;

@@ -41,8 +41,8 @@ describe('env.yaml validation', () => {
 describe('environment names', () => {
   it.each([
     ['Bad_Name', /lower case/],
-    ['a'.repeat(70), /70 characters/],
-    ['a'.repeat(54), /Application "a+-users-api" would be 64 characters/],
+    ['a'.repeat(70), /70 characters long; the limit is 53 \(its Argo CD Application/],
+    ['a'.repeat(54), /54 characters long; the limit is 53 \(its Argo CD Application "a+-users-api" must fit in 63\)/],
     ['-qa', /start and end/],
   ])('refuses %s', (name, message) => {
     expect(envNameProblems(name).map((p) => p.message).join()).toMatch(message);

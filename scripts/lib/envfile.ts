@@ -97,6 +97,11 @@ export function parseDotenv(file: string, input: string | Uint8Array): ParsedDot
       problems.push(lineProblem(file, n, `${key}: trailing whitespace is kept by kustomize, trimmed by dotenv`, 'remove the trailing whitespace'));
       return;
     }
+    if (/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/.test(value)) {
+      // kustomize refuses DEL and C1 codes ("control characters are not allowed") and turns NEL into a space.
+      problems.push(lineProblem(file, n, `${key}: contains an invisible control character (kustomize refuses or changes it)`, 'remove the control character from the value'));
+      return;
+    }
     if (value.includes('$') || value.includes('\\')) {
       problems.push(lineProblem(file, n, `${key}: "$" and "\\" are literal for kustomize but expanded or escaped by dotenv-expand, compose and shells`, 'write the literal value without "$" or "\\"'));
       return;

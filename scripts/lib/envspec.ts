@@ -7,6 +7,7 @@ import { APP_NAME } from '../../apps/users-api/src/contract.ts';
 import type { Problem } from './errors.ts';
 import { dns1123LabelProblem, DNS1123_LABEL_MAX } from './names.ts';
 import type { EnvSpec, RepoSettings } from './spec.ts';
+import { MONGODB_VERSION_PATTERN } from './mongodb/schema.ts';
 
 export const ENV_SCHEMA_FILE = 'schemas/env.schema.json';
 export const SETTINGS_SCHEMA_FILE = 'schemas/gitops.schema.json';
@@ -49,7 +50,7 @@ const envBody = {
     required: ['members', 'version', 'storage', 'resources'],
     properties: {
       members: { type: 'integer', enum: [1, 3, 5, 7], description: 'Replica-set members: an odd number so a majority can elect a primary' },
-      version: { type: 'string', pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$', description: 'Pinned MongoDB server version, e.g. 8.0.12' },
+      version: { type: 'string', pattern: MONGODB_VERSION_PATTERN, description: 'Pinned MongoDB server version, e.g. 8.0.12' },
       storage: {
         type: 'object',
         additionalProperties: false,
@@ -172,7 +173,12 @@ export function parseYamlFile(file: string, text: string): LoadedYaml {
   if (doc.errors.length > 0) {
     return { data: undefined, problems: doc.errors.map((e) => ({ file, path: e.linePos ? `line ${e.linePos[0].line}` : undefined, message: e.message.split('\n')[0] ?? 'YAML syntax error', fix: 'fix the YAML syntax' })) };
   }
-  return { data: doc.toJS(), problems: [] };
+  try {
+    // toJS() resolves aliases: an unknown anchor or an alias bomb throws here, not in parseDocument.
+    return { data: doc.toJS({ maxAliasCount: 100 }), problems: [] };
+  } catch (error) {
+    return { data: undefined, problems: [{ file, message: `cannot be read: ${(error as Error).message}`, fix: 'write the values out instead of using YAML anchors and aliases (&name / *name)' }] };
+  }
 }
 
 /** Validates the contents of overlays/<name>/env.yaml; returns the typed spec when there are no problems. */

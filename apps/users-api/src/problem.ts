@@ -28,6 +28,7 @@ export const PROBLEM_TYPES = {
   notFound: { status: 404, title: 'Not Found', slug: 'not-found' },
   methodNotAllowed: { status: 405, title: 'Method Not Allowed', slug: 'method-not-allowed' },
   conflict: { status: 409, title: 'Conflict', slug: 'conflict' },
+  headersTooLarge: { status: 431, title: 'Request Header Fields Too Large', slug: 'headers-too-large' },
   payloadTooLarge: { status: 413, title: 'Content Too Large', slug: 'payload-too-large' },
   unsupportedMediaType: { status: 415, title: 'Unsupported Media Type', slug: 'unsupported-media-type' },
   internal: { status: 500, title: 'Internal Server Error', slug: 'internal' },

@@ -5,6 +5,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, problemBody } from './problem.ts';
 import { MongoClient } from 'mongodb';
 import type { Db } from 'mongodb';
 import { createApp } from './app.ts';
@@ -119,6 +121,18 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     },
     app,
   );
+  // Requests Node's HTTP parser rejects (broken framing, oversized headers) never reach Express; answer
+  // them in the same problem+json shape instead of Node's bare status line.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const kind = error.code === 'HPE_HEADER_OVERFLOW' ? 'headersTooLarge' : 'badRequest';
+    const { status, title } = PROBLEM_TYPES[kind];
+    const body = JSON.stringify(problemBody(kind, 'the request could not be parsed as HTTP/1.1', ''));
+    socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: ${PROBLEM_MEDIA_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   // A keep-alive connection whose request was in flight at stop() turns idle when its response ends;
   // close it then, instead of waiting for the keep-alive timeout.
   server.on('request', (_req, res: ServerResponse) => {

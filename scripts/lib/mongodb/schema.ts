@@ -182,6 +182,9 @@ const podSpec = {
   },
 } as const;
 
+/** MongoDB server versions the operator may run (6.0 and older are end of life); env.yaml uses it too. */
+export const MONGODB_VERSION_PATTERN = '^(7\\.0|8\\.[0-9]+)\\.[0-9]+$';
+
 /** JSON Schema (draft-07) of the MongoDBCommunity objects this repository renders. */
 export const mongoDBCommunitySchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -207,7 +210,7 @@ export const mongoDBCommunitySchema = {
         members: { enum: [1, 3, 5, 7] },
         version: {
           type: 'string',
-          pattern: '^(7\\.0|8\\.[0-9]+)\\.[0-9]+$',
+          pattern: MONGODB_VERSION_PATTERN,
           description: 'MongoDB server version, pinned to a patch release (6.0 and older are end of life)',
         },
         security: {

@@ -28,7 +28,7 @@ async function listen(server: ReturnType<typeof createServer>): Promise<string> 
 
 async function main(): Promise<string> {
   if (kind === 'api' && store === 'mongo') {
-    const running = await startServer({ ...pickServerConfig(), PORT: 0 });
+    const running = await startServer({ ...config, PORT: 0 });
     await running.databaseReady;
     return running.address;
   }
@@ -46,23 +46,6 @@ async function main(): Promise<string> {
   }
   if (kind === 'raw' && store === 'memory') return listen(createRawServer(createMemoryUsersRepository()));
   throw new Error('usage: node bench/api/target.ts <api|raw> <mongo|memory>');
-}
-
-function pickServerConfig() {
-  return {
-    MONGODB_URI: config.MONGODB_URI,
-    MONGODB_DB: config.MONGODB_DB,
-    MONGODB_SERVER_SELECTION_TIMEOUT_MS: config.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
-    MONGODB_CONNECT_RETRY_MAX_MS: config.MONGODB_CONNECT_RETRY_MAX_MS,
-    HOST: config.HOST,
-    LOG_LEVEL: config.LOG_LEVEL,
-    BODY_LIMIT_BYTES: config.BODY_LIMIT_BYTES,
-    PAGE_LIMIT_DEFAULT: config.PAGE_LIMIT_DEFAULT,
-    PAGE_LIMIT_MAX: config.PAGE_LIMIT_MAX,
-    SHUTDOWN_TIMEOUT_MS: config.SHUTDOWN_TIMEOUT_MS,
-    REQUEST_TIMEOUT_MS: config.REQUEST_TIMEOUT_MS,
-    TRUST_PROXY: config.TRUST_PROXY,
-  };
 }
 
 main().then(

@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, sym
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO } from './support.ts';
+import { readTree, REPO } from './support.ts';
 
 const COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform/mongodb/replicaset', 'argocd', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
 
@@ -20,18 +20,6 @@ function makeRepo(): string {
 function run(dir: string, script: string, ...args: string[]) {
   const r = spawnSync(process.execPath, [`scripts/${script}.ts`, ...args], { cwd: dir, encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-/** Every file of the tree but node_modules and .git: path → content. */
-function tree(dir: string, rel = ''): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const d of readdirSync(join(dir, rel), { withFileTypes: true })) {
-    const p = rel ? `${rel}/${d.name}` : d.name;
-    if (p === 'node_modules' || p === '.git') continue;
-    if (d.isDirectory()) Object.assign(out, tree(dir, p));
-    else out[p] = readFileSync(join(dir, p), 'utf8');
-  }
-  return out;
 }
 
 let dir: string;
@@ -78,19 +66,19 @@ describe('new-env qa-7 (acceptance)', () => {
 
   it('leaves generate --check at exit 0, and a second generate changes no byte', () => {
     expect(run(dir, 'generate', '--check').code).toBe(0);
-    const before = tree(dir);
+    const before = readTree(dir);
     const again = run(dir, 'generate');
     expect(again.code).toBe(0);
     expect(again.out).toContain('up to date');
-    expect(tree(dir)).toEqual(before);
+    expect(readTree(dir)).toEqual(before);
   });
 
   it('refuses qa-7 a second time (exit 2) and writes nothing', () => {
-    const before = tree(dir);
+    const before = readTree(dir);
     const r = run(dir, 'new-env', 'qa-7');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/already exists[\s\S]*--force/);
-    expect(tree(dir)).toEqual(before);
+    expect(readTree(dir)).toEqual(before);
   });
 
   it('overwrites an existing environment with --force', () => {
@@ -122,11 +110,11 @@ describe('bad input exits 2 with a clear message and writes nothing', () => {
     ['an existing name', ['dev'], /already exists/],
     ['a missing --from', ['qa-9', '--from', 'nope'], /does not exist/],
   ])('new-env with %s', (_label, args, message) => {
-    const before = tree(dir);
+    const before = readTree(dir);
     const r = run(dir, 'new-env', ...args);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
-    expect(tree(dir)).toEqual(before);
+    expect(readTree(dir)).toEqual(before);
   });
 
   it.each([
@@ -137,13 +125,13 @@ describe('bad input exits 2 with a clear message and writes nothing', () => {
     const original = readFileSync(join(dir, file), 'utf8');
     writeFileSync(join(dir, file), edit(original));
     try {
-      const before = tree(dir);
+      const before = readTree(dir);
       for (const r of [run(dir, 'generate'), run(dir, 'new-env', 'qa-10')]) {
         expect(r.code).toBe(2);
         expect(r.err).toMatch(message);
         expect(r.err).toMatch(/fix: /);
       }
-      expect(tree(dir)).toEqual(before);
+      expect(readTree(dir)).toEqual(before);
     } finally {
       writeFileSync(join(dir, file), original);
     }
@@ -181,11 +169,11 @@ describe('generate --check finds drift', () => {
 
 describe('delete-env', () => {
   it('needs --yes (exit 2, nothing written)', () => {
-    const before = tree(dir);
+    const before = readTree(dir);
     const r = run(dir, 'delete-env', 'qa-8');
     expect(r.code).toBe(2);
     expect(r.err).toContain('--yes');
-    expect(tree(dir)).toEqual(before);
+    expect(readTree(dir)).toEqual(before);
   });
 
   it('removes the overlay and its Application, and the rest still checks clean', () => {

@@ -1,5 +1,6 @@
 // Fixtures for the generator suites: valid inputs built from the committed gitops.yaml defaults.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadSettings, type RepoInputs } from '../../scripts/lib/repo-inputs.ts';
 import type { EnvSpec, RepoSettings } from '../../scripts/lib/spec.ts';
 
@@ -20,4 +21,16 @@ export function inputsWith(names: string[], tweak: (e: EnvSpec) => EnvSpec = (e)
   const envs: RepoInputs['envs'] = {};
   for (const n of names) envs[n] = { spec: tweak(envSpec(settings, n)), dotenv: 'LOG_LEVEL=info\n' };
   return { settings, envs };
+}
+
+/** Every file of the tree but node_modules and .git: path → content (to assert "nothing was written"). */
+export function readTree(dir: string, rel = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${d.name}` : d.name;
+    if (p === 'node_modules' || p === '.git') continue;
+    if (d.isDirectory()) Object.assign(out, readTree(dir, p));
+    else out[p] = readFileSync(join(dir, p), 'utf8');
+  }
+  return out;
 }

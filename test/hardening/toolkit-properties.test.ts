@@ -23,7 +23,7 @@ import { checkObjects } from '../../scripts/lib/validate/validate.ts';
 import { toYaml } from '../../scripts/lib/yaml.ts';
 import { mongoBaseObjects } from '../../scripts/lib/generate/mongodb-parts.ts';
 import { validateMongoDBCommunity } from '../../scripts/lib/mongodb/schema.ts';
-import { committedSettings, REPO } from '../generator/support.ts';
+import { committedSettings, readTree, REPO } from '../generator/support.ts';
 import { recordFigures } from './support.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_125);
@@ -398,16 +398,6 @@ describe('env.yaml and the rendered MongoDBCommunity agree', () => {
 
 describe('new-env and generate end to end', () => {
   const COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform/mongodb/replicaset', 'argocd', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
-  function tree(dir: string, rel = ''): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const d of readdirSync(join(dir, rel), { withFileTypes: true })) {
-      const p = rel ? `${rel}/${d.name}` : d.name;
-      if (p === 'node_modules' || p === '.git') continue;
-      if (d.isDirectory()) Object.assign(out, tree(dir, p));
-      else out[p] = readFileSync(join(dir, p), 'utf8');
-    }
-    return out;
-  }
 
   function copyRepo(): string {
     const root = tempDir('hardening-cli-');
@@ -453,11 +443,11 @@ describe('new-env and generate end to end', () => {
     for (const change of broken) {
       if (change.spec !== undefined) writeFileSync(join(root, 'overlays/dev/env.yaml'), change.spec);
       if (change.dotenv !== undefined) writeFileSync(join(root, 'overlays/dev/.env'), change.dotenv);
-      const before = tree(root);
+      const before = readTree(root);
       const r = spawnSync(process.execPath, ['scripts/generate.ts'], { cwd: root, encoding: 'utf8' });
       expect(r.status, `${JSON.stringify(change)}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/overlays\/dev\/(env\.yaml|\.env)/);
-      expect(tree(root)).toEqual(before);
+      expect(readTree(root)).toEqual(before);
       writeFileSync(join(root, 'overlays/dev/env.yaml'), good.spec);
       writeFileSync(join(root, 'overlays/dev/.env'), good.dotenv);
       inputsTried += 1;

@@ -12,7 +12,7 @@ import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envSpecFile, SETTINGS_FILE } fr
 import { crossEnvProblems, dotenvWarnings, listEnvNames, loadEnv, loadSettings, readRepoInputs, RESERVED_ENV_NAMES, type RepoInputs } from '../repo-inputs.ts';
 import type { RepoSettings } from '../spec.ts';
 import { toYaml } from '../yaml.ts';
-import { checkGenerated, generateRepo, plannedChanges, type Drift } from './index.ts';
+import { checkGenerated, generateRepo, plannedChanges, walkFiles, type Drift } from './index.ts';
 
 /** The repository root: the nearest directory upwards holding gitops.yaml, else the git top level, else cwd. */
 export function findRepoRoot(start: string = process.cwd()): string {
@@ -227,14 +227,4 @@ export async function runDeleteEnv(root: string, name: string): Promise<{ change
     writeFilesAtomically(root, changes);
     return { changes, namespace };
   });
-}
-
-function walkFiles(root: string, dir: string, out: string[]): void {
-  const abs = join(root, dir);
-  if (!existsSync(abs)) return;
-  for (const d of readdirSync(abs, { withFileTypes: true })) {
-    const rel = `${dir}/${d.name}`;
-    if (d.isDirectory()) walkFiles(root, rel, out);
-    else out.push(rel);
-  }
 }

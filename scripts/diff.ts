@@ -11,8 +11,6 @@ import { formatReport } from './lib/diff/format.ts';
 import type { DiffFormat } from './lib/diff/format.ts';
 import { defaultBase } from './lib/diff/git.ts';
 import { reviewChanges } from './lib/diff/review.ts';
-import { createKube, loadKubeConfig } from './lib/kube/client.ts';
-import { liveDiffReport } from './lib/live-diff/index.ts';
 import type { RefsSource } from './lib/diff/review.ts';
 
 const FORMATS: readonly DiffFormat[] = ['text', 'markdown', 'json'];
@@ -52,6 +50,12 @@ async function sourceOf(root: string, values: ParsedArgs<typeof options>['values
   return { kind: 'refs', base: values.base ?? (await defaultBase(root)), head: values.head };
 }
 
+// The Kubernetes client takes most of a second to load: only --live pays for it.
+async function liveReport(root: string, env: string, context: string | undefined, kustomize: Awaited<ReturnType<typeof locateKustomize>>) {
+  const [{ createKube, loadKubeConfig }, { liveDiffReport }] = await Promise.all([import('./lib/kube/client.ts'), import('./lib/live-diff/index.ts')]);
+  return liveDiffReport({ root, env, kube: createKube(loadKubeConfig(context)), kustomize });
+}
+
 await runCli(spec, import.meta.url, async ({ values }, io) => {
   const format = (values.format ?? 'text') as DiffFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
@@ -61,10 +65,7 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
   }
   if (values.context !== undefined && values.live === undefined) throw new UsageError('--context goes with --live');
   const kustomize = await locateKustomize();
-  const report =
-    values.live !== undefined
-      ? await liveDiffReport({ root, env: values.live, kube: createKube(loadKubeConfig(values.context)), kustomize })
-      : await reviewChanges({ root, source: await sourceOf(root, values), kustomize });
+  const report = values.live !== undefined ? await liveReport(root, values.live, values.context, kustomize) : await reviewChanges({ root, source: await sourceOf(root, values), kustomize });
   io.out(formatReport(report, format));
   return values['exit-code'] && report.envs.length > 0 ? 1 : 0;
 });

@@ -125,9 +125,10 @@ export async function withWorktree<T>(root: string, commit: string, fn: (dir: st
     }
     return await fn(dir);
   } finally {
-    await serialized(() => git(root, ['worktree', 'remove', '--force', dir]));
+    // `worktree remove` deletes the admin entry too; only when it fails is a prune needed.
+    const removed = await serialized(() => git(root, ['worktree', 'remove', '--force', dir]));
     cleanup();
-    await serialized(() => git(root, ['worktree', 'prune']));
+    if (removed.code !== 0) await serialized(() => git(root, ['worktree', 'prune']));
     live.delete(cleanupOnSignal);
   }
 }

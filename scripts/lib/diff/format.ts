@@ -117,6 +117,27 @@ function resourcePieces(c: ResourceChange, budget: number): string[] {
  * section per environment. Sections are packed into comments by environment; an environment larger than
  * one comment is split by resource, each part saying that it continues.
  */
+/**
+ * Splits `items`, in order, into consecutive groups whose joined size (one separator each) stays
+ * within `room`; an item larger than `room` gets a group of its own rather than being cut.
+ */
+function packInOrder(items: readonly string[], room: number): string[][] {
+  const groups: string[][] = [];
+  let group: string[] = [];
+  let size = 0;
+  for (const item of items) {
+    if (size + item.length + 1 > room && group.length > 0) {
+      groups.push(group);
+      group = [];
+      size = 0;
+    }
+    group.push(item);
+    size += item.length + 1;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
 export function formatMarkdown(report: DiffReport, limit: number = GITHUB_COMMENT_LIMIT): string[] {
   const headerRoom = 200; // the per-comment marker and "part i of n" line
   const budget = limit - headerRoom;
@@ -130,38 +151,14 @@ export function formatMarkdown(report: DiffReport, limit: number = GITHUB_COMMEN
     // Too large for one comment: one section per group of resources that fits.
     const room = budget - envOpen(d, ' (part 999 of 999)').length - ENV_CLOSE.length - 200;
     const pieces = d.changes.flatMap((c) => resourcePieces(c, room));
-    const groups: string[][] = [];
-    let group: string[] = [];
-    let size = 0;
-    for (const p of pieces) {
-      if (size + p.length + 1 > room && group.length > 0) {
-        groups.push(group);
-        group = [];
-        size = 0;
-      }
-      group.push(p);
-      size += p.length + 1;
-    }
-    if (group.length > 0) groups.push(group);
+    const groups = packInOrder(pieces, room);
     groups.forEach((g, i) => {
       const label = ` (part ${i + 1} of ${groups.length})`;
       const note = `_${escapeMd(d.env)} is too large for one comment: it is split by resource into ${groups.length} parts._\n\n`;
       blocks.push(envOpen(d, label) + note + g.join('\n') + ENV_CLOSE);
     });
   }
-  const comments: string[][] = [];
-  let current: string[] = [];
-  let size = 0;
-  for (const b of blocks) {
-    if (size + b.length + 1 > budget && current.length > 0) {
-      comments.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(b);
-    size += b.length + 1;
-  }
-  if (current.length > 0) comments.push(current);
+  const comments = packInOrder(blocks, budget);
   const n = comments.length;
   return comments.map((c, i) => {
     const marker = `${COMMENT_MARKER} part ${i + 1} -->`;

@@ -1,10 +1,11 @@
 // The git side of a review: resolving refs, listing changed files, and checking a ref out into a
 // temporary detached worktree that is always removed — the user's working tree is never touched.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { UsageError } from '../errors.ts';
+import { gitChecked, gitRaw } from '../git.ts';
 
 export interface GitResult {
   stdout: string;
@@ -12,21 +13,13 @@ export interface GitResult {
   code: number;
 }
 
-export function git(root: string, args: string[], input?: string): Promise<GitResult> {
-  return new Promise((done) => {
-    const child = execFile('git', args, { cwd: root, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
-      done({ stdout, stderr, code: error ? (typeof error.code === 'number' ? error.code : 1) : 0 });
-    });
-    // git may exit before reading its input (e.g. a bad ref): that surfaces as its exit code, not EPIPE.
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(input);
-  });
+export async function git(root: string, args: string[], input?: string): Promise<GitResult> {
+  const r = await gitRaw(root, args, input);
+  return { ...r, stdout: r.stdout.toString('utf8') };
 }
 
 async function gitOk(root: string, args: string[], input?: string): Promise<string> {
-  const r = await git(root, args, input);
-  if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr.trim()}`);
-  return r.stdout;
+  return (await gitChecked(root, args, input)).toString('utf8');
 }
 
 /** The commit a ref names; a ref that names none is a usage error. */

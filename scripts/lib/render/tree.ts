@@ -1,7 +1,8 @@
 // Reading a repository tree either from disk or straight from a git commit. Review uses the commit
 // reader to find which environments a change reaches and to compute their cache keys without checking
 // anything out; only environments that must really be built get (a few files of) a worktree.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { gitChecked } from '../git.ts';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -37,16 +38,8 @@ export function fsTree(root: string): TreeReader {
   };
 }
 
-function run(root: string, args: string[], input?: string): Promise<Buffer> {
-  return new Promise((done, fail) => {
-    const child = execFile('git', args, { cwd: root, encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) fail(new Error(`git ${args.join(' ')} failed: ${stderr.toString().trim()}`));
-      else done(stdout);
-    });
-    child.stdin?.on('error', () => {}); // an early exit is reported by its exit code
-    child.stdin?.end(input);
-  });
-}
+/** Whole-repository listings and blob batches can be large. */
+const GIT_MAX_BUFFER = 1024 * 1024 * 1024;
 
 /** Files larger than this are not preloaded; they are read on demand (rare: manifests are small). */
 const PRELOAD_LIMIT = 4 * 1024 * 1024;
@@ -56,7 +49,7 @@ const PRELOAD_LIMIT = 4 * 1024 * 1024;
  * contents of every blob (so later reads are synchronous and free).
  */
 export async function gitTree(root: string, commit: string): Promise<TreeReader> {
-  const listing = (await run(root, ['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit])).toString('utf8');
+  const listing = (await gitChecked(root, ['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], undefined, GIT_MAX_BUFFER)).toString('utf8');
   const blobs = new Map<string, { sha: string; size: number }>();
   const dirs = new Map<string, Set<string>>([['', new Set()]]);
   for (const entry of listing.split('\0')) {
@@ -77,7 +70,7 @@ export async function gitTree(root: string, commit: string): Promise<TreeReader>
   const wanted = [...blobs.values()].filter((b) => b.size <= PRELOAD_LIMIT).map((b) => b.sha);
   const contents = new Map<string, Buffer>();
   if (wanted.length > 0) {
-    const out = await run(root, ['cat-file', '--batch'], `${[...new Set(wanted)].join('\n')}\n`);
+    const out = await gitChecked(root, ['cat-file', '--batch'], `${[...new Set(wanted)].join('\n')}\n`, GIT_MAX_BUFFER);
     let at = 0;
     while (at < out.length) {
       const eol = out.indexOf(0x0a, at);
@@ -96,7 +89,7 @@ export async function gitTree(root: string, commit: string): Promise<TreeReader>
       if (!blob) throw new Error(`${rel} does not exist in ${commit}`);
       const cached = contents.get(blob.sha);
       if (cached) return cached;
-      return execFileSync('git', ['cat-file', 'blob', blob.sha], { cwd: root, maxBuffer: 1024 * 1024 * 1024 });
+      return execFileSync('git', ['cat-file', 'blob', blob.sha], { cwd: root, maxBuffer: GIT_MAX_BUFFER });
     },
     subdirectories: (rel) => [...(dirs.get(normal(rel)) ?? [])],
   };

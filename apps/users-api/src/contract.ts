@@ -16,6 +16,42 @@ export const PATHS = {
   openapi: '/openapi.json',
 } as const;
 
+/** How an Ingress path matches (networking.k8s.io/v1 HTTPIngressPath.pathType). */
+export type PublicPathMatch = 'Prefix' | 'Exact';
+
+/**
+ * The only paths an Ingress may route to the API: the users resource (`/users` and `/users/<id>`, hence
+ * Prefix: Kubernetes' Prefix matches whole path elements, so `/users` covers `/users/x` but not
+ * `/usersx`) and the OpenAPI document. Probes (/healthz, /readyz) and /metrics stay in-cluster: the
+ * kubelet and Prometheus reach them on the pod's port, never through the Ingress.
+ */
+export const PUBLIC_PATHS: ReadonlyArray<{ readonly path: string; readonly match: PublicPathMatch }> = [
+  { path: PATHS.users, match: 'Prefix' },
+  { path: PATHS.openapi, match: 'Exact' },
+];
+
+/** Paths served on the pod's port for the cluster only (probes, Prometheus scrape). */
+export const IN_CLUSTER_PATHS = [PATHS.liveness, PATHS.readiness, PATHS.metrics] as const;
+
+/**
+ * The pod's terminationGracePeriodSeconds (the Deployment uses this value). The API must be gone before
+ * the kubelet's SIGKILL: config.ts refuses a SHUTDOWN_TIMEOUT_MS that, with SHUTDOWN_HARD_EXIT_MARGIN_MS
+ * added, does not fit in it.
+ */
+export const TERMINATION_GRACE_PERIOD_SECONDS = 30;
+
+/** After SHUTDOWN_TIMEOUT_MS the process gives closing this long before it exits non-zero (main.ts). */
+export const SHUTDOWN_HARD_EXIT_MARGIN_MS = 5000;
+
+/**
+ * Settings a per-environment .env may not set: the manifests' containerPort, probes and Service are
+ * bound to HTTP_PORT on every pod address, so another PORT or a loopback HOST leaves pods never ready.
+ */
+export const DEPLOYMENT_BOUND_SETTINGS = {
+  PORT: `the container port, the probes and the Service are generated for ${HTTP_PORT} (apps/users-api/src/contract.ts HTTP_PORT)`,
+  HOST: 'the kubelet probes and the Service reach the pod on its own IP, so the API must listen on every address',
+} as const;
+
 /** Numeric non-root identity shared by the Dockerfile (USER) and the pod securityContext. */
 export const RUN_AS_USER = 10001;
 export const RUN_AS_GROUP = 10001;

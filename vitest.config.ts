@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // One real kube-apiserver per run when KUBEBUILDER_ASSETS is set (test/support/envtest).
+    globalSetup: ['test/support/envtest/global-setup.ts'],
     // The JSON report gives .ci/run the pass/fail counts of the exact `npm test` run the README documents.
     reporters: ['default', ['json', { outputFile: '.cache/vitest-report.json' }]],
   },

@@ -1,0 +1,77 @@
+// vitest globalSetup: ONE real API server per `vitest run` (when KUBEBUILDER_ASSETS is set), with the
+// upstream CRDs of Argo CD v3.5.1 (only the CustomResourceDefinitions of its install.yaml) and MCK
+// 1.10.0 installed once. Test files reach it through inject('envtest') (see index.ts).
+// Without KUBEBUILDER_ASSETS nothing starts; describeEnvtest() then skips (or fails under CI=true).
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { TestProject } from 'vitest/node';
+import { parseAllDocuments } from 'yaml';
+import { startControlPlane } from './control-plane.ts';
+import type { ControlPlane } from './control-plane.ts';
+import { upstreamDir, UPSTREAM_FILES } from './upstream.ts';
+import type { ProvidedEnvtest } from './upstream.ts';
+
+/** The CustomResourceDefinitions of a multi-document manifest. */
+export function crdsOf(manifest: string): object[] {
+  return parseAllDocuments(manifest)
+    .map((d) => d.toJS() as { kind?: string } | null)
+    .filter((o): o is { kind: string } => !!o && o.kind === 'CustomResourceDefinition');
+}
+
+function kubectlBin(assets: string): string {
+  try { execFileSync(`${assets}/kubectl`, ['version', '--client'], { stdio: 'ignore' }); return `${assets}/kubectl`; } catch { return 'kubectl'; }
+}
+
+function installCrds(cp: ControlPlane, assets: string, dir: string): void {
+  const kubectl = kubectlBin(assets);
+  const items = [...crdsOf(readFileSync(`${dir}/${UPSTREAM_FILES.argocd}`, 'utf8')), ...crdsOf(readFileSync(`${dir}/${UPSTREAM_FILES.mck}`, 'utf8'))];
+  const docs = JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+  const run = (args: string[], input?: string) => execFileSync(kubectl, ['--kubeconfig', cp.kubeconfigPath, ...args], { input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8' });
+  try {
+    run(['apply', '--server-side', '--field-manager=envtest', '-f', '-'], docs);
+    run(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=180s']);
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`envtest: installing the upstream CRDs failed: ${err.stderr || err.message}`);
+  }
+}
+
+/** Kill the control plane even if this process dies without running teardown (SIGKILL, crash). */
+function watchdog(pids: number[], dir: string): void {
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; kill -9 ${pids.join(' ')} 2>/dev/null; rm -rf '${dir}'`;
+  const w = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  w.unref();
+}
+
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  if (!assets) return;
+  const dir = upstreamDir();
+  const cp = await startControlPlane({ assetsDir: assets });
+  const killNow = () => { for (const pid of cp.pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } };
+  const onSignal = (signal: NodeJS.Signals) => {
+    killNow();
+    if (process.listenerCount(signal) === 1) { process.removeAllListeners(signal); process.kill(process.pid, signal); }
+  };
+  process.on('exit', killNow);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  watchdog(cp.pids, cp.dir);
+  try {
+    installCrds(cp, assets, dir);
+  } catch (e) {
+    await cp.stop();
+    throw e;
+  }
+  const provided: ProvidedEnvtest = {
+    server: cp.server, caPem: cp.caPem, adminToken: cp.adminToken, noRightsToken: cp.noRightsToken,
+    kubeconfigPath: cp.kubeconfigPath, kubeconfigYaml: cp.kubeconfigYaml, upstreamDir: dir, kubectl: kubectlBin(assets),
+  };
+  project.provide('envtest', provided);
+  return async () => {
+    process.off('exit', killNow);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cp.stop();
+  };
+}

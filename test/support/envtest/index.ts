@@ -1,0 +1,100 @@
+// The test-file side of the shared real API server (see global-setup.ts and control-plane.ts).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, inject, it } from 'vitest';
+import { kubeconfigYamlFor } from './control-plane.ts';
+import type { ProvidedEnvtest } from './upstream.ts';
+
+export { UPSTREAM_FILES } from './upstream.ts';
+export const ENVTEST_LABEL = '(kube-apiserver v1.28)';
+
+const SETUP_HINT = 'KUBEBUILDER_ASSETS is not set: run `eval "$(../shared/envtest/setup)"` first (envtest convention)';
+
+/** describe() that runs when KUBEBUILDER_ASSETS is set; otherwise skipped with the reason,
+ *  except under CI=true where a missing server FAILS. */
+export function describeEnvtest(name: string, fn: () => void): void {
+  const title = name.includes(ENVTEST_LABEL) ? name : `${name} ${ENVTEST_LABEL}`;
+  if (process.env.KUBEBUILDER_ASSETS) {
+    describe(title, fn);
+  } else if (process.env.CI === 'true') {
+    describe(title, () => {
+      it('has a real API server', () => { throw new Error(`CI=true needs the real API server. ${SETUP_HINT}`); });
+    });
+  } else {
+    describe.skip(`${title} — skipped: ${SETUP_HINT}`, fn);
+  }
+}
+
+export interface KubectlResult { code: number; stdout: string; stderr: string }
+
+export interface Envtest {
+  server: string;
+  kubeconfigPath: string;
+  kubeconfigYaml: string;
+  adminToken: string;
+  noRightsToken: string;
+  caPem: string;
+  /** directory holding the pinned upstream files (UPSTREAM_FILES) */
+  upstreamDir: string;
+  /** kubectl --kubeconfig <admin> ...args; never throws */
+  kubectl(args: string[], opts?: { input?: string; token?: string }): Promise<KubectlResult>;
+  /** a token for a ServiceAccount via the TokenRequest API (creates nothing else) */
+  serviceAccountToken(namespace: string, name: string): Promise<string>;
+  /** a kubeconfig file that authenticates with `token` */
+  kubeconfigForToken(token: string): string;
+}
+
+function run(bin: string, args: string[], input?: string): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + e.message }));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+let cached: Envtest | undefined;
+
+/** The run's shared server (started once per vitest run in globalSetup, CRDs of Argo CD 3.5.1 and
+ *  MCK 1.10.0 installed). Use your own namespaces (unique names) so files do not collide. */
+export async function useEnvtest(): Promise<Envtest> {
+  if (cached) return cached;
+  const p: ProvidedEnvtest | undefined = inject('envtest');
+  if (!p) throw new Error(`no envtest server was started for this run. ${SETUP_HINT}`);
+  const scratch = mkdtempSync(join(tmpdir(), 'envtest-client-'));
+  let n = 0;
+  const env: Envtest = {
+    server: p.server,
+    kubeconfigPath: p.kubeconfigPath,
+    kubeconfigYaml: p.kubeconfigYaml,
+    adminToken: p.adminToken,
+    noRightsToken: p.noRightsToken,
+    caPem: p.caPem,
+    upstreamDir: p.upstreamDir,
+    kubectl: (args, opts = {}) =>
+      run(p.kubectl, ['--kubeconfig', p.kubeconfigPath, ...(opts.token ? ['--token', opts.token] : []), ...args], opts.input),
+    serviceAccountToken: async (namespace, name) => {
+      const r = await run(p.kubectl, ['--kubeconfig', p.kubeconfigPath, 'create', 'token', name, '-n', namespace, '--duration=3600s']);
+      if (r.code !== 0) throw new Error(`TokenRequest for ${namespace}/${name} failed: ${r.stderr.trim()}`);
+      return r.stdout.trim();
+    },
+    kubeconfigForToken: (token) => {
+      const file = join(scratch, `kubeconfig-${process.pid}-${++n}`);
+      writeFileSync(file, kubeconfigYamlFor(p.server, p.caPem, token, `token-${n}`), { mode: 0o600 });
+      return file;
+    },
+  };
+  cached = env;
+  return env;
+}
+
+/** A namespace name unique to this worker and call, for test isolation on the shared server. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 7)}`.slice(0, 63).replace(/-+$/, '');
+}

@@ -153,9 +153,9 @@ export function validateDotenvValues(file: string, parsed: ParsedDotenv): Proble
     }
     forEnvalid[key] = value;
   }
-  for (const p of checkConfig(forEnvalid)) {
+  for (const p of checkConfig(forEnvalid, { perEnvironment: true })) {
     if (secretKeys.has(p.key)) continue;
-    problems.push({ file, path: lineOf(p.key), message: `${p.key} ${p.message}`, fix: `set a valid value for ${p.key} (see apps/users-api/src/config.ts)` });
+    problems.push({ file, path: lineOf(p.key), message: `${p.key} ${p.message}`, fix: p.fix ?? `set a valid value for ${p.key} (see apps/users-api/src/config.ts)` });
   }
   const db = parsed.values.MONGODB_DB;
   if (db !== undefined && db !== MONGODB.appDb) {

@@ -6,7 +6,7 @@ import { startServer } from '../../apps/users-api/src/server.ts';
 import type { RunningServer, ServerConfig } from '../../apps/users-api/src/server.ts';
 
 /** Small limits so pagination and body-size edges are cheap to reach. */
-export const TEST_LIMITS = { PAGE_LIMIT_DEFAULT: 3, PAGE_LIMIT_MAX: 5, BODY_LIMIT_BYTES: 1024 } as const;
+export const TEST_LIMITS = { PAGE_LIMIT_DEFAULT: 3, PAGE_LIMIT_MAX: 5, BODY_LIMIT_BYTES: 2048 } as const;
 
 export function testConfig(mongo: { uri: string; dbName: string }, overrides: Record<string, string> = {}): ServerConfig {
   const config = loadConfig({

@@ -1,6 +1,7 @@
 // Container entry point: `node apps/users-api/src/main.ts`. Fails fast listing every bad setting (exit 2),
 // runs until SIGTERM/SIGINT, then drains and exits 0 within SHUTDOWN_TIMEOUT_MS.
 import { ConfigError, loadConfig } from './config.ts';
+import { SHUTDOWN_HARD_EXIT_MARGIN_MS } from './contract.ts';
 import { createLogger } from './logger.ts';
 import { startServer } from './server.ts';
 
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
     setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS + 5000).unref();
+    }, config.SHUTDOWN_TIMEOUT_MS + SHUTDOWN_HARD_EXIT_MARGIN_MS).unref();
     server.stop().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -1,7 +1,7 @@
 // apps/users-api/deploy: the users API's Kustomize base as typed objects. Port, probe paths, user id,
 // names and the Secret it reads come from the API's own modules, so the manifests cannot drift from the code.
 import {
-  APP_NAME, CONTAINER_NAME, HTTP_PORT, HTTP_PORT_NAME, MONGODB_URI_ENV, PATHS, RUN_AS_GROUP, RUN_AS_USER, WRITABLE_PATHS,
+  APP_NAME, CONTAINER_NAME, HTTP_PORT, HTTP_PORT_NAME, MONGODB_URI_ENV, PATHS, RUN_AS_GROUP, RUN_AS_USER, TERMINATION_GRACE_PERIOD_SECONDS, WRITABLE_PATHS,
 } from '../../../apps/users-api/src/contract.ts';
 import { MONGODB, type RepoSettings } from '../spec.ts';
 
@@ -40,7 +40,7 @@ export function apiDeployment(settings: RepoSettings): object {
           serviceAccountName: APP_NAME,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          terminationGracePeriodSeconds: 30,
+          terminationGracePeriodSeconds: TERMINATION_GRACE_PERIOD_SECONDS,
           securityContext: {
             runAsNonRoot: true,
             runAsUser: RUN_AS_USER,

@@ -16,7 +16,24 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 # ---- runtime: node, node_modules and the API sources; nothing else, no npm at run time ----
 FROM ${NODE_IMAGE} AS runtime
+# Labels for a local `docker build`; the release workflow passes the same three as build args
+# (scripts/lib/release/tags.ts computes them) and as OCI labels of the pushed image.
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/example-org/gitops-users
+LABEL org.opencontainers.image.title="users-api" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.version="${VERSION}"
 ENV NODE_ENV=production
+# The base image ships package managers the API never needs at run time: npm, npx and corepack under
+# /usr/local (the Node tarball), yarn under /opt, and Alpine's apk. Remove them so a compromised process
+# cannot install anything (layout: nodejs/docker-node, 24/alpine3.23/Dockerfile). apk's database under
+# /lib/apk stays, so image scanners still see the OS packages.
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+           /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+           /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-v* /sbin/apk /etc/apk/cache \
+ && node --version
 WORKDIR /app
 # Files stay owned by root and are not writable by the runtime user; the root filesystem can be
 # read-only (the pod mounts an emptyDir at /tmp, the only place the process may write).

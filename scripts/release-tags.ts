@@ -1,0 +1,47 @@
+#!/usr/bin/env zx
+// zx scripts/release-tags.ts: the image tags and OCI labels of this build (scripts/lib/release/tags.ts),
+// printed in $GITHUB_OUTPUT format for the release workflow. The image repository comes from gitops.yaml.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from './lib/cli.ts';
+import { InputError, UsageError } from './lib/errors.ts';
+import { findRepoRoot } from './lib/generate/commands.ts';
+import { SETTINGS_FILE } from './lib/layout.ts';
+import { buildTags, githubOutput } from './lib/release/tags.ts';
+import { loadSettings } from './lib/repo-inputs.ts';
+
+await runCli(
+  {
+    name: 'release-tags',
+    synopsis: '[--ref <git ref>] [--sha <commit>] [--source <url>] [--format github|text]',
+    description:
+      'Prints the tags (sha-<7 hex>, plus vX.Y.Z for a release tag) and OCI labels of one image build of the users API. ' +
+      'Defaults come from GitHub Actions (GITHUB_REF, GITHUB_SHA, GITHUB_SERVER_URL/GITHUB_REPOSITORY); the image repository from gitops.yaml.',
+    optionHelp: [
+      '--ref <ref>        refs/heads/<branch> or refs/tags/vX.Y.Z (default $GITHUB_REF)',
+      '--sha <commit>     the full commit id (default $GITHUB_SHA)',
+      '--source <url>     repository web URL for org.opencontainers.image.source (default from $GITHUB_SERVER_URL/$GITHUB_REPOSITORY)',
+      '--format <f>       github ($GITHUB_OUTPUT lines, default) or text (one reference per line)',
+    ],
+    options: { ref: { type: 'string' }, sha: { type: 'string' }, source: { type: 'string' }, format: { type: 'string', default: 'github' } },
+    positionals: [0, 0],
+    examples: ['zx scripts/release-tags.ts >> "$GITHUB_OUTPUT"', 'zx scripts/release-tags.ts --ref refs/tags/v1.4.2 --sha "$(git rev-parse HEAD)" --format text'],
+  },
+  import.meta.url,
+  ({ values }, io) => {
+    const env = process.env;
+    const ref = values.ref ?? env.GITHUB_REF;
+    const sha = values.sha ?? env.GITHUB_SHA;
+    const source = values.source ?? (env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}` : undefined);
+    if (!ref) throw new UsageError('no git ref: pass --ref refs/heads/main (or run in GitHub Actions, which sets GITHUB_REF)');
+    if (!sha) throw new UsageError('no commit: pass --sha <40-hex commit id> (or run in GitHub Actions, which sets GITHUB_SHA)');
+    if (!source) throw new UsageError('no source URL: pass --source https://github.com/<owner>/<repo>');
+    if (values.format !== 'github' && values.format !== 'text') throw new UsageError(`--format must be github or text, not ${JSON.stringify(values.format)}`);
+    const root = findRepoRoot();
+    const loaded = loadSettings(SETTINGS_FILE, readFileSync(join(root, SETTINGS_FILE), 'utf8'));
+    if (!loaded.settings) throw new InputError(loaded.problems);
+    const tags = buildTags({ ref, sha, image: loaded.settings.image, sourceUrl: source });
+    io.out(values.format === 'github' ? githubOutput(tags).trimEnd() : tags.references.join('\n'));
+    return 0;
+  },
+);

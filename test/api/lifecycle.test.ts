@@ -5,7 +5,6 @@ import { connect, createServer } from 'node:net';
 import { MongoClient } from 'mongodb';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
-import { startMongoStandIn } from '../support/mongo-standin/index.ts';
 import { acquireTestMongo, describeMongo } from '../support/test-mongo.ts';
 import type { TestMongo } from '../support/test-mongo.ts';
 import { TEST_LIMITS, eventually, newUser, problemOf, startTestApi } from './harness.ts';
@@ -205,16 +204,15 @@ describeMongo(
       expect(stdout + stderr).not.toContain('hunter2');
     });
 
-    it('serves, then on SIGTERM drains and exits 0 with no type-stripping warning', async () => {
-      const mongo = await startMongoStandIn({ log: () => {} });
-      cleanups.push(() => mongo.stop());
+    it("connects with the operator's replica-set connection string, serves, then on SIGTERM drains and exits 0 with no type-stripping warning", async () => {
+      const mongo = await standIn();
       const port = await new Promise<number>((resolve) => {
         const probe = createServer().listen(0, '127.0.0.1', () => {
           const { port: free } = probe.address() as { port: number };
           probe.close(() => resolve(free));
         });
       });
-      const { exit, child, stdout } = runMain({ MONGODB_URI: mongo.uri, PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_TIMEOUT_MS: '3000' });
+      const { exit, child, stdout } = runMain({ MONGODB_URI: mongo.uri, MONGODB_DB: mongo.dbName, PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_TIMEOUT_MS: '3000', REQUEST_TIMEOUT_MS: '2000' });
       const base = `http://127.0.0.1:${port}`;
       await eventually(async () => (stdout().includes('indexes in place') ? true : undefined), 10_000, 'the API to connect');
       expect((await fetch(`${base}/users`, { method: 'POST', body: JSON.stringify(newUser('main')), headers: { 'content-type': 'application/json' } })).status).toBe(201);

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { describe } from 'vitest';
-import { startMongoStandIn } from './mongo-standin/index.ts';
-import type { MongoStandIn } from './mongo-standin/index.ts';
+import { startMongoStandInReplicaSet } from './mongo-standin/index.ts';
+import type { MongoStandInReplicaSet, StandInUser } from './mongo-standin/index.ts';
 
 export type MongoTarget = 'real' | 'stand-in';
 
@@ -14,8 +14,11 @@ export interface TestMongo {
   /** Unique per acquire call, so suites and files never see each other's data. */
   dbName: string;
   label: MongoTarget;
-  /** Only for the stand-in: suspend()/resume() simulate losing the database. */
-  standIn?: MongoStandIn;
+  /**
+   * Only for the stand-in, a three-member replica set: suspend()/resume() lose and regain the whole
+   * set; killPrimary(), stepDown(), replaceWithEmptySet() model what the operator's set can do.
+   */
+  standIn?: MongoStandInReplicaSet;
   /** Drops the database (real) or stops the stand-in; safe to call twice. */
   release(): Promise<void>;
 }
@@ -38,6 +41,12 @@ export function mongoTargetTitle(target: MongoTarget): string {
 export function describeMongo(title: string, fn: () => void, target: MongoTarget = defaultMongoTarget()): void {
   describe(`${title} ${mongoTargetTitle(target)}`, fn);
 }
+
+/**
+ * The application user of the stand-in set, with a password holding every character that the operator
+ * must escape in the URI (mongodb/mongodb-kubernetes@1.10.0 pkg/util/stringutil EncodeUserinfoComponent).
+ */
+export const STAND_IN_APP_USER: StandInUser = { db: 'admin', username: 'users-api', password: 'p@ss:w/rd?#[]% +&=' };
 
 let acquired = 0;
 
@@ -64,6 +73,8 @@ export async function acquireTestMongo(options: { target?: MongoTarget } = {}): 
     };
     return { uri, dbName, label: 'real', release: () => (released ??= drop()) };
   }
-  const standIn = await startMongoStandIn();
+  // Offline, the database is what production runs: a three-member replica set reached with the
+  // operator's connection string (all members, replicaSet=, escaped credentials, SCRAM-SHA-256).
+  const standIn = await startMongoStandInReplicaSet({ members: 3, setName: 'users-db', users: [STAND_IN_APP_USER], log: () => {} });
   return { uri: standIn.uri, dbName, label: 'stand-in', standIn, release: () => standIn.stop() };
 }

@@ -5,6 +5,7 @@ import { Long, ObjectId, serialize } from 'bson';
 import type { Document } from 'bson';
 import { Aggregator, Query, update as applyOperators } from 'mingo';
 import type { Options as MingoOptions } from 'mingo/types';
+import type { ConnectionAuth, ScramAuthority } from './scram.ts';
 import { sortDocuments } from './sort-order.ts';
 import { CommandError, cloneDocument } from './storage.ts';
 import type { Collection, IndexSpec, Storage } from './storage.ts';
@@ -24,12 +25,32 @@ interface OpenCursor {
   remaining: Document[];
 }
 
+/** What a replica-set member knows about the set (replica-set.ts); absent for a standalone server. */
+export interface MemberRole {
+  /** setName, hosts, primary, me, setVersion, electionId (the primary only), as mongod's hello has them. */
+  helloFields(): Document;
+  isPrimary(): boolean;
+  /** Results of retryable writes by lsid + txnNumber, shared by the set (mongod replicates them in config.transactions). */
+  retryableWrites: Map<string, Document>;
+}
+
 export interface CommandContext {
   storage: Storage;
   cursors: Map<number, OpenCursor>;
   nextCursorId: () => number;
   connectionId: number;
+  member?: MemberRole;
+  /** Present when the server was started with users: every data command needs an authenticated connection. */
+  auth?: { authority: ScramAuthority; state: ConnectionAuth };
 }
+
+// Commands by what a secondary does with them (mongod: writes fail with NotWritablePrimary, reads
+// without a secondary-ok read preference with NotPrimaryNoSecondaryOk).
+const WRITE_COMMANDS = new Set(['insert', 'update', 'delete', 'findAndModify', 'create', 'createIndexes', 'dropIndexes', 'drop', 'dropDatabase']);
+const RETRYABLE_WRITE_COMMANDS = new Set(['insert', 'update', 'delete', 'findAndModify']);
+const READ_COMMANDS = new Set(['find', 'getMore', 'aggregate', 'count', 'listIndexes', 'listCollections', 'listDatabases']);
+// What mongod lets an unauthenticated connection run.
+const UNAUTHENTICATED_COMMANDS = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'buildInfo', 'saslStart', 'saslContinue', 'endSessions', 'getParameter']);
 
 type Handler = (command: Document, db: string, context: CommandContext) => Document;
 
@@ -189,11 +210,26 @@ function errorReply(error: CommandError): Document {
 
 // ---- handlers ------------------------------------------------------------------------------------------
 
-function hello(command: Document, _db: string, context: CommandContext): Document {
+function hello(command: Document, db: string, context: CommandContext): Document {
   const legacy = command.isMaster !== undefined || command.ismaster !== undefined;
+  const writable = context.member ? context.member.isPrimary() : true;
+  const auth = context.auth;
+  const mechanisms = auth ? auth.authority.supportedMechanisms(command.saslSupportedMechs) : undefined;
+  let speculative: Document | undefined;
+  if (auth && isPlainObject(command.speculativeAuthenticate)) {
+    try {
+      const start = command.speculativeAuthenticate;
+      speculative = auth.authority.start(start, typeof start.db === 'string' ? start.db : db, auth.state);
+    } catch {
+      // mongod leaves speculativeAuthenticate out of the reply when it fails; the client then runs saslStart.
+    }
+  }
   return {
     ...(command.helloOk ? { helloOk: true } : {}),
-    ...(legacy ? { ismaster: true } : { isWritablePrimary: true }),
+    ...(legacy ? { ismaster: writable } : { isWritablePrimary: writable }),
+    ...(context.member ? { secondary: !writable, ...context.member.helloFields() } : {}),
+    ...(mechanisms ? { saslSupportedMechs: mechanisms } : {}),
+    ...(speculative ? { speculativeAuthenticate: speculative } : {}),
     maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
     maxMessageSizeBytes: MAX_MESSAGE_SIZE_BYTES,
     maxWriteBatchSize: MAX_WRITE_BATCH_SIZE,
@@ -225,6 +261,14 @@ const handlers: Record<string, Handler> = {
     ok: 1,
   }),
   getParameter: () => ({ ok: 1 }),
+  saslStart(command, db, context) {
+    if (!context.auth) throw new CommandError(334, 'MechanismUnavailable', 'authentication is not enabled on this stand-in');
+    return context.auth.authority.start(command, db, context.auth.state);
+  },
+  saslContinue(command, _db, context) {
+    if (!context.auth) throw new CommandError(17, 'ProtocolError', 'No SASL session state found');
+    return context.auth.authority.continue(command, context.auth.state);
+  },
   endSessions: () => ({ ok: 1 }),
   killAllSessions: () => ({ ok: 1 }),
 
@@ -477,6 +521,44 @@ const handlers: Record<string, Handler> = {
   },
 };
 
+/** Authentication and replica-set role checks, in mongod's order; an error reply or undefined. */
+function admission(verb: string, command: Document, context: CommandContext): Document | undefined {
+  const auth = context.auth;
+  if (auth && auth.authority.enabled && !auth.state.authenticated && !UNAUTHENTICATED_COMMANDS.has(verb)) {
+    return { ok: 0, errmsg: `Command ${verb} requires authentication`, code: 13, codeName: 'Unauthorized' };
+  }
+  const member = context.member;
+  if (!member || member.isPrimary()) return undefined;
+  if (WRITE_COMMANDS.has(verb)) {
+    return {
+      ok: 0,
+      errmsg: 'not primary',
+      code: 10107,
+      codeName: 'NotWritablePrimary',
+      // mongod (4.4+) labels the errors of retryable writes that the client may retry.
+      ...(command.txnNumber !== undefined ? { errorLabels: ['RetryableWriteError'] } : {}),
+    };
+  }
+  const mode = isPlainObject(command.$readPreference) ? command.$readPreference.mode : undefined;
+  if (READ_COMMANDS.has(verb) && (mode === undefined || mode === 'primary')) {
+    return { ok: 0, errmsg: 'not primary and secondaryOk=false', code: 13435, codeName: 'NotPrimaryNoSecondaryOk' };
+  }
+  return undefined;
+}
+
+/** mongod expires these with their session (30 min); the stand-in keeps the newest 10 000. */
+function rememberRetryableWrite(store: Map<string, Document>, key: string, reply: Document): void {
+  store.set(key, reply);
+  if (store.size > 10_000) store.delete(store.keys().next().value!);
+}
+
+function retryableWriteKey(verb: string, command: Document, context: CommandContext): string | undefined {
+  if (!context.member || !RETRYABLE_WRITE_COMMANDS.has(verb) || command.txnNumber === undefined || !isPlainObject(command.lsid)) return undefined;
+  const id = command.lsid.id as { buffer?: Uint8Array } | undefined;
+  if (!id?.buffer) return undefined;
+  return `${Buffer.from(id.buffer).toString('hex')}:${String(command.txnNumber)}`;
+}
+
 /** Runs one command; never throws: failures become { ok: 0 } replies as the server sends them. */
 export function runCommand(command: Document, context: CommandContext, fallbackDb: string | undefined): Document {
   const verb = Object.keys(command)[0];
@@ -486,7 +568,14 @@ export function runCommand(command: Document, context: CommandContext, fallbackD
     return { ok: 0, errmsg: `no such command: '${verb}' (not supported by the MongoDB stand-in)`, code: 59, codeName: 'CommandNotFound' };
   }
   try {
-    return handler(command, db, context);
+    const refusal = admission(verb!, command, context);
+    if (refusal) return refusal;
+    const retryKey = retryableWriteKey(verb!, command, context);
+    const stored = retryKey === undefined ? undefined : context.member?.retryableWrites.get(retryKey);
+    if (stored) return stored;
+    const reply = handler(command, db, context);
+    if (retryKey !== undefined && reply.ok === 1) rememberRetryableWrite(context.member!.retryableWrites, retryKey, reply);
+    return reply;
   } catch (error) {
     if (error instanceof CommandError) return errorReply(error);
     return { ok: 0, errmsg: `stand-in internal error: ${(error as Error).message}`, code: 1, codeName: 'InternalError' };

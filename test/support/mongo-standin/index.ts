@@ -4,6 +4,10 @@ import { STAND_IN_NOTICE } from './commands.ts';
 import { StandInServer } from './server.ts';
 
 export { STAND_IN_NOTICE };
+export { startMongoStandInReplicaSet } from './replica-set.ts';
+export type { MongoStandInReplicaSet, ReplicaSetOptions } from './replica-set.ts';
+export { encodeUserinfoComponent, operatorConnectionString } from './operator-uri.ts';
+export type { StandInUser } from './scram.ts';
 
 export interface MongoStandIn {
   /** e.g. mongodb://127.0.0.1:40123/?directConnection=true */

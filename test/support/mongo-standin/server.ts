@@ -3,13 +3,18 @@
 import net from 'node:net';
 import type { Document } from 'bson';
 import { runCommand } from './commands.ts';
-import type { CommandContext } from './commands.ts';
+import type { CommandContext, MemberRole } from './commands.ts';
+import type { ScramAuthority } from './scram.ts';
 import { Storage } from './storage.ts';
 import { MessageReader, decodeRequest, encodeReply } from './wire.ts';
 
 export interface ServerOptions {
   host: string;
   port: number;
+  /** Shared by the members of a replica set (replication modelled as instantaneous). */
+  storage?: Storage;
+  member?: MemberRole;
+  authority?: ScramAuthority;
 }
 
 export class StandInServer {
@@ -17,7 +22,9 @@ export class StandInServer {
   #port: number;
   #server: net.Server | undefined;
   readonly #sockets = new Set<net.Socket>();
-  readonly #storage = new Storage();
+  readonly #storage: Storage;
+  readonly #member: MemberRole | undefined;
+  readonly #authority: ScramAuthority | undefined;
   readonly #cursors: CommandContext['cursors'] = new Map();
   #lastCursorId = 0;
   #lastConnectionId = 0;
@@ -26,6 +33,13 @@ export class StandInServer {
   constructor(options: ServerOptions) {
     this.host = options.host;
     this.#port = options.port;
+    this.#storage = options.storage ?? new Storage();
+    this.#member = options.member;
+    this.#authority = options.authority;
+  }
+
+  get storage(): Storage {
+    return this.#storage;
   }
 
   get port(): number {
@@ -76,6 +90,8 @@ export class StandInServer {
       cursors: this.#cursors,
       nextCursorId: () => ++this.#lastCursorId,
       connectionId: ++this.#lastConnectionId,
+      ...(this.#member ? { member: this.#member } : {}),
+      ...(this.#authority ? { auth: { authority: this.#authority, state: { authenticated: undefined, conversation: undefined } } } : {}),
     };
     socket.on('data', (chunk: Buffer) => {
       try {

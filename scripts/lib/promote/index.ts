@@ -8,9 +8,10 @@ import { withRepoLock, writeFilesAtomically } from '../atomic.ts';
 import type { FileChanges } from '../atomic.ts';
 import { setEnvSpecField } from '../envspec.ts';
 import { ConflictError, InputError, UsageError } from '../errors.ts';
-import { envDir, envSpecFile } from '../layout.ts';
+import { envDir, envSpecFile, GENERATED_PATHS } from '../layout.ts';
+import { readInputText } from '../input-file.ts';
 import { generateRepo, plannedChanges } from '../generate/index.ts';
-import { loadEnv, readRepoInputs } from '../repo-inputs.ts';
+import { envArguments, loadEnv, readRepoInputs } from '../repo-inputs.ts';
 import type { KustomizeTool } from '../kustomize.ts';
 import { diffEnvironment } from '../diff/diffRenders.ts';
 import { formatText } from '../diff/format.ts';
@@ -19,9 +20,10 @@ import { git } from '../diff/git.ts';
 
 export interface PromoteOptions {
   root: string;
-  from: string;
+  /** The environment whose tag is promoted; undefined promotes `tag` from a release build (e.g. dev follows main). */
+  from?: string;
   to: string;
-  /** Promote this tag instead of the one `from` runs. */
+  /** Promote this tag instead of the one `from` runs (required without `from`). */
   tag?: string;
   commit: boolean;
   /** Renders the target overlay for the diff; without it, the diff is of the changed files. */
@@ -57,19 +59,24 @@ async function gitOut(root: string, args: string[]): Promise<string> {
   return r.stdout;
 }
 
+/** The source named in the commit subject when a tag comes from a release build rather than an environment. */
+export const PROMOTE_FROM_RELEASE = 'release';
+
 export async function promote(opts: PromoteOptions): Promise<PromoteResult> {
   const { root, from, to } = opts;
+  envArguments(root, from === undefined ? [to] : [from, to], { mustExist: true });
   const inputs = await readRepoInputs(root);
   const known = Object.keys(inputs.envs).sort();
-  for (const env of [from, to]) {
+  for (const env of from === undefined ? [to] : [from, to]) {
     if (!inputs.envs[env]) throw new UsageError(`unknown environment ${JSON.stringify(env)}; known: ${known.join(', ')}`);
   }
   if (from === to) throw new UsageError(`cannot promote ${from} to itself: name two different environments`);
-  const source = inputs.envs[from]!;
+  if (from === undefined && opts.tag === undefined) throw new UsageError(`name the environment to promote from, or the tag to set with --tag`);
+  const source = from === undefined ? undefined : inputs.envs[from]!;
   const target = inputs.envs[to]!;
-  const tag = opts.tag ?? source.spec.tag;
+  const tag = opts.tag ?? source!.spec.tag;
   const previousTag = target.spec.tag;
-  if (opts.tag !== undefined && opts.tag !== source.spec.tag) {
+  if (source && opts.tag !== undefined && opts.tag !== source.spec.tag) {
     opts.log(`note: ${from} runs ${source.spec.tag}; promoting the tag given with --tag, ${tag}`);
   }
   if (tag === previousTag) {
@@ -79,7 +86,7 @@ export async function promote(opts: PromoteOptions): Promise<PromoteResult> {
 
   // Validate the edited env.yaml exactly as generate would, before anything is written.
   const specFile = envSpecFile(to);
-  const newSpecText = setEnvSpecField(readFileSync(join(root, specFile), 'utf8'), ['tag'], tag);
+  const newSpecText = setEnvSpecField(target.specText ?? readInputText(root, specFile), ['tag'], tag);
   const checked = loadEnv(to, newSpecText, target.dotenv);
   if (checked.problems.length > 0 || !checked.spec) throw new InputError(checked.problems);
 
@@ -98,7 +105,7 @@ export async function promote(opts: PromoteOptions): Promise<PromoteResult> {
     let before: string | undefined;
     if (opts.kustomize) before = await opts.kustomize.build(root, envDir(to));
     else diff = filesDiff(root, changes);
-    writeFilesAtomically(root, changes);
+    writeFilesAtomically(root, changes, [...GENERATED_PATHS, specFile]);
     if (opts.kustomize && before !== undefined) {
       const after = await opts.kustomize.build(root, envDir(to));
       const envDiff = diffEnvironment(to, normalizeRender(before), normalizeRender(after));
@@ -107,7 +114,7 @@ export async function promote(opts: PromoteOptions): Promise<PromoteResult> {
     }
     let commit: string | undefined;
     if (opts.commit) {
-      const message = `promote ${from} → ${to}: users-api ${previousTag} → ${tag}\n\n${diffSource === 'rendered' ? 'Rendered diff' : 'Diff of the changed files'}:\n\n${diff!}`;
+      const message = `promote ${from ?? PROMOTE_FROM_RELEASE} → ${to}: users-api ${previousTag} → ${tag}\n\n${diffSource === 'rendered' ? 'Rendered diff' : 'Diff of the changed files'}:\n\n${diff!}`;
       await gitOut(root, ['add', '-A', '--', ...paths]);
       await gitOut(root, ['commit', '--quiet', '--cleanup=verbatim', '-m', message, '--', ...paths]);
       commit = (await gitOut(root, ['rev-parse', 'HEAD'])).trim();

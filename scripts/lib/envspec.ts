@@ -8,6 +8,7 @@ import type { Problem } from './errors.ts';
 import { dns1123LabelProblem, DNS1123_LABEL_MAX } from './names.ts';
 import type { EnvSpec, RepoSettings } from './spec.ts';
 import { MONGODB_VERSION_PATTERN } from './mongodb/schema.ts';
+import { envSpecRuleProblems, settingsRuleProblems } from './env-rules.ts';
 
 export const ENV_SCHEMA_FILE = 'schemas/env.schema.json';
 export const SETTINGS_SCHEMA_FILE = 'schemas/gitops.schema.json';
@@ -95,7 +96,8 @@ export const settingsSchema = {
   additionalProperties: false,
   required: ['repoURL', 'image', 'argocd', 'operator', 'defaults'],
   properties: {
-    repoURL: { type: 'string', pattern: '^(https://[^\\s@]+|ssh://git@[^\\s]+|git@[^\\s:]+:[^\\s]+)$', description: 'Git URL Argo CD pulls (no credentials in it)' },
+    // The shape only; scripts/lib/env-rules.ts checks host, path and credentials with precise messages.
+    repoURL: { type: 'string', pattern: '^(https://|ssh://|[^\\s/:@]+@)?[^\\s]+$', description: 'Git URL Argo CD pulls: https://host/owner/repo.git, ssh://git@host/owner/repo.git or git@host:owner/repo.git; a real host, no credentials' },
     image: { type: 'string', pattern: '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$', description: 'Image repository of the users API, without tag' },
     argocd: {
       type: 'object', additionalProperties: false, required: ['version', 'namespace'],
@@ -103,9 +105,15 @@ export const settingsSchema = {
     },
     operator: {
       type: 'object', additionalProperties: false, required: ['chartRepo', 'chart', 'version', 'namespace'],
-      properties: { chartRepo: { type: 'string', pattern: '^https://' }, chart: dnsLabel, version: { type: 'string', pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$' }, namespace: dnsLabel },
+      properties: { chartRepo: { type: 'string', pattern: '^https://[^\\s@/?#]+(/[^\\s?#@]*)?$', description: 'Helm repository URL: https, a real host, no credentials' }, chart: dnsLabel, version: { type: 'string', pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$' }, namespace: dnsLabel },
     },
     defaults: { type: 'object', additionalProperties: false, required: envRequired, properties: envBody },
+    protected: {
+      type: 'array',
+      uniqueItems: true,
+      items: dnsLabel,
+      description: 'Protected environments: manual sync only (sync: { automated: false, prune: false, selfHeal: false }), their Argo CD Application is never pruned or cascade-deleted, and delete-env needs --delete-protected',
+    },
   },
 } as const;
 
@@ -155,6 +163,8 @@ function ajvProblems(file: string, errors: ErrorObject[] | null | undefined): Pr
 export const ENV_NAME_MAX = DNS1123_LABEL_MAX - APP_NAME.length - 1;
 
 export function envNameProblems(name: string, file?: string): Problem[] {
+  // The name is also the default namespace, and Kubernetes reserves "kube-" (env-rules.ts reservedNamespaceProblem).
+  if (name.startsWith('kube-')) return [{ ...(file ? { file } : {}), message: `environment name "${name}" starts with "kube-", which Kubernetes reserves for its system namespaces`, fix: 'choose a name without the "kube-" prefix, e.g. qa-7' }];
   const p = dns1123LabelProblem(name, ENV_NAME_MAX);
   if (!p) return [];
   const why = name.length > ENV_NAME_MAX ? ` (its Argo CD Application "${applicationName(name)}" must fit in ${DNS1123_LABEL_MAX})` : '';
@@ -187,11 +197,15 @@ export function validateEnvSpec(name: string, file: string, data: unknown): { sp
   if (!validateEnvSchema(data)) problems.push(...ajvProblems(file, validateEnvSchema.errors));
   if (problems.length > 0) return { problems };
   const spec = { name, ...(data as Omit<EnvSpec, 'name'>) };
+  const rules = envSpecRuleProblems(file, spec);
+  if (rules.length > 0) return { problems: rules };
   return { spec, problems: [] };
 }
 
 export function validateSettings(file: string, data: unknown): { settings?: RepoSettings; problems: Problem[] } {
   if (!validateSettingsSchema(data)) return { problems: ajvProblems(file, validateSettingsSchema.errors) };
+  const rules = settingsRuleProblems(file, data as RepoSettings);
+  if (rules.length > 0) return { problems: rules };
   return { settings: data as RepoSettings, problems: [] };
 }
 

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDotenv, keysMissingAcrossEnvs, parseDotenv } from './envfile.ts';
 import { parseYamlFile, validateEnvSpec, validateSettings } from './envspec.ts';
+import { configMapSizeProblem, protectedEnvProblems } from './env-rules.ts';
 import { InputError, type Problem } from './errors.ts';
 import { envDotenvFile, envSpecFile, OVERLAYS_DIR, SETTINGS_FILE } from './layout.ts';
 import { MONGODB_OPERATOR_APP_NAME } from './mongodb/operator.ts';
@@ -49,6 +50,8 @@ export function loadEnv(name: string, specText: string, dotenv: string | Uint8Ar
   }
   const d = checkDotenv(envDotenvFile(name), dotenv);
   problems.push(...d.problems);
+  const size = configMapSizeProblem(envDotenvFile(name), d.values);
+  if (size) problems.push(size);
   const text = typeof dotenv === 'string' ? dotenv : Buffer.from(dotenv).toString('utf8');
   return { spec, dotenv: text, problems };
 }
@@ -58,7 +61,8 @@ export function crossEnvProblems(settings: RepoSettings | undefined, envs: Recor
   const problems: Problem[] = [];
   const byNs = new Map<string, string>();
   const byHost = new Map<string, string>();
-  const reserved = new Map<string, string>([['kube-system', 'Kubernetes'], ['default', 'Kubernetes']]);
+  // kube-* and default are refused per environment (env-rules.ts reservedNamespaceProblem).
+  const reserved = new Map<string, string>();
   if (settings) {
     reserved.set(settings.argocd.namespace, 'Argo CD');
     reserved.set(settings.operator.namespace, 'the MongoDB operator');
@@ -76,6 +80,7 @@ export function crossEnvProblems(settings: RepoSettings | undefined, envs: Recor
     const owner = reserved.get(ns);
     if (owner) problems.push({ file, path: '/namespace', message: `namespace "${ns}" belongs to ${owner}`, fix: `use a namespace of its own, e.g. ${name}` });
   }
+  problems.push(...protectedEnvProblems(settings, envs, envSpecFile));
   return problems;
 }
 

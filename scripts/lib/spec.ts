@@ -52,6 +52,9 @@ export interface RepoSettings {
   image: string;
   argocd: { version: string; namespace: string };
   operator: { chartRepo: string; chart: string; version: string; namespace: string };
+  /** Protected environments (e.g. ["prod"]): manual sync, no prune or cascade deletion of their
+   *  Application, delete-env only with --delete-protected (scripts/lib/env-rules.ts). */
+  protected?: string[];
   /** What a new environment gets when new-env is run without --from. */
   defaults: Omit<EnvSpec, 'name' | 'namespace'>;
 }

@@ -4,6 +4,7 @@ import { runCli } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
 import { applicationName } from './lib/envspec.ts';
 import { findRepoRoot, runDeleteEnv } from './lib/generate/commands.ts';
+import { envArgument } from './lib/repo-inputs.ts';
 
 await runCli(
   {
@@ -12,7 +13,8 @@ await runCli(
     description:
       'Deletes overlays/<name>/ and argocd/apps/<name>.yaml and regenerates the AppProject and the operator Application ' +
       '(which no longer list its namespace). After the push, Argo CD\'s root application prunes the environment\'s Application, ' +
-      'whose finalizer deletes what it deployed. The namespace and the MongoDB volumes (PVCs) stay until you delete them.',
+      'whose finalizer deletes what it deployed. The namespace and the MongoDB volumes (PVCs) stay until you delete them. ' +
+      '<name> must be an existing environment; nothing outside overlays/<name>/ and the generated files is ever deleted.',
     optionHelp: ['--yes  confirm: the environment and, after the push, its workloads are deleted'],
     options: { yes: { type: 'boolean' } },
     positionals: [1, 1],
@@ -20,10 +22,10 @@ await runCli(
   },
   import.meta.url,
   async ({ values, positionals }, io) => {
-    const name = positionals[0]!;
-    if (values.yes !== true) throw new UsageError(`deleting environment ${name} needs --yes (nothing was written)`);
     const root = findRepoRoot();
-    const result = await runDeleteEnv(root, name);
+    const name = envArgument(root, positionals[0]!, { mustExist: true });
+    if (values.yes !== true) throw new UsageError(`deleting environment ${name} needs --yes (nothing was written)`);
+    const result = await runDeleteEnv(root, name, { err: io.err });
     for (const [p, c] of Object.entries(result.changes)) io.out(`${c === null ? 'deleted' : 'wrote  '} ${p}`);
     const ns = result.namespace ?? name;
     io.out(

@@ -5,7 +5,9 @@
 // working tree's rendered manifests differ from what is running in the cluster.
 import { runCli } from './lib/cli.ts';
 import type { CliSpec, ParsedArgs } from './lib/cli.ts';
-import { UsageError } from './lib/errors.ts';
+import { FindingsError, UsageError } from './lib/errors.ts';
+import { checkRepository, settleRepository, staleMessage } from './lib/generate/commands.ts';
+import { envArgument } from './lib/repo-inputs.ts';
 import { locateKustomize } from './lib/kustomize.ts';
 import { formatReport } from './lib/diff/format.ts';
 import type { DiffFormat } from './lib/diff/format.ts';
@@ -64,6 +66,14 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
     throw new UsageError('--live compares the working tree with the cluster; it cannot be combined with --base or --head');
   }
   if (values.context !== undefined && values.live === undefined) throw new UsageError('--context goes with --live');
+  if (values.live !== undefined) envArgument(root, values.live, { mustExist: true, option: '--live' });
+  await settleRepository(root, 'diff', io.err);
+  // The working tree is a side of the diff unless --head names a commit: it must pass generate's
+  // input checks and its generated files must match its inputs, or the diff would hide the change.
+  if (values.head === undefined) {
+    const { drift } = await checkRepository(root);
+    if (drift.length > 0) throw new FindingsError(staleMessage('diff', drift));
+  }
   const kustomize = await locateKustomize();
   const report = values.live !== undefined ? await liveReport(root, values.live, values.context, kustomize) : await reviewChanges({ root, source: await sourceOf(root, values), kustomize });
   io.out(formatReport(report, format));

@@ -12,7 +12,8 @@ await runCli(
     description:
       'Regenerates the users-api and MongoDB bases, every overlays/<env>/ kustomization and patch, argocd/ and schemas/ ' +
       'from gitops.yaml and overlays/<env>/{env.yaml,.env}, after validating all of them. With --check, writes nothing, ' +
-      'prints a unified diff of every file that differs (or should not exist) and exits 1 if any does.',
+      'prints a unified diff of every file that differs (or should not exist) and exits 1 if any does. Every run first ' +
+      'finishes (or discards) a transaction that a killed run left, and says so.',
     optionHelp: ['--check  write nothing; exit 1 and show the diff when the committed files are not what the specs generate'],
     options: { check: { type: 'boolean' } },
     positionals: [0, 0],
@@ -21,7 +22,7 @@ await runCli(
   import.meta.url,
   async ({ values }, io) => {
     const root = findRepoRoot();
-    const result = await runGenerate(root, { check: values.check === true });
+    const result = await runGenerate(root, { check: values.check === true, err: io.err });
     for (const w of result.warnings) io.err(`warning: ${formatProblem(w)}`);
     if (values.check) {
       if (result.drift.length === 0) {

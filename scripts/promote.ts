@@ -1,7 +1,8 @@
 #!/usr/bin/env zx
 // Thin shell over scripts/lib/promote.
 import { runCli } from './lib/cli.ts';
-import { findRepoRoot } from './lib/generate/commands.ts';
+import { findRepoRoot, settleRepository } from './lib/generate/commands.ts';
+import { envArguments } from './lib/repo-inputs.ts';
 import { locateKustomize } from './lib/kustomize.ts';
 import type { KustomizeTool } from './lib/kustomize.ts';
 import { promote } from './lib/promote/index.ts';
@@ -19,6 +20,9 @@ await runCli(
   },
   import.meta.url,
   async ({ values, positionals }, io) => {
+    const root = findRepoRoot();
+    envArguments(root, positionals, { mustExist: true });
+    await settleRepository(root, 'promote', io.err);
     let kustomize: KustomizeTool | undefined;
     try {
       kustomize = await locateKustomize();
@@ -26,7 +30,7 @@ await runCli(
       io.err('note: kustomize/kubectl not found; showing the diff of the changed files instead of the rendered diff');
     }
     const result = await promote({
-      root: findRepoRoot(),
+      root,
       from: positionals[0]!,
       to: positionals[1]!,
       tag: values.tag,

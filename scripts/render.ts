@@ -3,7 +3,9 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runCli } from './lib/cli.ts';
-import { ConflictError } from './lib/errors.ts';
+import { ConflictError, FindingsError } from './lib/errors.ts';
+import { checkRepository, settleRepository, staleMessage } from './lib/generate/commands.ts';
+import { envArguments } from './lib/repo-inputs.ts';
 import type { CliSpec } from './lib/cli.ts';
 import { locateKustomize } from './lib/kustomize.ts';
 import { renderEnvironments } from './lib/render/render.ts';
@@ -28,6 +30,11 @@ const spec: CliSpec<typeof options> = {
 
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   const root = process.cwd();
+  envArguments(root, positionals, { mustExist: true });
+  await settleRepository(root, 'render', io.err);
+  // The same input checks as generate; stale generated files would render what the inputs no longer say.
+  const { drift } = await checkRepository(root);
+  if (drift.length > 0) throw new FindingsError(staleMessage('render', drift));
   const kustomize = await locateKustomize();
   const rendered = await renderEnvironments({ root, envs: positionals, kustomize });
   const texts = rendered.map((r) => ({ env: r.env, text: renderedText(normalizeRender(r.yaml)) }));

@@ -3,7 +3,8 @@
 import { runCli } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
 import { createKube, loadKubeConfig } from './lib/kube/client.ts';
-import { readRepoInputs } from './lib/repo-inputs.ts';
+import { envArgument, readRepoInputs } from './lib/repo-inputs.ts';
+import { settleRepository } from './lib/generate/commands.ts';
 import { randomPassword } from './lib/secrets/password.ts';
 import { rotateDbPassword } from './lib/secrets/rotate.ts';
 
@@ -20,7 +21,8 @@ await runCli(
   },
   import.meta.url,
   async ({ values, positionals }, io) => {
-    const name = positionals[0]!;
+    const name = envArgument(process.cwd(), positionals[0]!, { mustExist: true });
+    await settleRepository(process.cwd(), 'rotate-db-password', io.err);
     const { envs } = await readRepoInputs(process.cwd());
     const env = envs[name];
     if (!env) throw new UsageError(`unknown environment ${JSON.stringify(name)}; known: ${Object.keys(envs).sort().join(', ')}`);

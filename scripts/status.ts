@@ -5,7 +5,8 @@ import { runCli } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
 import { applicationName } from './lib/envspec.ts';
 import { createKube, loadKubeConfig } from './lib/kube/client.ts';
-import { readRepoInputs } from './lib/repo-inputs.ts';
+import { envArguments, readRepoInputs } from './lib/repo-inputs.ts';
+import { settleRepository } from './lib/generate/commands.ts';
 import { collectStatus, formatStatusJson, formatStatusText, watchStatus } from './lib/status/index.ts';
 import type { EnvStatus } from './lib/status/index.ts';
 
@@ -36,6 +37,8 @@ await runCli(
   async ({ values, positionals }, io) => {
     const format = values.format ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(format)}`);
+    envArguments(process.cwd(), positionals, { mustExist: true });
+    await settleRepository(process.cwd(), 'status', io.err);
     const { settings, envs } = await readRepoInputs(process.cwd());
     const known = Object.keys(envs).sort();
     const unknown = positionals.filter((p) => !known.includes(p));

@@ -5,6 +5,8 @@ import { runCli } from './lib/cli.ts';
 import { ARGOCD_DIR } from './lib/layout.ts';
 import type { CliSpec } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
+import { checkRepository, settleRepository, staleMessage } from './lib/generate/commands.ts';
+import { envArguments } from './lib/repo-inputs.ts';
 import { locateKustomize } from './lib/kustomize.ts';
 import { renderEnvironments } from './lib/render/render.ts';
 import { createSchemaRegistry } from './lib/validate/schema.ts';
@@ -33,6 +35,11 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   const format = (values.format ?? 'text') as ValidateFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
   const root = process.cwd();
+  envArguments(root, positionals, { mustExist: true });
+  await settleRepository(root, 'validate', io.err);
+  // The same input checks as generate (exit 2), and generated files that no longer match them (exit 1).
+  const { drift } = await checkRepository(root);
+  if (drift.length > 0) io.err(staleMessage('validate', drift));
   const kustomize = await locateKustomize();
   const rendered = await renderEnvironments({ root, envs: positionals, kustomize });
   const registry = await createSchemaRegistry();
@@ -46,5 +53,5 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   const text = formatFindings(findings, format, scopes);
   if (text !== '') io.out(text);
   if (format === 'github' && findings.length > 0) io.err(`validate: ${findings.length} finding(s)`);
-  return findings.length > 0 ? 1 : 0;
+  return findings.length > 0 || drift.length > 0 ? 1 : 0;
 });

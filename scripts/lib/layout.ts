@@ -13,3 +13,12 @@ export const envDir = (env: string): string => `${OVERLAYS_DIR}/${env}`;
 export const envSpecFile = (env: string): string => `${OVERLAYS_DIR}/${env}/env.yaml`;
 export const envDotenvFile = (env: string): string => `${OVERLAYS_DIR}/${env}/.env`;
 export const envKustomizationFile = (env: string): string => `${OVERLAYS_DIR}/${env}/kustomization.yaml`;
+
+/**
+ * What the generator writes and deletes (the ownership list of scripts/lib/atomic.ts `confine`):
+ * directory entries never cover the hand-edited inputs (gitops.yaml, env.yaml, .env).
+ */
+export const GENERATED_PATHS: readonly string[] = [`${API_BASE_DIR}/`, `${MONGODB_BASE_DIR}/`, `${ARGOCD_DIR}/`, `${SCHEMAS_DIR}/`, `${OVERLAYS_DIR}/`];
+
+/** What a command acting on environment `env` owns besides the generated files: its overlay, inputs included. */
+export const envOwnedPaths = (env: string): string[] => [`${envDir(env)}/`, envSpecFile(env), envDotenvFile(env)];

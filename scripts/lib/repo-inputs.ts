@@ -1,19 +1,20 @@
 // The shell-side reader of the generator's inputs: gitops.yaml, overlays/*/env.yaml, overlays/*/.env.
 // Reads every file first, then reports every problem at once (file, JSON pointer or line, fix).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDotenv, keysMissingAcrossEnvs, parseDotenv } from './envfile.ts';
-import { parseYamlFile, validateEnvSpec, validateSettings } from './envspec.ts';
+import { envNameProblems, parseYamlFile, validateEnvSpec, validateSettings } from './envspec.ts';
 import { configMapSizeProblem, protectedEnvProblems } from './env-rules.ts';
 import { InputError, type Problem } from './errors.ts';
-import { envDotenvFile, envSpecFile, OVERLAYS_DIR, SETTINGS_FILE } from './layout.ts';
+import { readInputFile } from './input-file.ts';
+import { envDir, envDotenvFile, envSpecFile, OVERLAYS_DIR, SETTINGS_FILE } from './layout.ts';
 import { MONGODB_OPERATOR_APP_NAME } from './mongodb/operator.ts';
 import type { EnvSpec, RepoSettings } from './spec.ts';
 
 export interface RepoInputs {
   settings: RepoSettings;
-  /** env name → its validated spec and the raw text of its .env. */
-  envs: Record<string, { spec: EnvSpec; dotenv: string }>;
+  /** env name → its validated spec and the raw text of its .env (and of its env.yaml when read from disk). */
+  envs: Record<string, { spec: EnvSpec; dotenv: string; specText?: string }>;
 }
 
 /** Names that would collide with generated files in argocd/apps/ or the AppProject. */
@@ -26,6 +27,50 @@ export function listEnvNames(root: string): string[] {
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
     .sort();
+}
+
+/** Entries of overlays/ that look like environments but are links or other non-directories. */
+function overlayEntryProblems(root: string): Problem[] {
+  const dir = join(root, OVERLAYS_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isSymbolicLink())
+    .map((d) => ({ file: envDir(d.name), message: 'is a symbolic link; an environment is a directory of its own inside the repository (nothing was read through the link)', fix: `replace ${envDir(d.name)} with a directory, or delete it` }));
+}
+
+/**
+ * The one rule for an environment named on a command line (every command that takes one): a valid
+ * environment name (DNS-1123 label, short enough, not reserved) and, with mustExist, an existing
+ * overlays/<name>/ directory. Checked before anything touches the disk; throws InputError (exit 2).
+ */
+export function envArgumentProblems(root: string, name: string, opts: { mustExist: boolean; option?: string }): Problem[] {
+  const label = opts.option ? ` (${opts.option})` : '';
+  const syntax = envNameProblems(name).map((p) => ({ ...p, message: `${p.message}${label}` }));
+  if (syntax.length > 0) return syntax;
+  if (RESERVED_ENV_NAMES.includes(name)) return [{ message: `"${name}"${label} is reserved (argocd/apps/${name}.yaml or the AppProject use it)`, fix: 'choose another environment name' }];
+  if (!opts.mustExist) return [];
+  let isDir = false;
+  try {
+    isDir = lstatSync(join(root, envDir(name))).isDirectory();
+  } catch {
+    // missing
+  }
+  if (!isDir) {
+    const known = listEnvNames(root).join(', ') || 'none';
+    return [{ file: envDir(name), message: `environment ${name}${label} does not exist`, fix: `use one of: ${known}` }];
+  }
+  return [];
+}
+
+/** envArgumentProblems for each of `names`, all reported together; returns the names. */
+export function envArguments(root: string, names: readonly string[], opts: { mustExist: boolean; option?: string }): string[] {
+  const problems = names.flatMap((n) => envArgumentProblems(root, n, opts));
+  if (problems.length > 0) throw new InputError(problems, `invalid environment argument${names.length > 1 ? 's' : ''}; nothing was read or written`);
+  return [...names];
+}
+
+export function envArgument(root: string, name: string, opts: { mustExist: boolean; option?: string } = { mustExist: true }): string {
+  return envArguments(root, [name], opts)[0]!;
 }
 
 export function loadSettings(file: string, text: string): { settings?: RepoSettings; problems: Problem[] } {
@@ -84,32 +129,43 @@ export function crossEnvProblems(settings: RepoSettings | undefined, envs: Recor
   return problems;
 }
 
-export async function readRepoInputs(root: string): Promise<RepoInputs> {
+/** gitops.yaml through the safe reader, validated. */
+export function readSettingsFile(root: string): { settings?: RepoSettings; problems: Problem[] } {
+  const r = readInputFile(root, SETTINGS_FILE);
+  if (r.kind === 'missing') return { problems: [{ file: SETTINGS_FILE, message: 'is missing', fix: 'restore gitops.yaml (see docs/environments.md); it holds repoURL, image and pinned versions' }] };
+  if (r.kind === 'refused') return { problems: r.problems };
+  return loadSettings(SETTINGS_FILE, r.text);
+}
+
+/** One environment's env.yaml and .env through the safe reader, validated (problems when missing or refused). */
+export function readEnvFiles(root: string, name: string): { spec?: EnvSpec; dotenv: string; specText?: string; problems: Problem[] } {
+  const specFile = envSpecFile(name);
+  const dotenvFile = envDotenvFile(name);
+  const spec = readInputFile(root, specFile);
+  const dotenv = readInputFile(root, dotenvFile);
   const problems: Problem[] = [];
-  let settings: RepoSettings | undefined;
-  const settingsPath = join(root, SETTINGS_FILE);
-  if (!existsSync(settingsPath)) {
-    problems.push({ file: SETTINGS_FILE, message: 'is missing', fix: 'restore gitops.yaml (see docs/environments.md); it holds repoURL, image and pinned versions' });
-  } else {
-    const s = loadSettings(SETTINGS_FILE, readFileSync(settingsPath, 'utf8'));
-    problems.push(...s.problems);
-    settings = s.settings;
-  }
+  if (spec.kind === 'missing') problems.push({ file: specFile, message: 'is missing: every directory in overlays/ is an environment', fix: `run \`zx scripts/new-env.ts ${name} --force\`, or delete overlays/${name}` });
+  if (spec.kind === 'refused') problems.push(...spec.problems);
+  if (dotenv.kind === 'missing') problems.push({ file: dotenvFile, message: 'is missing', fix: 'create it (it may be empty) with the API settings of this environment' });
+  if (dotenv.kind === 'refused') problems.push(...dotenv.problems);
+  if (spec.kind !== 'ok' || dotenv.kind !== 'ok') return { dotenv: '', problems };
+  const e = loadEnv(name, spec.text, dotenv.text);
+  return { ...e, specText: spec.text };
+}
+
+/** Every input of the generator, read safely and validated; any problem anywhere is an InputError (exit 2). */
+export async function readRepoInputs(root: string, opts: { except?: string } = {}): Promise<RepoInputs> {
+  const problems: Problem[] = [];
+  const s = readSettingsFile(root);
+  problems.push(...s.problems);
+  const settings = s.settings;
+  problems.push(...overlayEntryProblems(root));
   const envs: RepoInputs['envs'] = {};
   for (const name of listEnvNames(root)) {
-    const specPath = join(root, envSpecFile(name));
-    const dotenvPath = join(root, envDotenvFile(name));
-    if (!existsSync(specPath)) {
-      problems.push({ file: envSpecFile(name), message: 'is missing: every directory in overlays/ is an environment', fix: `run \`zx scripts/new-env.ts ${name} --force\`, or delete overlays/${name}` });
-      continue;
-    }
-    if (!existsSync(dotenvPath)) {
-      problems.push({ file: envDotenvFile(name), message: 'is missing', fix: 'create it (it may be empty) with the API settings of this environment' });
-      continue;
-    }
-    const e = loadEnv(name, readFileSync(specPath, 'utf8'), readFileSync(dotenvPath));
+    if (name === opts.except) continue;
+    const e = readEnvFiles(root, name);
     problems.push(...e.problems);
-    if (e.spec) envs[name] = { spec: e.spec, dotenv: e.dotenv };
+    if (e.spec) envs[name] = { spec: e.spec, dotenv: e.dotenv, specText: e.specText };
   }
   problems.push(...crossEnvProblems(settings, envs));
   if (problems.length > 0 || !settings) throw new InputError(problems);

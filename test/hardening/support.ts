@@ -1,8 +1,11 @@
 // Shared pieces of the hardening suites: raw HTTP (for requests fetch() refuses to send), a free port
 // for the real entry point, and the figures file that bench/README.md's "Hardening" table quotes.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 export const FIGURES_FILE = new URL('../../.cache/hardening/figures.json', import.meta.url).pathname;
 
@@ -96,4 +99,72 @@ export function allKeys(value: unknown, out: string[] = []): string[] {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+// ---- Toolkit attacks (test/hardening/inputs-*.test.ts): a throw-away repository and a run of a CLI. ----
+
+const TOOLKIT_COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform/mongodb', 'argocd', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
+const REPO_ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface ScriptRun {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/** Runs `node scripts/<script>.ts …args` in `dir` (no cluster: KUBECONFIG points at nothing). */
+export function runScript(dir: string, script: string, args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ScriptRun> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [`scripts/${script}.ts`, ...args], {
+      cwd: dir,
+      env: { ...process.env, KUBECONFIG: join(dir, '.no-kubeconfig'), NO_COLOR: '1', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, out, err });
+    });
+  });
+}
+
+/**
+ * A temporary git repository holding the toolkit, the inputs and the generated files, regenerated and
+ * committed so that it starts clean (`generate --check` passes) whatever the working tree holds.
+ */
+export async function makeToolkitRepo(prefix = 'inputs-'): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  for (const p of TOOLKIT_COPY) if (existsSync(join(REPO_ROOT, p))) cpSync(join(REPO_ROOT, p), join(dir, p), { recursive: true });
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const r = await runScript(dir, 'generate', []);
+  if (r.code !== 0) throw new Error(`generate failed in the test repository: ${r.err}`);
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } });
+  git('init', '-q');
+  writeFileSync(join(dir, '.gitignore'), 'node_modules\n.cache/\n');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'start');
+  return dir;
+}
+
+/**
+ * Every entry under `dir` (.git included, node_modules excluded): path → content hash, link target or
+ * "dir". Equal snapshots mean nothing was written, deleted, renamed or re-linked.
+ */
+export function snapshotTree(dir: string, rel = '', out: Record<string, string> = {}): Record<string, string> {
+  for (const d of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${d.name}` : d.name;
+    if (p === 'node_modules' || p === '.cache') continue;
+    const abs = join(dir, p);
+    if (d.isSymbolicLink()) out[p] = `link:${readlinkSync(abs)}`;
+    else if (d.isDirectory()) {
+      out[p] = 'dir';
+      snapshotTree(dir, p, out);
+    } else if (d.isFile()) out[p] = createHash('sha256').update(readFileSync(abs)).digest('hex');
+    else out[p] = 'special';
+  }
+  return out;
 }

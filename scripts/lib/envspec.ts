@@ -64,6 +64,11 @@ const envBody = {
         required: ['mongod', 'agent'],
         properties: { mongod: resources, agent: resources },
       },
+      passwordRotation: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Rotation counter of the database password: `zx scripts/rotate-db-password.ts <env>` raises it; the cluster then generates a new password (absent = 0)',
+      },
     },
   },
   sync: {

@@ -22,6 +22,9 @@ export interface MongoSpec {
   version: string;
   storage: { size: string; className: string };
   resources: { mongod: ContainerResources; agent: ContainerResources };
+  /** Rotation counter of the application user's password: raising it (rotate-db-password) makes the
+   *  cluster generate a new one (scripts/lib/secrets/hook.ts). Absent means 0. */
+  passwordRotation?: number;
 }
 
 export interface IngressSpec {

@@ -80,12 +80,14 @@ describe('generateRepo', () => {
     expect(dev.metadata.name).toBe('dev-users-api');
     expect(dev.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
     expect(prod.spec.syncPolicy.automated).toBeUndefined();
-    expect(prod.spec.syncPolicy.syncOptions).toContain('CreateNamespace=true');
+    expect(prod.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
+    expect(prod.spec.syncPolicy.retry.limit).toBe(-1);
     expect(prod.spec.source).toEqual({ repoURL: inputs.settings.repoURL, targetRevision: 'main', path: 'overlays/prod' });
   });
 
-  it('orders the waves: project, then the operator, then the environments', () => {
+  it('orders the waves: namespaces, project, then the operator, then the environments', () => {
     const wave = (p: string) => Number(read(files, p).metadata.annotations['argocd.argoproj.io/sync-wave']);
+    expect(wave('argocd/namespaces/dev.yaml')).toBeLessThan(wave('argocd/project.yaml'));
     expect(wave('argocd/project.yaml')).toBeLessThan(wave('argocd/apps/mongodb-operator.yaml'));
     expect(wave('argocd/apps/mongodb-operator.yaml')).toBeLessThan(wave('argocd/apps/dev.yaml'));
   });

@@ -11,7 +11,7 @@ import {
 import type { RepoInputs } from '../repo-inputs.ts';
 import { generatedHeader, isGenerated, toYaml } from '../yaml.ts';
 import { apiBaseObjects } from './api-base.ts';
-import { appProject, envApplication, namespacedKinds, PROJECT_NAME, rootApplication, WAVES } from './argocd.ts';
+import { appProject, envApplication, environmentNamespace, namespacedKinds, NAMESPACES_DIR, PROJECT_NAME, rootApplication, WAVES } from './argocd.ts';
 import { mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
 import { ingressObject, INGRESS_FILE, overlayKustomization, resourcesPatch, RESOURCES_PATCH_FILE } from './overlay.ts';
 
@@ -69,6 +69,7 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
       overlayObjects.push(ingress);
     }
     files[`${ARGOCD_APPS_DIR}/${env.name}.yaml`] = yamlFile(sources, envApplication(settings, env));
+    files[`${NAMESPACES_DIR}/${env.name}.yaml`] = yamlFile(sources, environmentNamespace(env));
   }
 
   const operator = mongoOperatorApp(settings, envs.map((e) => e.namespace).sort(), PROJECT_NAME);

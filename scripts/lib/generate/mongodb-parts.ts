@@ -2,18 +2,24 @@
 // this file is the one seam between the two, so the rest of the generator does not care who builds them.
 import { mongoOperatorApplication } from '../mongodb/operator.ts';
 import { mongoOverlayPatches, mongoReplicaSetBase, type OverlayPatch } from '../mongodb/replicaset.ts';
+import { RETRY } from './argocd.ts';
+import { passwordHookObjects, passwordRotationPatches } from '../secrets/hook.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 
 export type { OverlayPatch };
 
+/** The replica-set base plus the PreSync hook that creates (and rotates) the user's password Secret. */
 export function mongoBaseObjects(settings: RepoSettings): object[] {
-  return mongoReplicaSetBase(settings.operator.namespace);
+  return [...mongoReplicaSetBase(settings.operator.namespace), ...passwordHookObjects(settings)];
 }
 
+/** The environment's MongoDB patch and its password-rotation counter (into the hook Job and the API's pods). */
 export function mongoPatches(env: EnvSpec): OverlayPatch[] {
-  return mongoOverlayPatches(env);
+  return [...mongoOverlayPatches(env), ...passwordRotationPatches(env)];
 }
 
+/** The operator's Application, with the retry policy every Application shares (argocd.ts RETRY). */
 export function mongoOperatorApp(settings: RepoSettings, watchNamespaces: string[], project: string): object {
-  return mongoOperatorApplication(settings, watchNamespaces, project);
+  const app = mongoOperatorApplication(settings, watchNamespaces, project) as { spec: { syncPolicy: Record<string, unknown> } };
+  return { ...app, spec: { ...app.spec, syncPolicy: { ...app.spec.syncPolicy, retry: RETRY } } };
 }

@@ -10,6 +10,8 @@ import type { OverlayPatch } from './mongodb-parts.ts';
 export const ENV_LABEL = 'environment';
 export const RESOURCES_PATCH_FILE = 'users-api-resources.yaml';
 export const INGRESS_FILE = 'ingress.yaml';
+/** The Ingress's sync wave inside an environment's Application: after everything else (see ingressObject). */
+export const INGRESS_SYNC_WAVE = '2';
 
 export function ingressObject(env: EnvSpec): object | undefined {
   if (!env.ingress) return undefined;
@@ -17,7 +19,14 @@ export function ingressObject(env: EnvSpec): object | undefined {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: { name: APP_NAME, labels: { 'app.kubernetes.io/name': APP_NAME } },
+    metadata: {
+      name: APP_NAME,
+      labels: { 'app.kubernetes.io/name': APP_NAME },
+      // Last wave, after the API (1): Argo CD's Ingress health stays Progressing until
+      // status.loadBalancer.ingress is set (argoproj/argo-cd@v3.5.1:gitops-engine/pkg/health/health_ingress.go),
+      // which never happens without a load balancer (k3s --disable servicelb), so nothing may wait on it.
+      annotations: { 'argocd.argoproj.io/sync-wave': INGRESS_SYNC_WAVE },
+    },
     spec: {
       ingressClassName: INGRESS_CONTROLLER.className,
       rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: APP_NAME, port: { name: HTTP_PORT_NAME } } } }] } }],

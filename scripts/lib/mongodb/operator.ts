@@ -101,8 +101,9 @@ export function mongoOperatorApplication(
         // No automatic prune: a CRD dropped by a chart upgrade must be removed by a person, not by a sync.
         automated: { prune: false, selfHeal: true },
         syncOptions: ['CreateNamespace=true', 'ServerSideApply=true'],
-        // The chart binds Roles in the environments' namespaces, which their own Applications create.
-        retry: { limit: 10, backoff: { duration: '30s', factor: 2, maxDuration: '5m' } },
+        // The chart binds Roles in the environments' namespaces, which the root creates one wave earlier
+        // (scripts/lib/generate/argocd.ts environmentNamespace); retry: the generator sets its one policy
+        // on every Application (argocd.ts RETRY, applied in generate/mongodb-parts.ts).
       },
     },
   };

@@ -1,5 +1,5 @@
 #!/usr/bin/env zx
-// zx scripts/diff.ts [--base <ref>] [--head <ref>] [--format text|markdown|json] [--exit-code]
+// zx scripts/diff.ts [--base <ref>] [--head <ref>] [--format text|markdown|json|html] [--out <file>] [--exit-code]
 // zx scripts/diff.ts --live <env> [--context <ctx>] [--format …] [--exit-code]
 // What a change does to the rendered manifests of every environment it reaches, or (--live) how the
 // working tree's rendered manifests differ from what is running in the cluster.
@@ -9,13 +9,16 @@ import { FindingsError, UsageError } from './lib/errors.ts';
 import { checkRepository, settleRepository, staleMessage } from './lib/generate/commands.ts';
 import { envArgument } from './lib/repo-inputs.ts';
 import { locateKustomize } from './lib/kustomize.ts';
+import { renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { formatReport } from './lib/diff/format.ts';
-import type { DiffFormat } from './lib/diff/format.ts';
+import type { DiffFormat, DiffReport } from './lib/diff/format.ts';
+import { COLOR_HELP, COLOR_OPTION, parseColorChoice, progressLine, shouldColor } from './lib/term.ts';
 import { defaultBase } from './lib/diff/git.ts';
 import { reviewChanges } from './lib/diff/review.ts';
 import type { RefsSource } from './lib/diff/review.ts';
 
-const FORMATS: readonly DiffFormat[] = ['text', 'markdown', 'json'];
+const FORMATS: readonly DiffFormat[] = ['text', 'markdown', 'json', 'html'];
 
 // Two sources share formatting and the exit code: two git states, or (--live) the cluster.
 const options = {
@@ -24,28 +27,36 @@ const options = {
   base: { type: 'string' },
   head: { type: 'string' },
   format: { type: 'string', default: 'text' },
+  out: { type: 'string' },
+  'source-url': { type: 'string' },
+  ...COLOR_OPTION,
   'exit-code': { type: 'boolean' },
 } as const;
 
 const spec: CliSpec<typeof options> = {
   name: 'diff',
-  synopsis: '[--base <ref>] [--head <ref>] | --live <env> [--context <ctx>]  [--format text|markdown|json] [--exit-code]',
+  synopsis: '[--base <ref>] [--head <ref>] | --live <env> [--context <ctx>]  [--format text|markdown|json|html] [--out <file>] [--exit-code]',
   description:
     'Renders the environments the changed files reach at the base and the head (from temporary git worktrees; ' +
     'your working tree is never modified) and shows, per environment and resource, what will change. Secret ' +
-    'values are masked. Markdown is split into several comments past GitHub\'s 65,536-character limit, ' +
-    'separated by "<!-- gitops-render-diff:next-comment -->" lines.',
+    'values are masked. Every format opens with a summary per environment (image tags, config keys, replicas, ' +
+    'resources, MongoDB, sync policy, objects added/removed, workloads that roll) pointing at the env.yaml/.env line ' +
+    'it comes from. Markdown is split into several comments past GitHub\'s 65,536-character limit, ' +
+    'separated by "<!-- gitops-render-diff:next-comment -->" lines; html is one self-contained page.',
   optionHelp: [
     '--base <ref>     compare against this commit (default: origin/main if it exists, else HEAD)',
     '--head <ref>     the changed commit (default: the working tree, including uncommitted and untracked files)',
     '--live <env>     compare the working tree\'s render of <env> with the live cluster (server-side dry-run apply)',
     '--context <ctx>  kubeconfig context for --live (default: the current context)',
-    '--format <f>     text (default), markdown (pull-request comments) or json',
+    '--format <f>     text (default), markdown (pull-request comments), json, or html (a self-contained page)',
+    '--out <file>     write the output to <file> (atomically) instead of stdout',
+    '--source-url <u> link sources as <u>/<path>#L<line> (e.g. https://github.com/o/r/blob/<head sha>)',
+    COLOR_HELP,
     '--exit-code      exit 1 when there is a difference',
   ],
   options,
   positionals: [0, 0],
-  examples: ['zx scripts/diff.ts', 'zx scripts/diff.ts --live staging --exit-code', 'zx scripts/diff.ts --base HEAD~1 --format markdown', 'zx scripts/diff.ts --base origin/main --head HEAD --exit-code'],
+  examples: ['zx scripts/diff.ts', 'zx scripts/diff.ts --format html --out review.html', 'zx scripts/diff.ts --live staging --exit-code', 'zx scripts/diff.ts --base HEAD~1 --format markdown', 'zx scripts/diff.ts --base origin/main --head HEAD --exit-code'],
 };
 
 async function sourceOf(root: string, values: ParsedArgs<typeof options>['values']): Promise<RefsSource> {
@@ -53,9 +64,35 @@ async function sourceOf(root: string, values: ParsedArgs<typeof options>['values
 }
 
 // The Kubernetes client takes most of a second to load: only --live pays for it.
-async function liveReport(root: string, env: string, context: string | undefined, kustomize: Awaited<ReturnType<typeof locateKustomize>>) {
+async function liveReport(root: string, env: string, context: string | undefined, kustomize: Awaited<ReturnType<typeof locateKustomize>>, warn: (line: string) => void) {
   const [{ createKube, loadKubeConfig }, { liveDiffReport }] = await Promise.all([import('./lib/kube/client.ts'), import('./lib/live-diff/index.ts')]);
-  return liveDiffReport({ root, env, kube: createKube(loadKubeConfig(context)), kustomize });
+  return liveDiffReport({ root, env, kube: createKube(loadKubeConfig(context)), kustomize, warn });
+}
+
+/** The findings `validate` reports on the head renders, for the page; loads the schemas only here. */
+async function checkHead(root: string, head: Parameters<NonNullable<Parameters<typeof reviewChanges>[0]['check']>>[1]) {
+  const [{ createSchemaRegistry }, { validateEnvironments }] = await Promise.all([import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts')]);
+  return validateEnvironments(root, head, await createSchemaRegistry());
+}
+
+async function output(report: DiffReport, format: DiffFormat, values: ParsedArgs<typeof options>['values'], color: boolean): Promise<string> {
+  const sourceUrl = values['source-url'];
+  if (format !== 'html') return formatReport(report, format, undefined, { color, ...(sourceUrl ? { sourceUrl } : {}) });
+  const { formatHtml } = await import('./lib/diff/html.ts');
+  return formatHtml(report, sourceUrl ? { sourceUrl } : {});
+}
+
+/** --out: the directory must exist; the file is replaced atomically (temporary file + rename). */
+function outFile(path: string): string {
+  const abs = resolve(path);
+  let dir;
+  try {
+    dir = statSync(dirname(abs));
+  } catch {
+    dir = undefined;
+  }
+  if (!dir?.isDirectory()) throw new UsageError(`--out ${path}: the directory ${dirname(abs)} does not exist (create it first)`);
+  return abs;
 }
 
 await runCli(spec, import.meta.url, async ({ values }, io) => {
@@ -74,8 +111,26 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
     const { drift } = await checkRepository(root);
     if (drift.length > 0) throw new FindingsError(staleMessage('diff', drift));
   }
+  const colorChoice = parseColorChoice(values.color);
+  const out = values.out !== undefined ? outFile(values.out) : undefined;
   const kustomize = await locateKustomize();
-  const report = values.live !== undefined ? await liveReport(root, values.live, values.context, kustomize) : await reviewChanges({ root, source: await sourceOf(root, values), kustomize });
-  io.out(formatReport(report, format));
+  const progress = progressLine(process.stderr, (done, total) => `rendering ${done}/${total} environment builds…`);
+  let report: DiffReport;
+  try {
+    report = values.live !== undefined
+      ? await liveReport(root, values.live, values.context, kustomize, io.err)
+      : await reviewChanges({ root, source: await sourceOf(root, values), kustomize, onProgress: progress.update, ...(format === 'html' ? { check: checkHead } : {}) });
+  } finally {
+    progress.end();
+  }
+  const text = await output(report, format, values, out === undefined && shouldColor(colorChoice, process.stdout));
+  if (out !== undefined) {
+    const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+    writeFileSync(tmp, text);
+    renameSync(tmp, out);
+    io.err(`diff: wrote ${values.out} (${report.envs.length} environment(s) changed)`);
+  } else {
+    io.out(text);
+  }
   return values['exit-code'] && report.envs.length > 0 ? 1 : 0;
 });

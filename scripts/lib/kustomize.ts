@@ -10,6 +10,8 @@ export interface KustomizeTool {
   name: string;
   /** What the render cache keys on: tool, version and the binary's identity. */
   identity: string;
+  /** The version it reports ("v5.5.0 (kubectl v1.32.4)"), for review headers. */
+  version?: string;
   /** Renders `dir` (relative to `root`, the repository or worktree); rejects with KustomizeBuildError. */
   build(root: string, dir: string): Promise<string>;
 }
@@ -129,6 +131,7 @@ export async function locateKustomize(pathVar: string = process.env.PATH ?? ''):
   return {
     name,
     identity: `${name} ${version} ${file} ${stat.size} ${Math.trunc(stat.mtimeMs)}`,
+    version,
     async build(root: string, dir: string): Promise<string> {
       const absRoot = resolve(root);
       const abs = resolve(absRoot, dir);

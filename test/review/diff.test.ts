@@ -7,6 +7,8 @@ import { parseYamlStream } from '../../scripts/lib/yaml.ts';
 import { runScript } from './cli.ts';
 import { DUMMY_SECRET_VALUE, createFixtureRepo, overlayFiles } from './fixture.ts';
 import type { FixtureRepo } from './fixture.ts';
+import { createRepoCopy } from './repo-copy.ts';
+import type { RepoCopy } from './repo-copy.ts';
 
 let repo: FixtureRepo;
 beforeEach(() => {
@@ -29,7 +31,7 @@ describe('diff', () => {
   it('an image bump of staging shows only staging, only the Deployment, only the image line', async () => {
     repo.write(overlayFiles('staging', { tag: '1.1.0' }));
     repo.commit('staging: users-api 1.1.0');
-    const r = await runScript('diff', ['--base', 'HEAD~1', '--format', 'markdown'], repo.root);
+    const r = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', 'markdown'], repo.root);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('| staging | 0 | 1 | 0 |');
     expect(r.stdout).not.toMatch(/\b(dev|prod)\b/);
@@ -41,7 +43,7 @@ describe('diff', () => {
   it('a .env change shows the ConfigMap data change, the Deployment reference change and the workloads that roll', async () => {
     repo.write({ 'overlays/prod/.env': 'LOG_LEVEL=warn\nPORT=8080\n' });
     repo.commit('prod: quieter logs');
-    const r = await runScript('diff', ['--base', 'HEAD~1', '--format', 'text', '--exit-code'], repo.root);
+    const r = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', 'text', '--exit-code'], repo.root);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('== prod: 0 added, 2 changed, 0 removed');
     expect(r.stdout).toMatch(/~ ConfigMap users-prod\/users-api-config-[a-z0-9]{10}\n\s+generated name changed from users-api-config-[a-z0-9]{10}/);
@@ -50,19 +52,6 @@ describe('diff', () => {
     expect(lines).toContain('-LOG_LEVEL: info');
     expect(lines).toContain('+LOG_LEVEL: warn');
     expect(lines.filter((l) => /^[-+]\s*name: users-api-config-/.test(l))).toHaveLength(4); // ConfigMap name and Deployment reference, both sides
-  });
-
-  it('compares two commits from worktrees exactly as it compares a commit with the working tree', async () => {
-    repo.write(overlayFiles('dev', { tag: '2.0.0' }));
-    const fromWorkingTree = await runScript('diff', ['--base', 'HEAD', '--format', 'json'], repo.root);
-    repo.commit('dev: 2.0.0');
-    repo.write({ 'README.md': '# later, unrelated\n' });
-    repo.commit('docs');
-    const fromCommits = await runScript('diff', ['--base', 'HEAD~2', '--head', 'HEAD~1', '--format', 'json'], repo.root);
-    const envsOf = (out: string) => (JSON.parse(out) as { envs: unknown }).envs;
-    expect(envsOf(fromCommits.stdout)).toEqual(envsOf(fromWorkingTree.stdout));
-    expect(JSON.stringify(envsOf(fromCommits.stdout))).toContain('users-api:2.0.0');
-    expect(repo.git('worktree', 'list').trim().split('\n')).toHaveLength(1);
   });
 
   it('runs several temporary worktrees at once and removes them all', async () => {
@@ -80,26 +69,15 @@ describe('diff', () => {
     const shuffled = docs.map((d) => Object.fromEntries(Object.entries(d as Record<string, unknown>).reverse()));
     repo.write({ [file]: shuffled.map((d) => JSON.stringify(d)).join('\n---\n') + '\n' });
     repo.commit('reformat');
-    const r = await runScript('diff', ['--base', 'HEAD~1', '--exit-code'], repo.root);
+    const r = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--exit-code'], repo.root);
     expect(r.stdout).toContain('no difference in dev, prod, staging');
     expect(r.code).toBe(0);
-  });
-
-  it('diffs the working tree against HEAD by default, never touching it, and cleans up its worktrees', async () => {
-    repo.write({ 'apps/users-api/deploy/service.yaml': toYaml({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'users-api' }, spec: { selector: { 'app.kubernetes.io/name': 'users-api' }, ports: [{ name: 'http', port: 8080, targetPort: 'http' }] } }) });
-    const statusBefore = repo.git('status', '--porcelain');
-    const r = await runScript('diff', [], repo.root);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('render diff HEAD → working tree');
-    for (const env of ['dev', 'prod', 'staging']) expect(r.stdout).toContain(`== ${env}: 0 added, 1 changed, 0 removed`);
-    expect(repo.git('status', '--porcelain')).toBe(statusBefore);
-    expect(repo.git('worktree', 'list').trim().split('\n')).toHaveLength(1);
   });
 
   it('a file no environment reaches renders nothing', async () => {
     repo.write({ 'README.md': '# changed\n' });
     repo.commit('docs');
-    const r = await runScript('diff', ['--base', 'HEAD~1', '--format', 'json'], repo.root);
+    const r = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json'], repo.root);
     const report = JSON.parse(r.stdout) as { reached: string[]; envs: unknown[] };
     expect(report).toMatchObject({ reached: [], envs: [] });
   });
@@ -107,7 +85,7 @@ describe('diff', () => {
   it('shows an added environment as added resources', async () => {
     repo.write(overlayFiles('qa'));
     repo.commit('qa');
-    const r = await runScript('diff', ['--base', 'HEAD~1', '--format', 'json'], repo.root);
+    const r = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json'], repo.root);
     const report = JSON.parse(r.stdout) as { envs: Array<{ env: string; status: string; counts: { added: number } }> };
     expect(report.envs.map((e) => [e.env, e.status])).toEqual([['qa', 'added']]);
     expect(report.envs[0]!.counts.added).toBe(7);
@@ -131,7 +109,7 @@ describe('diff', () => {
     const runs: Array<[string, string]> = [['text', 'HEAD~1'], ['markdown', 'HEAD~1'], ['json', 'HEAD~1'], ['markdown', 'HEAD~2']];
     for (const [format, base] of runs) {
       {
-        const r = await runScript('diff', ['--base', base, '--format', format], repo.root);
+        const r = await runScript('diff', ['--base', base, '--head', 'HEAD', '--format', format], repo.root);
         expect(r.code).toBe(0);
         const all = r.stdout + r.stderr;
         expect(all).toMatch(format === 'json' ? /"kind": "Secret"/ : /Secret users-staging\/users-api-extra/);
@@ -141,5 +119,45 @@ describe('diff', () => {
         if (base === 'HEAD~1' && format === 'text') expect(all).toContain('password: <masked, changed>');
       }
     }
+  });
+});
+
+// The working tree as the head must pass generate's checks (a real repository layout), so these use a
+// copy of this repository rather than the minimal fixture.
+describe('diff of the working tree (a copy of this repository)', () => {
+  let copy: RepoCopy;
+  beforeEach(() => {
+    copy = createRepoCopy();
+  });
+  afterEach(() => copy.cleanup());
+
+  it('compares two commits from worktrees exactly as it compares a commit with the working tree', async () => {
+    copy.edit('overlays/dev/env.yaml', /^tag: .*$/m, 'tag: 2.0.0');
+    copy.generate();
+    const fromWorkingTree = await runScript('diff', ['--base', 'HEAD', '--format', 'json'], copy.root);
+    copy.commit('dev: 2.0.0');
+    copy.write('README.md', '# later, unrelated\n');
+    copy.commit('docs');
+    const fromCommits = await runScript('diff', ['--base', 'HEAD~2', '--head', 'HEAD~1', '--format', 'json'], copy.root);
+    const envsOf = (out: string) => (JSON.parse(out) as { envs: unknown }).envs;
+    expect(envsOf(fromCommits.stdout)).toEqual(envsOf(fromWorkingTree.stdout));
+    expect(JSON.stringify(envsOf(fromCommits.stdout))).toContain('users-api:2.0.0');
+    expect(copy.git('worktree', 'list').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('diffs the working tree against HEAD by default, never touching it, and cleans up its worktrees', async () => {
+    copy.edit('overlays/prod/env.yaml', /^replicas: .*$/m, 'replicas: 4');
+    copy.generate();
+    const statusBefore = copy.git('status', '--porcelain');
+    const r = await runScript('diff', [], copy.root);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('render diff HEAD → working tree');
+    expect(r.stdout).toMatch(/head: working tree \(uncommitted changes on [0-9a-f]{7,} baseline: the repository as generated\)/);
+    expect(r.stdout).toMatch(/^ {2}prod: replicas 3 → 4; no pod restarts$/m);
+    expect(r.stdout).toContain('== prod: 0 added, 1 changed, 0 removed');
+    expect(r.stdout).not.toMatch(/== (dev|staging)/);
+    expect(copy.git('status', '--porcelain')).toBe(statusBefore);
+    expect(copy.git('worktree', 'list').trim().split('\n')).toHaveLength(1);
   });
 });

@@ -1,18 +1,50 @@
 // Printing a review: plain text for terminals, JSON for tools, and markdown for pull-request comments,
 // split into several comments when GitHub's comment limit would be exceeded (never truncated).
 import { idLabel } from '../render/normalize.ts';
+import { style } from '../term.ts';
+import type { Style } from '../term.ts';
+import type { Finding } from '../validate/validate.ts';
 import type { EnvironmentDiff, ResourceChange } from './diffRenders.ts';
+import type { EnvironmentSummary, SourceRef, SummaryItem } from './summary.ts';
+
+/** A side of the comparison: the ref asked for, and the commit it named (for headers). */
+export interface CommitInfo {
+  ref: string;
+  /** Short SHA (of HEAD, for the working tree). */
+  sha: string;
+  subject: string;
+  /** The head is the working tree: uncommitted changes on top of `sha`. */
+  workingTree?: boolean;
+}
+
+export interface ReviewedEnvironment extends EnvironmentDiff {
+  /** What changed, in a reviewer's words (absent for the --live source). */
+  summary?: EnvironmentSummary;
+}
 
 export interface DiffReport {
   base: string;
   head: string;
+  baseCommit?: CommitInfo;
+  headCommit?: CommitInfo;
+  /** "kubectl kustomize v5.5.0 (kubectl v1.32.4)" */
+  kustomize?: string;
   /** Environments the changed files reach (rendered on both sides), sorted. */
   reached: string[];
   /** Those with a difference, sorted. */
-  envs: EnvironmentDiff[];
+  envs: ReviewedEnvironment[];
+  /** Policy findings on the head renders of the changed environments (HTML output only). */
+  findings?: Finding[];
 }
 
-export type DiffFormat = 'text' | 'markdown' | 'json';
+export type DiffFormat = 'text' | 'markdown' | 'json' | 'html';
+
+export interface FormatOptions {
+  /** Colour (text only). */
+  color?: boolean;
+  /** URL that repository paths are appended to for source links, e.g. https://github.com/o/r/blob/<sha>. */
+  sourceUrl?: string;
+}
 
 /** GitHub rejects issue and pull-request comments longer than this many characters. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
@@ -34,17 +66,69 @@ function notes(c: ResourceChange): string[] {
   return out;
 }
 
-export function formatText(report: DiffReport): string {
+/** "1a2b3c4 subject" or "working tree (uncommitted, on 1a2b3c4 subject)". */
+export function commitText(c: CommitInfo | undefined): string | undefined {
+  if (!c) return undefined;
+  const at = `${c.sha}${c.subject ? ` ${c.subject}` : ''}`;
+  return c.workingTree ? `working tree (uncommitted changes on ${at})` : `${c.ref === c.sha ? '' : `${c.ref} = `}${at}`;
+}
+
+/** Values in one line: long ones shortened (the diff below holds them whole). */
+export function shortValue(v: string | undefined, max = 60): string {
+  if (v === undefined) return '(none)';
+  const one = v.replace(/\n/g, '⏎');
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+export function sourceText(s: SourceRef): string {
+  return `${s.file}${s.line ? `:${s.line}` : ''} ${s.field}`;
+}
+
+const ITEM_LABEL: Record<SummaryItem['kind'], string> = {
+  image: 'image', config: 'config', secret: 'secret', replicas: 'replicas', resources: 'resources',
+  mongodb: 'MongoDB', sync: 'sync', added: 'added', removed: 'removed',
+};
+
+/** "image  users-api 0.1.0 → 0.2.0  (Deployment prod/users-api)". */
+export function itemText(i: SummaryItem): string {
+  if (i.kind === 'added' || i.kind === 'removed') return `${ITEM_LABEL[i.kind]} ${i.what}`;
+  const change = i.from === undefined ? `added: ${shortValue(i.to)}` : i.to === undefined ? `removed (was ${shortValue(i.from)})` : `${shortValue(i.from)} → ${shortValue(i.to)}`;
+  const what = i.kind === 'replicas' ? '' : `${i.what} `;
+  return `${ITEM_LABEL[i.kind]} ${what}${change} (${i.resource})`;
+}
+
+function headerLines(report: DiffReport): string[] {
   const lines = [`render diff ${report.base} → ${report.head}`];
+  const b = commitText(report.baseCommit);
+  const h = commitText(report.headCommit);
+  if (b) lines.push(`  base: ${b}`);
+  if (h) lines.push(`  head: ${h}`);
+  if (report.kustomize) lines.push(`  kustomize: ${report.kustomize}`);
+  return lines;
+}
+
+function envTitle(d: ReviewedEnvironment): string {
+  return `${d.env}${d.status === 'changed' ? '' : ` (environment ${d.status})`}`;
+}
+
+export function formatText(report: DiffReport, options: FormatOptions = {}): string {
+  const c: Style = style(options.color === true);
+  const lines = headerLines(report).map((l, i) => (i === 0 ? c.bold(l) : c.dim(l)));
   if (report.envs.length === 0) {
     lines.push(report.reached.length === 0 ? 'no environment is reached by the changed files' : `no difference in ${report.reached.join(', ')}`);
     return `${lines.join('\n')}\n`;
   }
+  lines.push('', c.bold('summary'));
+  for (const d of report.envs) lines.push(`  ${c.bold(envTitle(d))}: ${d.summary?.verdict ?? countsText(d)}`);
   for (const d of report.envs) {
-    lines.push('', `== ${d.env}${d.status === 'changed' ? '' : ` (environment ${d.status})`}: ${countsText(d)}`);
-    for (const c of d.changes) {
-      lines.push(`${SYMBOL[c.status]} ${idLabel(c.id)}${notes(c).map((n) => `\n    ${n}`).join('')}`);
-      lines.push(...c.patch.split('\n').map((l) => `    ${l}`));
+    lines.push('', c.bold(`== ${envTitle(d)}: ${countsText(d)}`));
+    for (const i of d.summary?.items ?? []) {
+      if (i.kind === 'added' || i.kind === 'removed') continue; // listed with their diff below
+      lines.push(`   ${itemText(i)}${i.source ? c.dim(`  ← ${sourceText(i.source)}`) : ''}`);
+    }
+    for (const ch of d.changes) {
+      lines.push(c.yellow(`${SYMBOL[ch.status]} ${idLabel(ch.id)}`) + notes(ch).map((n) => `\n    ${n}`).join(''));
+      lines.push(...ch.patch.split('\n').map((l) => `    ${l[0] === '+' ? c.green(l) : l[0] === '-' ? c.red(l) : l.startsWith('@@') ? c.cyan(l) : l}`));
     }
   }
   return `${lines.join('\n')}\n`;
@@ -64,15 +148,43 @@ function escapeMd(s: string): string {
   return s.replace(/[|<>*_`[\]]/g, (c) => `\\${c}`);
 }
 
+/** An inline code span that survives backticks in the value. */
+function code(s: string): string {
+  const longest = Math.max(0, ...[...s.matchAll(/`+/g)].map((m) => m[0].length));
+  const f = '`'.repeat(longest + 1);
+  return `${f}${longest > 0 || s.startsWith('`') || s.endsWith('`') ? ` ${s} ` : s}${f}`;
+}
+
+function commitMd(c: CommitInfo | undefined, label: string): string | undefined {
+  if (!c) return undefined;
+  const subject = c.subject ? ` ${escapeMd(c.subject)}` : '';
+  return c.workingTree ? `${label}: working tree (uncommitted changes on ${code(c.sha)}${subject})` : `${label}: ${code(c.sha)}${subject}`;
+}
+
+export function sourceLink(s: SourceRef, sourceUrl: string | undefined): string {
+  const where = `${s.file}${s.line ? `#L${s.line}` : ''}`;
+  const text = `${escapeMd(s.file)}: ${escapeMd(s.field)}`;
+  return sourceUrl ? `[${text}](${sourceUrl.replace(/\/$/, '')}/${where})` : text;
+}
+
+function itemMd(i: SummaryItem, sourceUrl: string | undefined): string {
+  const change = i.from === undefined ? `added ${code(shortValue(i.to))}` : i.to === undefined ? `removed (was ${code(shortValue(i.from))})` : `${code(shortValue(i.from))} → ${code(shortValue(i.to))}`;
+  const what = i.kind === 'replicas' ? '' : `${escapeMd(i.what)} `;
+  const from = i.source ? ` — ${sourceLink(i.source, sourceUrl)}` : '';
+  return `* ${ITEM_LABEL[i.kind]} ${what}${change} in ${escapeMd(i.resource)}${from}`;
+}
+
 function summary(report: DiffReport): string {
   const lines = [`### Rendered manifests: \`${report.base}\` → \`${report.head}\``, ''];
+  const about = [commitMd(report.baseCommit, 'Base'), commitMd(report.headCommit, 'Head'), report.kustomize ? `Kustomize: ${escapeMd(report.kustomize)}` : undefined].filter(Boolean);
+  if (about.length > 0) lines.push(about.join('<br>'), '');
   if (report.envs.length === 0) {
     lines.push(report.reached.length === 0 ? 'No environment is reached by the changed files.' : `No difference in ${report.reached.join(', ')}.`);
     return lines.join('\n');
   }
-  lines.push('| Environment | Added | Changed | Removed |', '|---|---:|---:|---:|');
+  lines.push('| Environment | Added | Changed | Removed | What changed |', '|---|---:|---:|---:|---|');
   for (const d of report.envs) {
-    lines.push(`| ${escapeMd(d.env)}${d.status === 'changed' ? '' : ` (${d.status})`} | ${d.counts.added} | ${d.counts.changed} | ${d.counts.removed} |`);
+    lines.push(`| ${escapeMd(d.env)}${d.status === 'changed' ? '' : ` (${d.status})`} | ${d.counts.added} | ${d.counts.changed} | ${d.counts.removed} | ${escapeMd(d.summary?.verdict ?? '')} |`);
   }
   const same = report.reached.filter((e) => !report.envs.some((d) => d.env === e));
   if (same.length > 0) lines.push('', `Rendered without difference: ${same.join(', ')}.`);
@@ -84,8 +196,10 @@ function resourceBlock(c: ResourceChange, patch: string = c.patch): string {
   return `${head}\n\n${fence(patch)}\n`;
 }
 
-function envOpen(d: EnvironmentDiff, continued: string): string {
-  return `<details><summary><b>${escapeMd(d.env)}</b>${continued}: ${countsText(d)}</summary>\n\n`;
+function envOpen(d: ReviewedEnvironment, continued: string, sourceUrl?: string): string {
+  const items = continued === '' || continued.includes('part 1 ') ? (d.summary?.items ?? []).filter((i) => i.kind !== 'added' && i.kind !== 'removed') : [];
+  const list = items.length > 0 ? `${items.map((i) => itemMd(i, sourceUrl)).join('\n')}\n\n` : '';
+  return `<details><summary><b>${escapeMd(d.env)}</b>${continued}: ${countsText(d)}</summary>\n\n${list}`;
 }
 const ENV_CLOSE = '\n</details>\n';
 
@@ -138,24 +252,24 @@ function packInOrder(items: readonly string[], room: number): string[][] {
   return groups;
 }
 
-export function formatMarkdown(report: DiffReport, limit: number = GITHUB_COMMENT_LIMIT): string[] {
+export function formatMarkdown(report: DiffReport, limit: number = GITHUB_COMMENT_LIMIT, options: FormatOptions = {}): string[] {
   const headerRoom = 200; // the per-comment marker and "part i of n" line
   const budget = limit - headerRoom;
   const blocks: string[] = [`${summary(report)}\n`];
   for (const d of report.envs) {
-    const whole = envOpen(d, '') + d.changes.map((c) => resourceBlock(c)).join('\n') + ENV_CLOSE;
+    const whole = envOpen(d, '', options.sourceUrl) + d.changes.map((c) => resourceBlock(c)).join('\n') + ENV_CLOSE;
     if (whole.length <= budget) {
       blocks.push(whole);
       continue;
     }
     // Too large for one comment: one section per group of resources that fits.
-    const room = budget - envOpen(d, ' (part 999 of 999)').length - ENV_CLOSE.length - 200;
+    const room = budget - envOpen(d, ' (part 1 of 999)', options.sourceUrl).length - ENV_CLOSE.length - 200;
     const pieces = d.changes.flatMap((c) => resourcePieces(c, room));
     const groups = packInOrder(pieces, room);
     groups.forEach((g, i) => {
       const label = ` (part ${i + 1} of ${groups.length})`;
       const note = `_${escapeMd(d.env)} is too large for one comment: it is split by resource into ${groups.length} parts._\n\n`;
-      blocks.push(envOpen(d, label) + note + g.join('\n') + ENV_CLOSE);
+      blocks.push(envOpen(d, label, options.sourceUrl) + note + g.join('\n') + ENV_CLOSE);
     });
   }
   const comments = packInOrder(blocks, budget);
@@ -167,8 +281,9 @@ export function formatMarkdown(report: DiffReport, limit: number = GITHUB_COMMEN
   });
 }
 
-export function formatReport(report: DiffReport, format: DiffFormat, limit?: number): string {
+/** text, markdown or json (the HTML page is scripts/lib/diff/html.ts: it loads diff2html, so only its path pays). */
+export function formatReport(report: DiffReport, format: Exclude<DiffFormat, 'html'>, limit?: number, options: FormatOptions = {}): string {
   if (format === 'json') return formatJson(report);
-  if (format === 'markdown') return `${formatMarkdown(report, limit).join(COMMENT_SEPARATOR)}\n`;
-  return formatText(report);
+  if (format === 'markdown') return `${formatMarkdown(report, limit, options).join(COMMENT_SEPARATOR)}\n`;
+  return formatText(report, options);
 }

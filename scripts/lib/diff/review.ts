@@ -3,17 +3,21 @@
 // look renders up in the content-addressed cache; an environment that must really be built gets a
 // temporary detached worktree holding only its input files. The working tree is only ever read.
 import { join, resolve } from 'node:path';
-import { envDir } from '../layout.ts';
+import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envSpecFile } from '../layout.ts';
 import type { KustomizeTool } from '../kustomize.ts';
 import { collectInputs, listEnvironments, loadParsedKustomizations, saveParsedKustomizations } from '../render/inputs.ts';
 import { normalizeRender } from '../render/normalize.ts';
+import type { RenderedObject } from '../render/normalize.ts';
 import { RENDER_CACHE_DIR, renderEnvironments } from '../render/render.ts';
 import type { RenderedEnvironment } from '../render/render.ts';
 import { fsTree, gitTree } from '../render/tree.ts';
 import type { TreeReader } from '../render/tree.ts';
 import { diffEnvironment } from './diffRenders.ts';
-import type { DiffReport } from './format.ts';
-import { changedFiles, resolveCommit, withWorktree } from './git.ts';
+import type { CommitInfo, DiffReport } from './format.ts';
+import { changedFiles, git, resolveCommit, withWorktree } from './git.ts';
+import { summarizeEnvironment } from './summary.ts';
+import type { EnvironmentSources } from './summary.ts';
+import type { Finding } from '../validate/validate.ts';
 
 /**
  * What to compare. Only git refs today; a live-cluster source (`--live <env>`) is a second member of
@@ -33,6 +37,35 @@ export interface ReviewOptions {
   kustomize: KustomizeTool;
   /** Default <root>/.cache/render; null disables the cache. */
   cacheDir?: string | null;
+  /** Renders done / to do (Kustomize runs only, cache hits excluded), for a progress line. */
+  onProgress?: (done: number, total: number) => void;
+  /** Policy findings of the head renders (the HTML page shows them beside their resource). */
+  check?: (root: string, head: RenderedEnvironment[]) => Promise<Finding[]>;
+}
+
+/** The Argo CD Application file of an environment (scripts/lib/generate/index.ts writes it). */
+export const envApplicationFile = (env: string): string => `${ARGOCD_APPS_DIR}/${env}.yaml`;
+
+function applicationObjects(tree: TreeReader, env: string): RenderedObject[] {
+  const file = envApplicationFile(env);
+  return tree.isFile(file) ? normalizeRender(tree.read(file).toString('utf8')) : [];
+}
+
+function readText(tree: TreeReader, file: string): string | undefined {
+  return tree.isFile(file) ? tree.read(file).toString('utf8') : undefined;
+}
+
+function sourcesOf(env: string, head: TreeReader, base: TreeReader): EnvironmentSources {
+  const spec = readText(head, envSpecFile(env)) ?? readText(base, envSpecFile(env));
+  const dotenv = readText(head, envDotenvFile(env)) ?? readText(base, envDotenvFile(env));
+  return { ...(spec !== undefined ? { envYaml: spec } : {}), ...(dotenv !== undefined ? { dotenv } : {}) };
+}
+
+/** Short SHA and subject of a commit, for headers. */
+export async function commitInfo(root: string, ref: string, commit: string): Promise<CommitInfo> {
+  const r = await git(root, ['log', '-1', '--format=%h%x00%s', commit]);
+  const [sha, subject] = r.stdout.trim().split('\0');
+  return { ref, sha: sha ?? commit.slice(0, 7), subject: subject ?? '' };
 }
 
 /** The environments of a tree whose input files include any of `files` (or whose overlay holds one). */
@@ -51,7 +84,7 @@ interface Side {
   commit: string | undefined;
 }
 
-async function renderSide(root: string, side: Side, reached: readonly string[], kustomize: KustomizeTool, cacheDir: string | null): Promise<RenderedEnvironment[]> {
+async function renderSide(root: string, side: Side, reached: readonly string[], kustomize: KustomizeTool, cacheDir: string | null, onProgress?: (done: number, total: number) => void): Promise<RenderedEnvironment[]> {
   const present = new Set(listEnvironments(side.tree));
   const envs = reached.filter((e) => present.has(e));
   if (envs.length === 0) return [];
@@ -63,6 +96,7 @@ async function renderSide(root: string, side: Side, reached: readonly string[], 
     kustomize,
     cacheDir,
     checkout: commit === undefined ? undefined : (files, build) => withWorktree(root, commit, build, files),
+    ...(onProgress ? { onProgress } : {}),
   });
 }
 
@@ -74,8 +108,20 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
     resolveCommit(root, source.base),
     source.head === undefined ? undefined : resolveCommit(root, source.head),
   ]);
-  const files = await changedFiles(root, baseCommit, headCommit);
-  const report: DiffReport = { base: source.base, head: source.head ?? 'working tree', reached: [], envs: [] };
+  const [files, baseInfo, headInfo] = await Promise.all([
+    changedFiles(root, baseCommit, headCommit),
+    commitInfo(root, source.base, baseCommit),
+    commitInfo(root, source.head ?? 'HEAD', headCommit ?? 'HEAD'),
+  ]);
+  const report: DiffReport = {
+    base: source.base,
+    head: source.head ?? 'working tree',
+    baseCommit: baseInfo,
+    headCommit: source.head === undefined ? { ...headInfo, ref: 'working tree', workingTree: true } : headInfo,
+    ...(kustomize.version ? { kustomize: `${kustomize.name} ${kustomize.version}` } : {}),
+    reached: [],
+    envs: [],
+  };
   if (files.length === 0) return report;
 
   const [baseTree, headTree] = await Promise.all([
@@ -84,24 +130,39 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   ]);
   if (cacheDir) loadParsedKustomizations(cacheDir);
   // A file may be referenced on one side only (added or dropped from a kustomization): use both.
-  const reached = [...new Set([...environmentsReached(baseTree, files), ...environmentsReached(headTree, files)])].sort();
+  // An environment's Argo CD Application is part of what it deploys (its sync policy, its revision).
+  const applicationChanged = (tree: TreeReader) => listEnvironments(tree).filter((env) => files.includes(envApplicationFile(env)));
+  const reached = [...new Set([
+    ...environmentsReached(baseTree, files), ...environmentsReached(headTree, files),
+    ...applicationChanged(baseTree), ...applicationChanged(headTree),
+  ])].sort();
   report.reached = reached;
   if (cacheDir) saveParsedKustomizations(cacheDir);
   if (reached.length === 0) return report;
 
   // allSettled: when one side fails, the other still finishes and removes its worktree before we throw.
+  const progress = [{ done: 0, total: 0 }, { done: 0, total: 0 }];
+  const onSide = (i: number) => (options.onProgress ? (done: number, total: number) => {
+    progress[i] = { done, total };
+    options.onProgress!(progress[0]!.done + progress[1]!.done, progress[0]!.total + progress[1]!.total);
+  } : undefined);
   const sides = await Promise.allSettled([
-    renderSide(root, { tree: baseTree, commit: baseCommit }, reached, kustomize, cacheDir),
-    renderSide(root, { tree: headTree, commit: headCommit }, reached, kustomize, cacheDir),
+    renderSide(root, { tree: baseTree, commit: baseCommit }, reached, kustomize, cacheDir, onSide(0)),
+    renderSide(root, { tree: headTree, commit: headCommit }, reached, kustomize, cacheDir, onSide(1)),
   ]);
   const failed = sides.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
   const [baseRenders, headRenders] = sides.map((s) => (s as PromiseFulfilledResult<RenderedEnvironment[]>).value) as [RenderedEnvironment[], RenderedEnvironment[]];
-  const baseBy = new Map(baseRenders.map((r) => [r.env, normalizeRender(r.yaml)]));
-  const headBy = new Map(headRenders.map((r) => [r.env, normalizeRender(r.yaml)]));
+  const withApp = (tree: TreeReader, env: string, yaml: string) => [...normalizeRender(yaml), ...applicationObjects(tree, env)];
+  const baseBy = new Map(baseRenders.map((r) => [r.env, withApp(baseTree, r.env, r.yaml)]));
+  const headBy = new Map(headRenders.map((r) => [r.env, withApp(headTree, r.env, r.yaml)]));
   for (const env of reached) {
     const d = diffEnvironment(env, baseBy.get(env), headBy.get(env));
-    if (d) report.envs.push(d);
+    if (d) report.envs.push({ ...d, summary: summarizeEnvironment(env, baseBy.get(env), headBy.get(env), sourcesOf(env, headTree, baseTree)) });
+  }
+  if (options.check && report.envs.length > 0) {
+    const changed = new Set(report.envs.map((d) => d.env));
+    report.findings = await options.check(root, headRenders.filter((r) => changed.has(r.env)));
   }
   return report;
 }

@@ -43,6 +43,8 @@ export interface RenderOptions {
   /** Absolute cache directory; default <root>/.cache/render. `null` disables the cache. */
   cacheDir?: string | null;
   concurrency?: number;
+  /** Called with (0, n) before n Kustomize builds start and after each one finishes (for progress lines). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** `digests` memoises file hashes across the environments of one run (bases are shared). */
@@ -121,12 +123,15 @@ export async function renderEnvironments(options: RenderOptions): Promise<Render
   const built = new Map<string, string>();
   if (misses.length > 0) {
     const files = [...new Set(misses.flatMap((m) => m.inputs.files))].sort();
+    let done = 0;
+    options.onProgress?.(0, misses.length);
     await checkout(files, (dir) =>
       mapBounded(misses, options.concurrency ?? availableParallelism(), async (m) => {
         try {
           const yaml = await kustomize.build(dir, envDir(m.env));
           if (cacheDir) writeCacheEntry(cacheDir, m.cacheKey, yaml);
           built.set(m.env, yaml);
+          options.onProgress?.(++done, misses.length);
         } catch (error) {
           if (!(error instanceof KustomizeBuildError)) throw error;
           failures.push({

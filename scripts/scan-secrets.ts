@@ -1,11 +1,10 @@
 #!/usr/bin/env zx
 // zx scripts/scan-secrets.ts [path…]: the repository's secret scan (scripts/lib/secret-scan.ts). Exit 1 on findings.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
 import { runCli } from './lib/cli.ts';
 import type { CliSpec } from './lib/cli.ts';
 import { formatProblem, UsageError } from './lib/errors.ts';
-import { findingToProblem, isScanned, scanForSecrets } from './lib/secret-scan.ts';
+import { collectRepositoryFiles, compareFindings, detectInFiles, findingToProblem } from './lib/secret-scan.ts';
+import type { CollectedFiles } from './lib/secret-scan.ts';
 
 const options = {} as const;
 
@@ -13,37 +12,27 @@ const spec: CliSpec<typeof options> = {
   name: 'scan-secrets',
   synopsis: '[path…]',
   description:
-    'Scans the files git knows about (tracked and untracked, not ignored) — or the given paths — for private keys, ' +
-    'well-known token formats, passwords in URLs, literal values assigned to secret-named keys and Kubernetes Secrets ' +
-    'with data. Values are never printed. Exit 1 when anything is found.',
+    'Scans every file git tracks (node_modules paths and lockfiles included), the staged version of a file when it ' +
+    'differs from the work tree, and untracked files git would add — or only those under the given paths — with ' +
+    "secretlint's recommended rules plus this repository's (Kubernetes Secrets with data in any form, credentials " +
+    'in URLs, JSON Web Tokens, base64-encoded private keys). UTF-16 and files with NUL bytes are decoded; a file ' +
+    'that cannot be read (compressed, a YAML alias bomb or syntax error, a submodule) is a finding too. Values are ' +
+    'never printed. Exit 1 when anything is found.',
   optionHelp: [],
   options,
   positionals: [0, Number.POSITIVE_INFINITY],
   examples: ['zx scripts/scan-secrets.ts', 'zx scripts/scan-secrets.ts overlays/prod/.env docs/'],
 };
 
-function gitFiles(args: string[]): string[] {
+await runCli(spec, import.meta.url, async ({ positionals }, io) => {
+  let collected: CollectedFiles;
   try {
-    const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    return out.split('\0').filter((p) => p !== '');
+    collected = await collectRepositoryFiles(process.cwd(), positionals);
   } catch (error) {
     throw new UsageError(`cannot list files with git (${(error as Error).message.split('\n')[0]}); run it inside the repository`);
   }
-}
-
-await runCli(spec, import.meta.url, ({ positionals }, io) => {
-  const files: Record<string, string> = {};
-  for (const path of gitFiles(positionals)) {
-    if (!isScanned(path)) continue;
-    try {
-      if (!statSync(path).isFile()) continue;
-      files[path] = readFileSync(path, 'utf8');
-    } catch {
-      // deleted in the work tree but still in the index: nothing to scan
-    }
-  }
-  const findings = scanForSecrets(files);
+  const findings = [...collected.unscannable, ...(await detectInFiles(collected.files))].sort(compareFindings);
   for (const f of findings) io.out(formatProblem(findingToProblem(f)));
-  io.err(`scan-secrets: ${Object.keys(files).length} files scanned, ${findings.length} finding(s)`);
+  io.err(`scan-secrets: ${collected.files.length} files scanned, ${findings.length} finding(s)`);
   return findings.length > 0 ? 1 : 0;
 });

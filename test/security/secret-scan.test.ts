@@ -1,136 +1,229 @@
+// The one secret detector (scripts/lib/secret-scan.ts over secretlint) and scan-secrets end to end.
 // Every fixture value is built at run time (random or concatenated), so this file itself passes the scan
 // and no secret-shaped string is ever committed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ALLOW_MARKER, findingToProblem, isScanned, scanForSecrets } from '../../scripts/lib/secret-scan.ts';
+import {
+  ALLOW_DIRECTIVE,
+  decodeForScan,
+  detectInFiles,
+  detectInText,
+  detectInTexts,
+  findingToProblem,
+  looksLikeSecret,
+  secretProblemsInText,
+} from '../../scripts/lib/secret-scan.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-/** A value no one could mistake for a placeholder, fresh on every run. */
-const randomSecret = () => `${randomBytes(9).toString('base64url')}7Q`;
-const join2 = (...parts: string[]) => parts.join('');
+const cat = (...parts: string[]) => parts.join('');
+/** A value no one could mistake for a placeholder or a name, fresh on every run. */
+const randomSecret = () => `Q${randomBytes(9).toString('base64url')}7z`;
+const pem = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const b64url = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const jwt = () => cat(b64url({ alg: 'RS256', kid: 'k' }), '.', b64url({ sub: 'system:serviceaccount:dev:ci' }), '.', randomBytes(32).toString('base64url'));
+const awsKeyId = () => cat('AK', 'IA', 'QZ7X', 'W2K4', 'PL6M', 'R3TB');
+const githubToken = () => cat('gh', 'p_', randomBytes(27).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 36));
+const printed = (x: unknown) => JSON.stringify(x);
 
-const tokens: [string, string][] = [
-  ['private-key', `${join2('-----BEGIN ', 'RSA PRIVATE', ' KEY-----')}\nMIIB\n`],
-  ['aws-access-key-id', join2('AKIA', 'Q'.repeat(8), '7'.repeat(8))],
-  ['github-token', join2('gh', 'p_', 'a1B2'.repeat(9))],
-  ['slack-token', join2('xo', 'xb-', '1234567890-abcdefghij')],
-  ['google-api-key', join2('AI', 'za', 'x'.repeat(35))],
-  ['npm-token', join2('np', 'm_', 'Z9'.repeat(18))],
-  ['jwt', join2('ey', 'JhbGciOiJIUzI1NiJ9.', 'ey', 'JzdWIiOiIxMjM0In0.', 'c2lnbmF0dXJlLXBhcnQ')],
-];
-
-describe('the secret scan', () => {
-  it.each(tokens)('finds %s and names the line, never the value', (rule, value) => {
-    const findings = scanForSecrets({ 'docs/notes.md': `# notes\n\nsee ${value} here\n` });
+describe('the secret detector (secretlint recommended preset + repository rules)', () => {
+  it.each([
+    ['privatekey', () => pem()],
+    ['aws', awsKeyId],
+    ['github', githubToken],
+    ['npm', () => cat('np', 'm_', 'Z9'.repeat(18))],
+    ['jwt', jwt],
+  ])('finds a %s token, names the line and never the value', async (rule, make) => {
+    const value = make();
+    const findings = await detectInText('docs/notes.md', `# notes\n\nsee ${value} here\n`);
     expect(findings).toEqual([expect.objectContaining({ file: 'docs/notes.md', line: 3, rule })]);
-    const printed = JSON.stringify(findings.map(findingToProblem));
-    expect(printed).not.toContain(value.split('\n')[0]!.slice(-12));
+    const out = printed(findings.map(findingToProblem));
+    for (const part of value.split('\n').filter((l) => l.length > 12 && !l.startsWith('-----'))) expect(out).not.toContain(part.slice(4, 16));
   });
 
   it.each([
-    ['a password in an .env file', 'overlays/dev/.env', (s: string) => `LOG_LEVEL=info\nMONGODB_PASSWORD=${s}\n`, 2],
-    ['a password in YAML', 'overlays/dev/values.yaml', (s: string) => `db:\n  password: ${s}\n`, 2],
-    ['a quoted password literal in code', 'scripts/lib/x.ts', (s: string) => `const a = 1;\nconst dbPassword = '${s}';\n`, 2],
-    ['a password in a markdown code span', 'docs/d.md', (s: string) => `set it:\n\`DB_PASSWORD=${s}\`.\n`, 2],
-    ['an API key in JSON', 'config/app.json', (s: string) => `{\n  "apiKey": "${s}"\n}\n`, 2],
-  ])('finds %s', (_name, file, content, line) => {
-    const secret = randomSecret();
-    const findings = scanForSecrets({ [file]: content(secret) });
-    expect(findings).toEqual([expect.objectContaining({ file, line, rule: 'secret-assignment' })]);
-    expect(JSON.stringify(findings.map(findingToProblem))).not.toContain(secret);
+    ['kind: "Secret" (quoted)', 'overlays/dev/s.yaml', (v: string) => `apiVersion: v1\nkind: "Secret"\nmetadata: {name: s}\ndata:\n  conn: ${v}\n`, 2],
+    ['a Secret inside a kind: List', 'platform/all.yaml', (v: string) => `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n  data:\n    conn: ${v}\n`, 5],
+    ['a Secret as .json', 'argocd/apps/x.json', (v: string) => `{\n  "apiVersion": "v1",\n  "kind": "Secret",\n  "metadata": {"name": "s"},\n  "data": {"conn": "${v}"}\n}\n`, 3],
+    ['a Secret in flow style', 'platform/f.yaml', (v: string) => `{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {conn: ${v}}}\n`, 1],
+    ['a Secret after a ConfigMap', 'platform/m.yaml', (v: string) => `kind: ConfigMap\ndata: {a: b}\n---\nkind: Secret\ndata:\n  conn: ${v}\n`, 4],
+  ])('finds %s with data', async (_name, file, content, line) => {
+    const findings = await detectInText(file, content(Buffer.from(randomSecret()).toString('base64')));
+    expect(findings).toContainEqual(expect.objectContaining({ file, line, rule: 'kubernetes-secret' }));
   });
 
-  it('finds a password inside a connection string', () => {
+  it('finds a block-scalar password, in a Secret and in any YAML settings file', async () => {
     const secret = randomSecret();
-    const findings = scanForSecrets({ 'overlays/prod/.env': `MONGODB_URL=mongodb://app:${secret}@db:27017/users\n` });
+    const inSecret = await detectInText('s.yaml', `kind: Secret\nstringData:\n  password: |\n    ${secret}\n`);
+    expect(inSecret.map((f) => f.rule)).toEqual(['kubernetes-secret', 'secret-setting']);
+    const inValues = await detectInText('values.yaml', `auth:\n  password: |\n    ${secret}\n`);
+    expect(inValues).toEqual([expect.objectContaining({ line: 2, rule: 'secret-setting' })]);
+    expect(printed(inValues.map(findingToProblem))).not.toContain(secret);
+  });
+
+  it('finds a base64-encoded PEM private key in a Secret, a ConfigMap or a .env value', async () => {
+    const encoded = Buffer.from(pem()).toString('base64');
+    expect((await detectInText('cm.yaml', `kind: ConfigMap\nbinaryData:\n  k: ${encoded}\n`)).map((f) => f.rule)).toEqual(['base64-private-key']);
+    expect((await detectInText('overlays/dev/.env', `SIGNING=${encoded}\n`)).map((f) => f.rule)).toEqual(['base64-private-key']);
+  });
+
+  it.each([
+    ['a token as the URL user', (s: string) => `repoURL: https://${s}@github.com/o/r.git`],
+    ['a password under 8 characters', () => `chartRepo: https://ci:${cat('Q7', 'x')}@charts.example.com`],
+    ['a password in an ssh URL', (s: string) => `repoURL: ssh://git:${s}@github.com/o/r.git`],
+    ['a password in a git+https URL', (s: string) => `src: git+https://bot:${s}@example.com/r.git`],
+    ['?password= in a query string', (s: string) => `HEALTH=https://h.example.com/c?user=x&password=${s}`],
+  ])('finds %s', async (_name, line) => {
+    const secret = randomSecret();
+    const findings = await detectInText('gitops.yaml', `${line(secret)}\n`);
     expect(findings.map((f) => f.rule)).toContain('url-credentials');
-    expect(JSON.stringify(findings.map(findingToProblem))).not.toContain(secret);
-  });
-
-  it('finds a Kubernetes Secret with data committed as YAML', () => {
-    const encoded = Buffer.from(randomSecret()).toString('base64');
-    const yaml = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  ${'pass'}${'word'}: ${encoded}\n`;
-    const findings = scanForSecrets({ 'overlays/dev/secret.yaml': yaml });
-    expect(findings).toContainEqual(expect.objectContaining({ rule: 'kubernetes-secret', line: 6 }));
+    expect(printed(findings.map(findingToProblem))).not.toContain(secret);
   });
 
   it.each([
     ['a Secret referenced by name', 'platform/x.yaml', 'passwordSecretRef:\n  name: users-db-users-api-password\n  key: password\n'],
     ['a password generated by a command', 'docs/mongodb.md', 'kubectl create secret generic s --from-literal=password="$(openssl rand -base64 32)"\n'],
     ['a variable', 'deploy.sh', 'export DB_PASSWORD=${DB_PASSWORD}\n'],
-    ['a placeholder in a URL', 'docs/a.md', 'mongodb://user:pass@host:27017/admin\n'],
-    ['a short stand-in password in a URL', 'test/a.test.ts', "const uri = 'mongodb://a:b@h1,h2/?replicaSet=rs0';\n"],
-    ['an expression in code', 'scripts/lib/y.ts', 'const password = readPassword(file);\nconst token = opts.token;\n'],
-    ['an obvious dummy in a test', 'test/x.test.ts', "const password = 'dummy-db-password-aaaa';\n"],
-    ['an environment variable name', 'a.yaml', 'secretEnv: MONGODB_URI\n'],
-    ['a label value in a markdown code span', 'docs/c.md', 'label `argocd.argoproj.io/secret-type=repository`).\n'],
+    ['placeholders in URLs', 'docs/a.md', 'mongodb://<user>:<password>@host:27017/admin and mongodb://users-api:…@db-0:27017/admin\n'],
+    ['an ssh login name', 'gitops.yaml', 'repoURL: ssh://git@github.com/o/r.git\nmirror: git@github.com:o/r.git\n'],
+    ['an "@" in a URL path or an image digest', 'docs/d.md', `https://www.npmjs.com/package/@secretlint/core and mongo@sha256:${'ab'.repeat(32)}\n`],
     ['a Secret without data', 'b.yaml', 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: filled-on-the-cluster\n'],
-  ])('does not flag %s', (_name, file, content) => {
-    expect(scanForSecrets({ [file]: content })).toEqual([]);
+    ['a TLS Secret named in env.yaml', 'overlays/prod/env.yaml', 'ingress:\n  tlsSecret: users-api-tls\n'],
+    ['a GitHub Actions secret reference', '.github/workflows/ci.yml', 'env:\n  GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n'],
+  ])('does not flag %s', async (_name, file, content) => {
+    expect(await detectInText(file, content)).toEqual([]);
   });
 
-  it(`skips a line marked "${ALLOW_MARKER}"`, () => {
-    const content = `apiKey: ${randomSecret()}  # ${ALLOW_MARKER}: documented fake\n`;
-    expect(scanForSecrets({ 'docs/x.md': content })).toEqual([]);
+  it(`skips a line marked "${ALLOW_DIRECTIVE}" (secretlint's own directive)`, async () => {
+    const content = `x: ${githubToken()}  # ${ALLOW_DIRECTIVE} -- documented fake\n`;
+    expect(await detectInText('docs/x.yaml', content)).toEqual([]);
   });
 
-  it('skips dependencies, lockfiles and binary files', () => {
-    const value = join2('AKIA', 'Q'.repeat(16));
-    expect(isScanned('node_modules/x/index.js')).toBe(false);
-    expect(scanForSecrets({
-      'node_modules/x/index.js': value,
-      'package-lock.json': value,
-      'img.png': `\u0000${value}`,
-    })).toEqual([]);
-  });
-
-  it('reports in a stable order: by file, then line', () => {
-    const a = join2('AKIA', 'Q'.repeat(16));
-    const findings = scanForSecrets({ 'b.md': `x\n${a}\n`, 'a.md': `${a}\n\n${a}\n` });
+  it('reports in a stable order: by file, then line', async () => {
+    const a = awsKeyId();
+    const findings = await detectInTexts([{ path: 'b.md', text: `x\n${a}\n` }, { path: 'a.md', text: `${a}\n\n${a}\n` }]);
     expect(findings.map((f) => `${f.file}:${f.line}`)).toEqual(['a.md:1', 'a.md:3', 'b.md:2']);
   });
+});
 
-  it('finds nothing in this repository', () => {
-    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 })
-      .split('\0')
-      .filter((p) => p !== '' && isScanned(p));
-    const contents: Record<string, string> = {};
-    for (const p of files) {
-      try {
-        if (statSync(join(root, p)).isFile()) contents[p] = readFileSync(join(root, p), 'utf8');
-      } catch {
-        // listed by git but gone from the work tree
-      }
-    }
-    expect(Object.keys(contents).length).toBeGreaterThan(10);
-    expect(scanForSecrets(contents).map((f) => `${f.file}:${f.line} ${f.rule}`)).toEqual([]);
+describe('decoding what can be decoded, reporting what cannot', () => {
+  const token = githubToken();
+  it.each([
+    ['UTF-16LE with BOM', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`a\n${token}\n`, 'utf16le')]), 'UTF-16LE'],
+    ['UTF-16BE with BOM', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(`a\n${token}\n`, 'utf16le').swap16()]), 'UTF-16BE'],
+    ['UTF-16LE without BOM', Buffer.from(`abc\n${token}\n`, 'utf16le'), 'UTF-16LE (no BOM)'],
+    ['one NUL byte', Buffer.from(`a\u0000\n${token}\n`), 'UTF-8 text runs'],
+    ['invalid UTF-8 bytes', Buffer.concat([Buffer.from([0xff, 0x0a]), Buffer.from(`${token}\n`)]), 'UTF-8'],
+  ])('scans a file in %s and keeps line numbers', async (_name, bytes, encoding) => {
+    const decoded = decodeForScan(bytes);
+    expect(decoded).toEqual(expect.objectContaining({ encoding }));
+    expect(await detectInFiles([{ path: 'f.txt', bytes }])).toEqual([expect.objectContaining({ line: 2, rule: 'github' })]);
+  });
+
+  it.each([
+    ['gzip-compressed data', gzipSync(Buffer.from(token))],
+    ['UTF-32 text', Buffer.from([0xff, 0xfe, 0, 0, 0x41, 0, 0, 0])],
+  ])('reports %s as unscannable', async (reason, bytes) => {
+    expect(await detectInFiles([{ path: 'x.bin', bytes }])).toEqual([{ file: 'x.bin', line: 1, rule: 'unscannable', message: `cannot be scanned: ${reason}` }]);
+  });
+
+  it('an alias bomb and a YAML syntax error are findings for their files; the other files are still scanned', async () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefg'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefg'[i]}`).join(',')}]`)].join('\n');
+    const findings = await detectInFiles([
+      { path: 'a-bomb.yaml', bytes: Buffer.from(bomb) },
+      { path: 'b-broken.yaml', bytes: Buffer.from('a: [\n') },
+      { path: 'c.md', bytes: Buffer.from(awsKeyId()) },
+    ]);
+    expect(findings.map((f) => `${f.file} ${f.rule}`)).toEqual(['a-bomb.yaml unscannable', 'b-broken.yaml unscannable', 'c.md aws']);
+    expect(findings[0]!.message).toMatch(/alias bomb/);
+  });
+});
+
+describe('the synchronous entry points (.env check, validate policy)', () => {
+  it.each([
+    ['a PEM private key (one line)', () => pem().replace(/\n/g, '')],
+    ['an AWS key id', awsKeyId],
+    ['a GitHub token', githubToken],
+    ['a JWT', jwt],
+    ['?password= in a value', () => `https://status.example.com/c?password=${randomSecret()}`],
+    ['a base64-encoded PEM', () => Buffer.from(pem()).toString('base64')],
+  ])('.env: %s is a problem on its line, value not shown', (_name, make) => {
+    const value = make();
+    const problems = secretProblemsInText('overlays/dev/.env', `LOG_LEVEL=info\nUPSTREAM=${value}\n`);
+    expect(problems).toEqual([expect.objectContaining({ file: 'overlays/dev/.env', path: 'line 2' })]);
+    expect(printed(problems)).not.toContain(value.slice(10, 30));
+    expect(looksLikeSecret(value)).toBe(true);
+  });
+
+  it('ordinary settings are not secrets', () => {
+    expect(secretProblemsInText('overlays/dev/.env', 'LOG_LEVEL=info\nTRUST_PROXY=true\nMONGODB_DB=users\n')).toEqual([]);
+    expect(looksLikeSecret('https://users.example.com/healthz')).toBe(false);
   });
 });
 
 describe('scan-secrets (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'scan-secrets-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync('git', ['init', '-q'], { cwd: dir });
-  const run = () => spawnSync(process.execPath, [join(root, 'scripts', 'scan-secrets.ts')], { cwd: dir, encoding: 'utf8' });
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dir, encoding: 'utf8' });
+  git('init', '-q');
+  const run = (...args: string[]) => spawnSync(process.execPath, [join(root, 'scripts', 'scan-secrets.ts'), ...args], { cwd: dir, encoding: 'utf8' });
 
-  it('exits 0 on a clean tree and 1 with the file and line of a finding, without the value', () => {
+  it('exits 0 on a clean tree and 1 with file, line and rule of a finding, without the value', () => {
     writeFileSync(join(dir, 'README.md'), '# nothing to see\n');
-    const clean = run();
-    expect(clean.status).toBe(0);
-    const secret = randomSecret();
-    writeFileSync(join(dir, '.env'), `LOG_LEVEL=info\nAPI_TOKEN=${secret}\n`);
+    git('add', 'README.md');
+    expect(run().status).toBe(0);
+    const token = githubToken();
+    writeFileSync(join(dir, 'notes.md'), `hello\nbot ${token}\n`);
     const dirty = run();
     expect(dirty.status).toBe(1);
-    expect(dirty.stdout).toContain('.env:2: secret-assignment');
-    expect(dirty.stdout + dirty.stderr).not.toContain(secret);
+    expect(dirty.stdout).toContain('notes.md:2: github');
+    expect(dirty.stdout + dirty.stderr).not.toContain(token.slice(4));
+    rmSync(join(dir, 'notes.md'));
   });
 
-  it('ignores files git ignores', () => {
-    writeFileSync(join(dir, '.gitignore'), '.env\n');
-    expect(run().status).toBe(0);
+  it('scans force-added node_modules paths and package-lock.json, and ignores what git ignores', () => {
+    writeFileSync(join(dir, '.gitignore'), 'node_modules/\nlocal.env\n');
+    mkdirSync(join(dir, 'node_modules', 'x'), { recursive: true });
+    writeFileSync(join(dir, 'node_modules', 'x', 'index.js'), `module.exports = '${awsKeyId()}';\n`);
+    writeFileSync(join(dir, 'local.env'), `K=${awsKeyId()}\n`);
+    expect(run().status).toBe(0); // ignored, not tracked
+    git('add', '-f', 'node_modules/x/index.js');
+    writeFileSync(join(dir, 'package-lock.json'), `{\n  "resolved": "https://ci:${randomSecret()}@registry.example.com/x.tgz"\n}\n`);
+    const r = run();
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('node_modules/x/index.js:1: aws');
+    expect(r.stdout).toContain('package-lock.json:2: url-credentials');
+    expect(r.stdout).not.toContain('local.env');
+    git('rm', '-q', '--cached', 'node_modules/x/index.js');
+    rmSync(join(dir, 'package-lock.json'));
+  });
+
+  it('scans the staged version when the work tree no longer has the secret', () => {
+    writeFileSync(join(dir, 'app.yaml'), `token: ${githubToken()}\n`);
+    git('add', 'app.yaml');
+    writeFileSync(join(dir, 'app.yaml'), 'token: ${TOKEN}\n');
+    const r = run();
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('app.yaml (staged):1: github');
+    git('rm', '-q', '--cached', '-f', 'app.yaml');
+    rmSync(join(dir, 'app.yaml'));
+  });
+
+  it('a UTF-16 file, a file with a NUL byte, an alias bomb and a gzip file: all reported, none aborts the scan', () => {
+    writeFileSync(join(dir, 'u16.txt'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`x\n${githubToken()}\n`, 'utf16le')]));
+    writeFileSync(join(dir, 'nul.txt'), `a\u0000b\n${awsKeyId()}\n`);
+    writeFileSync(join(dir, 'bomb.yaml'), ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefg'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefg'[i]}`).join(',')}]`)].join('\n'));
+    writeFileSync(join(dir, 'env.gz'), gzipSync(Buffer.from('x')));
+    const r = run();
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('u16.txt:2: github');
+    expect(r.stdout).toContain('nul.txt:2: aws');
+    expect(r.stdout).toMatch(/bomb\.yaml:1: unscannable: .*alias bomb/);
+    expect(r.stdout).toContain('env.gz:1: unscannable: cannot be scanned: gzip-compressed data');
+    for (const f of ['u16.txt', 'nul.txt', 'bomb.yaml', 'env.gz']) rmSync(join(dir, f));
   });
 });

@@ -1,0 +1,147 @@
+// The review page as a reviewer sees it: `diff --format html` on a copy of this repository, opened in
+// headless Chromium (Debian's /usr/bin/chromium through playwright-core). One screenshot per run goes to
+// .cache/review-page.png (a CI artifact); REVIEW_SCREENSHOT=update also refreshes the committed
+// docs/images/review-page.png that the README shows (never during normal runs: tests do not dirty the tree).
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { escapeHtml, highlightYamlLine, resourceAnchor } from '../../scripts/lib/diff/html.ts';
+import { runScript } from './cli.ts';
+import { DUMMY_SECRET_VALUE } from './fixture.ts';
+import { createRepoCopy } from './repo-copy.ts';
+import type { RepoCopy } from './repo-copy.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const REPO = resolve(import.meta.dirname, '../..');
+const SCREENSHOT_RUN = join(REPO, '.cache/review-page.png');
+const SCREENSHOT_DOCS = join(REPO, 'docs/images/review-page.png');
+const haveChromium = existsSync(CHROMIUM);
+// Locally a missing browser skips with the reason; under CI=true the test runs and fails without one.
+const runPage = haveChromium || process.env.CI === 'true';
+if (!runPage) console.warn(`review page test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+
+describe('the page highlighter', () => {
+  it('only wraps already-escaped text: nothing is ever un-escaped', () => {
+    const line = escapeHtml('  key: <script>alert("x")</script>');
+    const out = highlightYamlLine(line);
+    expect(out).toBe('  <span class="y-key">key</span>: <span class="y-val">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</span>');
+    expect(out.replace(/<\/?span[^>]*>/g, '')).toBe(line);
+  });
+
+  it('keys, literals, strings, comments, list items and masked values', () => {
+    expect(highlightYamlLine('    - name: api')).toBe('    - <span class="y-key">name</span>: <span class="y-val">api</span>');
+    expect(highlightYamlLine('  replicas: 3')).toBe('  <span class="y-key">replicas</span>: <span class="y-lit">3</span>');
+    expect(highlightYamlLine('  a: &quot;0&quot;')).toBe('  <span class="y-key">a</span>: <span class="y-str">&quot;0&quot;</span>');
+    expect(highlightYamlLine('# generated')).toBe('<span class="y-com"># generated</span>');
+    expect(highlightYamlLine('  - PruneLast=true')).toBe('  - <span class="y-val">PruneLast=true</span>');
+    expect(highlightYamlLine('  password: &lt;masked, changed&gt;')).toBe('  <span class="y-key">password</span>: <span class="y-mask">&lt;masked, changed&gt;</span>');
+    // diff2html's word markers inside a value: only the key is wrapped.
+    expect(highlightYamlLine('  image: a:<del>1</del>')).toBe('  <span class="y-key">image</span>: a:<del>1</del>');
+  });
+});
+
+describe.skipIf(!runPage)('review page in headless Chromium', () => {
+  let repo: RepoCopy;
+  let page: Page;
+  let browser: Browser;
+  let html: string;
+  let file: string;
+  const secretB64 = Buffer.from(DUMMY_SECRET_VALUE).toString('base64');
+
+  beforeAll(async () => {
+    repo = createRepoCopy();
+    // prod: an image bump (env.yaml, generated) and a Secret rendered from git (a policy finding, on purpose);
+    // dev: a comment in env.yaml: reached, rendered, and identical.
+    repo.edit('overlays/prod/env.yaml', /^tag: .*$/m, 'tag: 0.9.0');
+    repo.edit('overlays/dev/env.yaml', /^tag:/m, '# reviewed\ntag:');
+    repo.generate();
+    repo.write('overlays/prod/extra-secret.yaml', `apiVersion: v1\nkind: Secret\nmetadata:\n  name: extra\nstringData:\n  password: ${DUMMY_SECRET_VALUE}\ndata:\n  token: ${secretB64}\n`);
+    repo.edit('overlays/prod/kustomization.yaml', /^resources:\n/m, 'resources:\n  - extra-secret.yaml\n');
+    repo.commit('prod 0.9.0 and an extra Secret; dev: a comment');
+    file = join(repo.root, 'review.html');
+    const r = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', 'html', '--out', file, '--source-url', 'https://github.com/example-org/gitops-users/blob/0123abc'], repo.root);
+    expect(r.stderr).toContain('diff: wrote');
+    expect(r.code).toBe(0);
+    html = readFileSync(file, 'utf8');
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    repo?.cleanup();
+  });
+
+  it('is one self-contained file: byte-identical on a second run, and the browser fetches nothing', async () => {
+    const again = join(repo.root, 'again.html');
+    await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', 'html', '--out', again, '--source-url', 'https://github.com/example-org/gitops-users/blob/0123abc'], repo.root);
+    expect(readFileSync(again, 'utf8')).toBe(html);
+    expect(html).not.toMatch(/<link\b|<script\s+src|@import|url\(\s*['"]?https?:/i);
+    const requests: string[] = [];
+    page.on('request', (req) => requests.push(req.url()));
+    await page.goto(pathToFileURL(file).href);
+    expect(requests).toEqual([pathToFileURL(file).href]);
+    // diff2html's stylesheet is inlined: its classes are styled.
+    expect(await page.locator('.d2h-ins').first().evaluate((e) => getComputedStyle(e).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
+  });
+
+  it('summary row for the changed environment, and the unchanged one collapsed', async () => {
+    await page.goto(pathToFileURL(file).href);
+    const prod = page.locator('table.summary tr[data-env="prod"]');
+    await expect.poll(() => prod.innerText()).toMatch(/^prod\s+1\s+\d+\s+0\s+\d+\s+image 0\.1\.0 → 0\.9\.0; \+1 object; rolls users-api$/);
+    expect(Number((await prod.locator('td').nth(4).innerText()).trim())).toBeGreaterThan(0); // findings
+    expect(await page.locator('table.summary tr[data-env="dev"]').innerText()).toMatch(/^dev\s+0\s+0\s+0\s+no difference$/);
+    expect(await page.locator('details#env-dev').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    expect(await page.getByText('Rendered at both commits: identical.').isVisible()).toBe(false);
+    expect(await page.locator('details#env-prod').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    await page.screenshot({ path: SCREENSHOT_RUN, fullPage: false });
+    if (process.env.REVIEW_SCREENSHOT === 'update') {
+      mkdirSync(join(REPO, 'docs/images'), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT_DOCS, fullPage: false });
+    }
+  });
+
+  it('masks Secret values and shows the validate finding beside the Secret', async () => {
+    await page.goto(pathToFileURL(file).href);
+    const secret = page.locator(`#${resourceAnchor('prod', { group: '', kind: 'Secret', namespace: 'prod', name: 'extra' })}`);
+    const shown = await secret.locator('.view-side').innerText();
+    expect(shown).toContain('password: <masked>');
+    expect(shown).toContain('token: <masked>');
+    expect(await secret.locator('ul.findings').innerText()).toContain('no-secrets-in-git');
+    const everything = await page.content();
+    expect(everything).not.toContain(DUMMY_SECRET_VALUE);
+    expect(everything).not.toContain(secretB64.slice(0, 16));
+  });
+
+  it('anchors: a summary link scrolls to its resource; a link into a collapsed section opens it', async () => {
+    const anchor = resourceAnchor('prod', { group: 'apps', kind: 'Deployment', namespace: 'prod', name: 'users-api' });
+    await page.goto(pathToFileURL(file).href);
+    await page.locator('ul.items a[href="#' + anchor + '"]').first().click();
+    expect(new URL(page.url()).hash).toBe(`#${anchor}`);
+    const inView = () => page.locator(`#${anchor}`).evaluate((e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; });
+    expect(await inView()).toBe(true);
+    // Collapse prod, then open the page at the resource's address: the section opens and scrolls there.
+    await page.goto(pathToFileURL(file).href);
+    await page.locator('details#env-prod > summary').click();
+    expect(await page.locator('details#env-prod').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    await page.goto(`${pathToFileURL(file).href}#${anchor}`);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+    expect(await page.locator('details#env-prod').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    expect(await inView()).toBe(true);
+  });
+
+  it('side-by-side by default, unified on request; YAML highlighted', async () => {
+    await page.goto(pathToFileURL(file).href);
+    const anchor = resourceAnchor('prod', { group: 'apps', kind: 'Deployment', namespace: 'prod', name: 'users-api' });
+    const side = page.locator(`#${anchor} .view-side`);
+    const unified = page.locator(`#${anchor} .view-unified`);
+    expect([await side.isVisible(), await unified.isVisible()]).toEqual([true, false]);
+    await page.getByLabel('Unified').check();
+    expect([await side.isVisible(), await unified.isVisible()]).toEqual([false, true]);
+    expect(await unified.locator('.d2h-ins .y-key', { hasText: 'image' }).count()).toBe(1);
+    expect(await unified.locator('.d2h-ins .d2h-code-line-ctn').first().innerText()).toContain('0.9.0');
+  });
+});

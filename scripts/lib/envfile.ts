@@ -3,6 +3,7 @@
 // The measurements behind every rule are in docs/environments.md ("How Kustomize reads .env").
 import { checkConfig, configSpec, SECRET_CONFIG_KEYS } from '../../apps/users-api/src/config.ts';
 import type { Problem } from './errors.ts';
+import { secretIn } from './secret-scan.ts';
 import { MONGODB } from './spec.ts';
 
 export interface DotenvEntry {
@@ -121,7 +122,6 @@ export function parseDotenv(file: string, input: string | Uint8Array): ParsedDot
 }
 
 const SECRET_NAME = /(PASSWORD|PASSWD|PWD|TOKEN|SECRET|PRIVATE|CREDENTIAL|API_?KEY|(^|_)KEY$)/;
-const URI_WITH_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]+@/i;
 
 /** Problems with the values themselves: unknown or secret keys, envalid failures, the database name. */
 export function validateDotenvValues(file: string, parsed: ParsedDotenv): Problem[] {
@@ -143,8 +143,10 @@ export function validateDotenvValues(file: string, parsed: ParsedDotenv): Proble
       problems.push({ file, path: where, message: `${key} looks like a secret; secrets never go in .env (it is committed to git)`, fix: `delete the line and create a Kubernetes Secret on the cluster instead` });
       continue;
     }
-    if (URI_WITH_CREDENTIALS.test(value)) {
-      problems.push({ file, path: where, message: `${key} holds a URI with credentials (user:password@); secrets never go in .env`, fix: 'remove the credentials from the value' });
+    // The repository's one secret detector (scripts/lib/secret-scan.ts): keys, URLs, tokens, JWTs, PEM.
+    const secret = secretIn(value);
+    if (secret !== undefined) {
+      problems.push({ file, path: where, message: `${key} holds what looks like a secret (${secret}; value not shown); secrets never go in .env (it is committed to git)`, fix: 'remove the value; create a Kubernetes Secret on the cluster and reference it' });
       continue;
     }
     if (!known.has(key)) {

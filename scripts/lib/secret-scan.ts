@@ -53,7 +53,13 @@ export function secretProblemsInText(file: string, text: string): Problem[] {
 
 /** Whether one value (a rendered ConfigMap entry, an env literal) contains anything the detector finds. */
 export function looksLikeSecret(value: string): boolean {
-  return detectInTextsSync([{ path: 'value', text: value }]).length > 0;
+  return secretIn(value) !== undefined;
+}
+
+/** What the detector finds in one value (`github: found GitHub Token`), or undefined; never the value. */
+export function secretIn(value: string): string | undefined {
+  const f = detectInTextsSync([{ path: 'value', text: value }])[0];
+  return f ? `${f.rule}: ${f.message}` : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import {
   looksLikeSecret,
   secretProblemsInText,
 } from '../../scripts/lib/secret-scan.ts';
+import { checkDotenv } from '../../scripts/lib/envfile.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const cat = (...parts: string[]) => parts.join('');
@@ -157,6 +158,21 @@ describe('the synchronous entry points (.env check, validate policy)', () => {
     expect(problems).toEqual([expect.objectContaining({ file: 'overlays/dev/.env', path: 'line 2' })]);
     expect(printed(problems)).not.toContain(value.slice(10, 30));
     expect(looksLikeSecret(value)).toBe(true);
+  });
+
+  it.each([
+    ['a PEM private key (one line)', () => pem().replace(/\n/g, '')],
+    ['an AWS key id', awsKeyId],
+    ['a GitHub token', githubToken],
+    ['a JWT', jwt],
+    ['?password= in a value', () => `https://status.example.com/c?password=${randomSecret()}`],
+    ['a base64-encoded PEM', () => Buffer.from(pem()).toString('base64')],
+    ['a token as the URL user', () => `https://${randomSecret()}@example.com/x`],
+  ])('generate refuses a .env value holding %s (checkDotenv, value not shown)', (_name, make) => {
+    const value = make();
+    const { problems } = checkDotenv('overlays/dev/.env', `LOG_LEVEL=info\nCORS_ORIGIN=${value}\n`);
+    expect(problems).toContainEqual(expect.objectContaining({ path: 'line 2', message: expect.stringMatching(/^CORS_ORIGIN holds what looks like a secret/) }));
+    expect(printed(problems)).not.toContain(value.slice(10, 30));
   });
 
   it('ordinary settings are not secrets', () => {

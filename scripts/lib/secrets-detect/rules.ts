@@ -188,8 +188,8 @@ function decodeURIComponentSafe(s: string): string {
 const urlCredentials = repoRule(
   'url-credentials',
   {
-    URL_USERINFO: { en: () => 'a credential in the user-info part of a URL (scheme://user:password@ or scheme://token@)' },
-    URL_CREDENTIAL_PARAM: { en: () => 'a credential in a URL query parameter (password=, token=, …)' },
+    URL_USERINFO: { en: () => 'a URI with credentials in its user-info part (scheme://user:password@ or scheme://token@)' },
+    URL_CREDENTIAL_PARAM: { en: () => 'a URI with credentials in a query parameter (password=, token=, …)' },
   },
   (source, report) => {
     for (const m of source.content.matchAll(URL_USERINFO)) {

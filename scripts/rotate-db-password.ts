@@ -1,43 +1,41 @@
 #!/usr/bin/env zx
 // Thin shell over scripts/lib/secrets/rotate.ts.
 import { runCli } from './lib/cli.ts';
-import { UsageError } from './lib/errors.ts';
-import { createKube, loadKubeConfig } from './lib/kube/client.ts';
-import { envArgument, readRepoInputs } from './lib/repo-inputs.ts';
-import { settleRepository } from './lib/generate/commands.ts';
-import { randomPassword } from './lib/secrets/password.ts';
+import { findRepoRoot, settleRepository } from './lib/generate/commands.ts';
+import { locateKustomize } from './lib/kustomize.ts';
+import type { KustomizeTool } from './lib/kustomize.ts';
+import { envArgument } from './lib/repo-inputs.ts';
 import { rotateDbPassword } from './lib/secrets/rotate.ts';
 
 await runCli(
   {
     name: 'rotate-db-password',
-    synopsis: '<env> [--context <ctx>]',
+    synopsis: '<env> [--commit]',
     description:
-      'Replaces the environment\'s MongoDB user password with a new random one, waits for the operator to update the user and the connection-string Secret, then restarts the API with a rolling update (no downtime: maxUnavailable 0 and a PodDisruptionBudget). The password is never printed.',
-    optionHelp: ['--context <ctx>  kubeconfig context (default: the current one)', '--wait <s>       how long to wait for the operator (default 300)'],
-    options: { context: { type: 'string' }, wait: { type: 'string' } },
+      'Rotates the environment\'s MongoDB user password by a commit: raises mongodb.passwordRotation in overlays/<env>/env.yaml (comments kept), regenerates, and prints the rendered diff of the environment. Once Argo CD syncs it, the environment\'s PreSync hook generates a new password in the cluster, waits for the operator to apply it, and the API rolls with the new connection string. Nothing runs against the cluster; the password is never in git and never printed. With --commit, commits exactly those files with the diff in the message.',
+    optionHelp: ['--commit     git commit the rotation (message carries the diff)'],
+    options: { commit: { type: 'boolean' } },
     positionals: [1, 1],
-    examples: ['zx scripts/rotate-db-password.ts staging'],
+    examples: ['zx scripts/rotate-db-password.ts staging', 'zx scripts/rotate-db-password.ts prod --commit'],
   },
   import.meta.url,
   async ({ values, positionals }, io) => {
-    const name = envArgument(process.cwd(), positionals[0]!, { mustExist: true });
-    await settleRepository(process.cwd(), 'rotate-db-password', io.err);
-    const { envs } = await readRepoInputs(process.cwd());
-    const env = envs[name];
-    if (!env) throw new UsageError(`unknown environment ${JSON.stringify(name)}; known: ${Object.keys(envs).sort().join(', ')}`);
-    const kube = createKube(loadKubeConfig(values.context));
-    await rotateDbPassword(
-      { name, namespace: env.spec.namespace },
-      {
-        kube,
-        newPassword: randomPassword,
-        log: io.out,
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-        now: () => new Date(),
-        wait: { timeoutMs: Number(values.wait ?? 300) * 1000, intervalMs: 3_000 },
-      },
-    );
+    const root = findRepoRoot();
+    const env = envArgument(root, positionals[0]!, { mustExist: true });
+    await settleRepository(root, 'rotate-db-password', io.err);
+    let kustomize: KustomizeTool | undefined;
+    try {
+      kustomize = await locateKustomize();
+    } catch {
+      io.err('note: kustomize/kubectl not found; showing the diff of the changed files instead of the rendered diff');
+    }
+    const r = await rotateDbPassword({ root, env, commit: values.commit === true, kustomize });
+    io.out(`${env}: password rotation ${r.previous} → ${r.rotation}`);
+    for (const f of r.files) io.out(`  wrote ${f}`);
+    io.out(r.diffSource === 'rendered' ? `rendered diff of overlays/${env} (kustomize build):` : 'diff of the changed files:');
+    io.out(r.diff);
+    if (r.commit) io.out(`committed ${r.commit.slice(0, 12)}; push it: Argo CD's sync generates the new password in the cluster and rolls the API`);
+    else io.out('not committed: review, then `git commit` and push (or run again with --commit)');
     return 0;
   },
 );

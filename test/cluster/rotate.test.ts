@@ -1,81 +1,89 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { rotateDbPassword, RESTARTED_AT } from '../../scripts/lib/secrets/rotate.ts';
-import { randomPassword } from '../../scripts/lib/secrets/password.ts';
-import { exitCodeOf } from '../../scripts/lib/errors.ts';
-import { MONGODB } from '../../scripts/lib/spec.ts';
-import { harness } from './harness.ts';
-import type { Harness } from './harness.ts';
+// rotate-db-password <env>: a rotation is a commit (the counter in env.yaml), made through the CLI in a
+// throwaway repository; nothing is sent to a cluster and no password exists anywhere in git.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ROTATION_ANNOTATION } from '../../scripts/lib/secrets/hook.ts';
+import { isGenerated } from '../../scripts/lib/yaml.ts';
+import { tempRepo } from '../lifecycle/repo.ts';
+import type { TempRepo } from '../lifecycle/repo.ts';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.fake.close();
-  h = undefined;
-});
+let repo: TempRepo;
+beforeAll(() => {
+  repo = tempRepo('rotate');
+}, 120_000);
+afterAll(() => repo?.remove());
 
-const NEW = 'dummy-rotated-password-1';
-const env = { name: 'staging', namespace: 'users-staging' };
-
-function seed(fake: Harness['fake']): void {
-  fake.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: MONGODB.passwordSecret, namespace: env.namespace }, data: { password: Buffer.from('dummy-old').toString('base64') } });
-  fake.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: MONGODB.connectionSecret, namespace: env.namespace }, data: { 'connectionString.standard': 'ZHVtbXk=' } });
-  fake.put({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'users-api', namespace: env.namespace }, spec: { replicas: 2, template: { metadata: {} } } });
-}
+const read = (rel: string) => readFileSync(join(repo.dir, rel), 'utf8');
 
 describe('rotate-db-password', () => {
-  it('replaces the password, waits for the operator to rewrite the connection string, then restarts the API', async () => {
-    h = await harness();
-    seed(h.fake);
-    const lines: string[] = [];
-    let polls = 0;
-    await rotateDbPassword(env, {
-      kube: h.kube,
-      newPassword: () => NEW,
-      log: (l) => lines.push(l),
-      // the "operator" rewrites the connection Secret on the second poll
-      sleep: async () => {
-        if (++polls === 1) h!.fake.put(h!.fake.find('v1', 'Secret', MONGODB.connectionSecret, env.namespace)!);
-      },
-      now: () => new Date('2026-01-02T03:04:05Z'),
-      wait: { timeoutMs: 1000, intervalMs: 10 },
-    });
-    const secret = h.fake.find('v1', 'Secret', MONGODB.passwordSecret, env.namespace)!;
-    expect(Buffer.from((secret.data as Record<string, string>).password!, 'base64').toString()).toBe(NEW);
-    const writes = h.fake.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path} ${r.contentType}`);
-    expect(writes).toEqual([
-      `PATCH /api/v1/namespaces/users-staging/secrets/${MONGODB.passwordSecret} application/apply-patch+yaml`,
-      'PATCH /apis/apps/v1/namespaces/users-staging/deployments/users-api application/strategic-merge-patch+json',
-    ]);
-    const dep = h.fake.find('apps/v1', 'Deployment', 'users-api', env.namespace)!;
-    expect((dep.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations[RESTARTED_AT]).toBe('2026-01-02T03:04:05.000Z');
-    expect(lines.join('\n')).not.toContain(NEW);
-    expect(lines.join('\n')).not.toContain(Buffer.from(NEW).toString('base64'));
-    expect(h.fake.violations).toEqual([]);
+  it('raises the counter in env.yaml (comments kept), regenerates and prints the rendered diff: the hook\'s ROTATION and the API\'s pod annotation', () => {
+    const before = read('overlays/staging/env.yaml');
+    expect(parse(before).mongodb.passwordRotation).toBeUndefined();
+    const r = repo.run(['scripts/rotate-db-password.ts', 'staging']);
+    expect(r.stderr).not.toMatch(/error|failed/i);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('staging: password rotation 0 → 1');
+    expect(r.stdout).toContain('rendered diff of overlays/staging');
+    // The two rendered changes a sync acts on.
+    expect(r.stdout).toMatch(new RegExp(`^\\s*-\\s+${ROTATION_ANNOTATION.replace(/[./]/g, '\\$&')}: "0"$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^\\s*\\+\\s+${ROTATION_ANNOTATION.replace(/[./]/g, '\\$&')}: "1"$`, 'm'));
+    expect(r.stdout).toMatch(/Job/);
+    expect(r.stdout).toContain('not committed');
+
+    const after = read('overlays/staging/env.yaml');
+    expect(parse(after).mongodb.passwordRotation).toBe(1);
+    // Only the counter was added: every line of the hand-edited file (comments included) is still there.
+    for (const line of before.split('\n')) expect(after.split('\n')).toContain(line);
+    expect(after.split('\n').length).toBe(before.split('\n').length + 1);
+    expect(read('overlays/staging/password-rotation-job.yaml')).toMatch(/value: "1"/);
+    expect(read('overlays/staging/password-rotation-api.yaml')).toContain(`${ROTATION_ANNOTATION}: "1"`);
+    // Other environments untouched.
+    expect(read('overlays/dev/password-rotation-job.yaml')).toMatch(/value: "0"/);
+    const status = repo.git('status', '--porcelain').split('\n').filter(Boolean).map((l) => l.slice(3)).sort();
+    expect(status).toEqual(['overlays/staging/env.yaml', 'overlays/staging/password-rotation-api.yaml', 'overlays/staging/password-rotation-job.yaml']);
+    expect(repo.run(['scripts/generate.ts', '--check']).status).toBe(0);
   });
 
-  it('does not restart the API when the operator never updates the connection string', async () => {
-    h = await harness();
-    seed(h.fake);
-    let error: unknown;
-    try {
-      await rotateDbPassword(env, { kube: h.kube, newPassword: () => NEW, log: () => {}, sleep: async () => {}, now: () => new Date(0), wait: { timeoutMs: 30, intervalMs: 10 } });
-    } catch (e) {
-      error = e;
-    }
-    expect((error as Error).message).toMatch(/the operator has not updated .* the API was not restarted/);
-    expect(exitCodeOf(error)).toBe(2);
-    expect(h.fake.requests.some((r) => r.path.endsWith('/deployments/users-api') && r.method === 'PATCH')).toBe(false);
+  it('--commit records exactly the rotation with the diff in the message, and counts on from there', () => {
+    repo.git('add', '-A');
+    repo.git('commit', '--quiet', '-m', 'first rotation');
+    const r = repo.run(['scripts/rotate-db-password.ts', 'staging', '--commit']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('staging: password rotation 1 → 2');
+    expect(r.stdout).toMatch(/committed [0-9a-f]{12}/);
+    const changed = repo.git('show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort();
+    expect(changed).toEqual(['overlays/staging/env.yaml', 'overlays/staging/password-rotation-api.yaml', 'overlays/staging/password-rotation-job.yaml']);
+    for (const f of changed.filter((f) => f !== 'overlays/staging/env.yaml')) expect(isGenerated(read(f))).toBe(true);
+    const message = repo.git('log', '-1', '--format=%B');
+    expect(message).toMatch(/^rotate-db-password staging: password rotation 1 → 2\n\nRendered diff:/);
+    expect(message).toContain(`${ROTATION_ANNOTATION}: "2"`);
+    expect(repo.git('status', '--porcelain').trim()).toBe('');
   });
 
-  it('refuses an environment that was never bootstrapped', async () => {
-    h = await harness();
-    await expect(rotateDbPassword(env, { kube: h.kube, newPassword: () => NEW, log: () => {}, sleep: async () => {}, now: () => new Date(0) })).rejects.toThrow(/nothing to rotate[\s\S]*bootstrap/);
-    expect(h.fake.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  it('refuses an unknown environment and a broken env.yaml, writing nothing (exit 2)', () => {
+    const unknown = repo.run(['scripts/rotate-db-password.ts', 'nope']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/nope/);
+
+    const file = join(repo.dir, 'overlays/dev/env.yaml');
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, good.replace(/^replicas: .*$/m, 'replicas: many'));
+    const bad = repo.run(['scripts/rotate-db-password.ts', 'dev']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('overlays/dev/env.yaml');
+    expect(bad.stderr).toMatch(/replicas/);
+    expect(readFileSync(file, 'utf8')).toBe(good.replace(/^replicas: .*$/m, 'replicas: many'));
+    expect(read('overlays/dev/password-rotation-job.yaml')).toMatch(/value: "0"/);
+    writeFileSync(file, good);
+    expect(existsSync(join(repo.dir, '.gitops.lock'))).toBe(false);
   });
 
-  it('generates long, distinct, URL-safe passwords', () => {
-    const a = randomPassword();
-    const b = randomPassword();
-    expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(a).not.toBe(b);
+  it('never puts a password into git: the repository holds only the counter and the hook', () => {
+    const tracked = repo.git('grep', '-n', '-I', '-i', '-E', 'passwordRotation|password-rotation', '--', 'overlays/staging').trim();
+    expect(tracked).not.toBe('');
+    // git grep exits 1 when nothing matches: no Secret object is generated or committed anywhere.
+    expect(() => repo.git('grep', '-l', '-E', '^kind: Secret$', '--', 'overlays', 'platform', 'argocd', 'apps')).toThrow();
   });
 });

@@ -1,58 +1,48 @@
-// rotate-db-password: new random password → the operator updates the database user and the
-// connection-string Secret it owns → a rolling restart lets new pods read the new string.
-// Order matters: restarting before the operator has updated the connection string would start
-// pods with the old one.
-import type { Kube } from '../kube/client.ts';
-import { KubeRequestError } from '../kube/client.ts';
-import { MONGODB } from '../spec.ts';
-import { APP_NAME } from '../../../apps/users-api/src/contract.ts';
-import { passwordSecretRef, rotatePassword } from './password.ts';
+// rotate-db-password <env>: a rotation is a commit. It raises `mongodb.passwordRotation` in
+// overlays/<env>/env.yaml (comments kept) and regenerates; the counter reaches the environment's
+// PreSync password hook (ROTATION) and the API's pod template (an annotation). When Argo CD syncs that
+// commit, the hook replaces the password, waits until the operator has applied it (the operator
+// rewrites the connection-string Secret only then), and the API then rolls with the new connection
+// string (scripts/lib/secrets/hook.ts; docs/cluster.md "Rotate the database password"). No command
+// runs against the cluster and the password never leaves it.
+import { applyEnvEdit } from '../env-edit.ts';
+import type { EnvEditResult } from '../env-edit.ts';
+import type { KustomizeTool } from '../kustomize.ts';
+import { readRepoInputs } from '../repo-inputs.ts';
+import { UsageError } from '../errors.ts';
+import { rotationOf } from './hook.ts';
 
-/** The annotation `kubectl rollout restart` sets; changing it changes the pod template, hence a rollout. */
-export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+export const ROTATION_FIELD = ['mongodb', 'passwordRotation'];
 
-export interface RotateDeps {
-  kube: Kube;
-  newPassword: () => string;
-  log: (line: string) => void;
-  sleep: (ms: number) => Promise<void>;
-  now: () => Date;
-  wait?: { timeoutMs: number; intervalMs: number };
+export interface RotateOptions {
+  root: string;
+  env: string;
+  commit: boolean;
+  /** Renders the environment for the diff; without it, the diff is of the changed files. */
+  kustomize?: KustomizeTool;
 }
 
-export async function rotateDbPassword(env: { name: string; namespace: string }, deps: RotateDeps): Promise<void> {
-  const { kube, log } = deps;
-  const ns = env.namespace;
-  if (!(await kube.get(passwordSecretRef(ns)))) {
-    throw new KubeRequestError(`Secret ${ns}/${MONGODB.passwordSecret} does not exist, so there is nothing to rotate\n    fix: run \`zx scripts/bootstrap.ts\` first`, 404);
-  }
-  const connectionRef = { apiVersion: 'v1', kind: 'Secret', name: MONGODB.connectionSecret, namespace: ns };
-  const before = await kube.get(connectionRef);
-  const beforeVersion = before?.metadata.resourceVersion;
-  await rotatePassword(kube, ns, deps.newPassword);
-  log(`replaced ${ns}/${MONGODB.passwordSecret} with a new random password (not shown)`);
+export interface RotateResult extends EnvEditResult {
+  previous: number;
+  rotation: number;
+}
 
-  // The operator reconciles the user and rewrites the connection-string Secret it owns.
-  const { timeoutMs, intervalMs } = deps.wait ?? { timeoutMs: 300_000, intervalMs: 3_000 };
-  for (let waited = 0; ; waited += intervalMs) {
-    const now = await kube.get(connectionRef);
-    if (now && now.metadata.resourceVersion !== beforeVersion) break;
-    if (waited >= timeoutMs) {
-      throw new KubeRequestError(
-        `the operator has not updated ${ns}/${MONGODB.connectionSecret} after ${Math.round(timeoutMs / 1000)} s; the API was not restarted\n` +
-          `    fix: check the operator (kubectl describe mongodbcommunity ${MONGODB.resourceName} -n ${ns}; its pod logs), then run rotate-db-password again`,
-        undefined,
-      );
-    }
-    log(`  waiting for the operator to update ${MONGODB.connectionSecret}…`);
-    await deps.sleep(intervalMs);
-  }
-  log(`operator updated ${ns}/${MONGODB.connectionSecret}`);
-
-  // Env vars from secretKeyRef are read at container start: a rolling restart picks the new string up.
-  await kube.patch(
-    { apiVersion: 'apps/v1', kind: 'Deployment', name: APP_NAME, namespace: ns },
-    { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: deps.now().toISOString() } } } } },
-  );
-  log(`rolling restart of ${ns}/${APP_NAME} started (follow it with: zx scripts/status.ts ${env.name} --watch)`);
+export async function rotateDbPassword(opts: RotateOptions): Promise<RotateResult> {
+  const inputs = await readRepoInputs(opts.root);
+  const target = inputs.envs[opts.env];
+  if (!target) throw new UsageError(`unknown environment ${JSON.stringify(opts.env)}; known: ${Object.keys(inputs.envs).sort().join(', ')}`);
+  const previous = rotationOf(target.spec);
+  const rotation = previous + 1;
+  const result = await applyEnvEdit({
+    root: opts.root,
+    command: 'rotate-db-password',
+    inputs,
+    env: opts.env,
+    path: ROTATION_FIELD,
+    value: rotation,
+    labels: { before: `${opts.env} at password rotation ${previous}`, after: `${opts.env} at password rotation ${rotation}` },
+    commit: opts.commit ? { subject: `rotate-db-password ${opts.env}: password rotation ${previous} → ${rotation}` } : undefined,
+    kustomize: opts.kustomize,
+  });
+  return { ...result, previous, rotation };
 }

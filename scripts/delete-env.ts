@@ -15,8 +15,11 @@ await runCli(
       '(which no longer list its namespace). After the push, Argo CD\'s root application prunes the environment\'s Application, ' +
       'whose finalizer deletes what it deployed. The namespace and the MongoDB volumes (PVCs) stay until you delete them. ' +
       '<name> must be an existing environment; nothing outside overlays/<name>/ and the generated files is ever deleted.',
-    optionHelp: ['--yes  confirm: the environment and, after the push, its workloads are deleted'],
-    options: { yes: { type: 'boolean' } },
+    optionHelp: [
+      '--yes               confirm: the environment and, after the push, its workloads are deleted',
+      '--delete-protected  also confirm deleting an environment gitops.yaml marks protected (its Application and workloads then stay in the cluster until removed by hand)',
+    ],
+    options: { yes: { type: 'boolean' }, 'delete-protected': { type: 'boolean' } },
     positionals: [1, 1],
     examples: ['zx scripts/delete-env.ts qa-7 --yes'],
   },
@@ -25,14 +28,16 @@ await runCli(
     const root = findRepoRoot();
     const name = envArgument(root, positionals[0]!, { mustExist: true });
     if (values.yes !== true) throw new UsageError(`deleting environment ${name} needs --yes (nothing was written)`);
-    const result = await runDeleteEnv(root, name, { err: io.err });
+    const result = await runDeleteEnv(root, name, { err: io.err }, { deleteProtected: values['delete-protected'] === true });
     for (const [p, c] of Object.entries(result.changes)) io.out(`${c === null ? 'deleted' : 'wrote  '} ${p}`);
     const ns = result.namespace ?? name;
     io.out(
       [
         '',
         `deleted environment ${name}. Next: git commit -am "Delete environment ${name}" && git push.`,
-        `Argo CD's root application then prunes the Application ${applicationName(name)}; its finalizer deletes the workloads.`,
+        result.protected
+          ? `${name} is protected: Argo CD's root application will NOT prune the Application ${applicationName(name)} (Prune=false) and it has no finalizer, so its workloads keep running. Remove ${name} from protected in gitops.yaml, then delete it deliberately: \`argocd app delete ${applicationName(name)} --cascade\`.`
+          : `Argo CD's root application then prunes the Application ${applicationName(name)}; its finalizer deletes the workloads.`,
         `Namespace ${ns} and its MongoDB PersistentVolumeClaims are kept: \`kubectl delete namespace ${ns}\` once the data is no longer needed.`,
       ].join('\n'),
     );

@@ -149,3 +149,53 @@ export function configMapSizeProblem(file: string, values: Record<string, string
     fix: `shorten ${key} (settings are short values; large data belongs in a volume or the database)`,
   };
 }
+
+/** Whether gitops.yaml marks the environment protected. */
+export function isProtectedEnv(settings: Pick<RepoSettings, 'protected'>, env: string): boolean {
+  return settings.protected?.includes(env) === true;
+}
+
+/** Label the generator puts on a protected environment's Application; the validate policy reads it. */
+export const PROTECTED_LABEL = 'policy.gitops.dev/protected';
+export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
+/**
+ * On a protected environment's Application (a resource of the root Application):
+ *   Prune=false  — when argocd/apps/<env>.yaml leaves git, the root's automated prune skips it (the root
+ *                  shows OutOfSync instead): argoproj/argo-cd@v3.5.1:docs/user-guide/sync-options.md
+ *                  "No Prune Resources";
+ *   Delete=false — it is kept even when the root Application is deleted with cascade: same file,
+ *                  "No Resource Deletion".
+ * And no resources-finalizer, so deleting the Application itself never cascades to the workloads
+ * (argoproj/argo-cd@v3.5.1:docs/user-guide/app_deletion.md "About The Deletion Finalizer").
+ */
+export const PROTECTED_SYNC_OPTIONS = 'Prune=false,Delete=false';
+
+const FINALIZER_PREFIX = 'resources-finalizer.argocd.argoproj.io';
+
+/**
+ * What a protected environment's Application (the generated one carries PROTECTED_LABEL) must not have:
+ * automated sync, automated prune or selfHeal, the resources-finalizer, or a sync-options annotation
+ * without Prune=false and Delete=false. Returns [JSON pointer, message] pairs; [] for other objects.
+ */
+export function protectedApplicationViolations(object: Record<string, unknown>): Array<{ path: string; message: string }> {
+  const o = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const meta = o(object.metadata);
+  if (object.kind !== 'Application' || !String(object.apiVersion ?? '').startsWith('argoproj.io/') || o(meta.labels)[PROTECTED_LABEL] !== 'true') return [];
+  const env = String(o(meta.labels).environment ?? meta.name);
+  const out: Array<{ path: string; message: string }> = [];
+  const automated = o(o(object.spec).syncPolicy).automated;
+  if (automated !== undefined && automated !== null && o(automated).enabled !== false) {
+    out.push({ path: '/spec/syncPolicy/automated', message: `protected environment ${env} syncs automatically` });
+  }
+  const finalizers = Array.isArray(meta.finalizers) ? meta.finalizers : [];
+  finalizers.forEach((f, i) => {
+    if (typeof f === 'string' && f.startsWith(FINALIZER_PREFIX)) out.push({ path: `/metadata/finalizers/${i}`, message: `protected environment ${env}'s Application has ${f}: deleting it would delete the workloads` });
+  });
+  const options = String(o(meta.annotations)[SYNC_OPTIONS_ANNOTATION] ?? '').split(',').map((x) => x.trim());
+  for (const needed of PROTECTED_SYNC_OPTIONS.split(',')) {
+    if (!options.includes(needed)) {
+      out.push({ path: `/metadata/annotations/${SYNC_OPTIONS_ANNOTATION.replace(/\//g, '~1')}`, message: `protected environment ${env}'s Application lacks ${needed} in ${SYNC_OPTIONS_ANNOTATION}` });
+    }
+  }
+  return out;
+}

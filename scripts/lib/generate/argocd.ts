@@ -5,6 +5,7 @@
 // sets it). Every Application retries forever with backoff (RETRY). docs/environments.md has the flow.
 import { APP_NAME } from '../../../apps/users-api/src/contract.ts';
 import { applicationName } from '../envspec.ts';
+import { isProtectedEnv, PROTECTED_LABEL, PROTECTED_SYNC_OPTIONS, SYNC_OPTIONS_ANNOTATION } from '../env-rules.ts';
 import { ARGOCD_DIR, envDir } from '../layout.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 
@@ -122,16 +123,18 @@ export function rootApplication(settings: RepoSettings): object {
 }
 
 export function envApplication(settings: RepoSettings, env: EnvSpec): object {
+  const guarded = isProtectedEnv(settings, env.name);
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
     metadata: {
       name: applicationName(env.name),
       namespace: settings.argocd.namespace,
-      annotations: { 'argocd.argoproj.io/sync-wave': WAVES.environments },
-      labels: { environment: env.name },
-      // Deleting the Application (delete-env + the root's prune) deletes what it deployed.
-      finalizers: [FINALIZER],
+      // A protected environment's Application survives its file leaving git and any delete (env-rules.ts).
+      annotations: { 'argocd.argoproj.io/sync-wave': WAVES.environments, ...(guarded ? { [SYNC_OPTIONS_ANNOTATION]: PROTECTED_SYNC_OPTIONS } : {}) },
+      labels: { environment: env.name, ...(guarded ? { [PROTECTED_LABEL]: 'true' } : {}) },
+      // Otherwise deleting the Application (delete-env + the root's prune) deletes what it deployed.
+      ...(guarded ? {} : { finalizers: [FINALIZER] }),
     },
     spec: {
       project: PROJECT_NAME,

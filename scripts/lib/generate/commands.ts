@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { configSpec } from '../../../apps/users-api/src/config.ts';
 import { settleInterruptedRun, withRepoLock, writeFilesAtomically, type FileChanges } from '../atomic.ts';
+import { isProtectedEnv, PROTECTED_POLICY } from '../env-rules.ts';
 import { applicationName, deleteEnvSpecField, ENV_SCHEMA_COMMENT, parseYamlFile, setEnvSpecField } from '../envspec.ts';
 import { ConflictError, InputError, UsageError, type Problem } from '../errors.ts';
 import { readInputFile, readInputText } from '../input-file.ts';
@@ -272,11 +273,15 @@ export function newEnvNextSteps(name: string, r: NewEnvResult): string {
  * and regenerates (its Application disappears; the root prunes it). Deletions are confined to
  * overlays/<name>/ and the generated files.
  */
-export async function runDeleteEnv(root: string, name: string, log: RunLog = {}): Promise<{ changes: FileChanges; namespace?: string }> {
+export async function runDeleteEnv(root: string, name: string, log: RunLog = {}, opts: { deleteProtected?: boolean } = {}): Promise<{ changes: FileChanges; namespace?: string; protected: boolean }> {
   envArgument(root, name, { mustExist: true });
   return withRepoLock(root, 'delete-env', async () => {
     envArgument(root, name, { mustExist: true });
     const inputs = await readRepoInputs(root, { except: name });
+    const guarded = isProtectedEnv(inputs.settings, name);
+    if (guarded && opts.deleteProtected !== true) {
+      throw new InputError({ file: SETTINGS_FILE, path: '/protected', message: `[${PROTECTED_POLICY}] environment ${name} is protected; nothing was deleted`, fix: `if ${name} really must go, run again with --delete-protected (its Application is then left in Argo CD: see docs/environments.md "Protected environments")` });
+    }
     let namespace: string | undefined;
     const own = readInputFile(root, envSpecFile(name));
     if (own.kind === 'ok') {
@@ -289,7 +294,7 @@ export async function runDeleteEnv(root: string, name: string, log: RunLog = {})
     walkFiles(root, envDir(name), ownFiles);
     for (const rel of ownFiles) changes[rel] = null;
     writeFilesAtomically(root, changes, [...GENERATED_PATHS, ...envOwnedPaths(name)]);
-    return { changes, namespace };
+    return { changes, namespace, protected: guarded };
   }, lockOptions('delete-env', log));
 }
 

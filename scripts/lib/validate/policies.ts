@@ -1,6 +1,7 @@
 // The security and reliability policies every rendered environment must meet. Each has an id (used in
 // findings and waivers), a one-line reason and a fix. A policy is a function of one environment's
 // objects, so cross-object rules (a NetworkPolicy per namespace, a PDB per replicated workload) fit.
+import { PROTECTED_POLICY, protectedApplicationViolations } from '../env-rules.ts';
 import type { RenderedObject, ResourceId } from '../render/normalize.ts';
 
 export interface PolicyViolation {
@@ -258,6 +259,13 @@ export const POLICIES: readonly Policy[] = [
         })
         .map((o) => ({ policy: 'pod-disruption-budget', id: o.id, path: '/spec/replicas', message: `${String(obj(o.object.spec).replicas)} replicas and no PodDisruptionBudget selects its pods` }));
     },
+  },
+  {
+    id: PROTECTED_POLICY,
+    reason: 'a protected environment (gitops.yaml protected) changes only when a person syncs it, and its Application is never pruned or cascade-deleted',
+    fix: 'regenerate (zx scripts/generate.ts) instead of editing argocd/apps/; keep sync: { automated: false, prune: false, selfHeal: false } in its env.yaml; lifting a protection is a reviewed change to gitops.yaml',
+    check: (objects) =>
+      objects.flatMap((o) => protectedApplicationViolations(o.object).map((v) => ({ policy: PROTECTED_POLICY, id: o.id, path: v.path, message: v.message }))),
   },
   {
     id: 'ingress-tls',

@@ -33,8 +33,9 @@ async function main(): Promise<string> {
     return running.address;
   }
   if (kind === 'api' && store === 'memory') {
-    const readiness = createReadiness({ ping: async () => ({}), pingTimeoutMs: 1000 });
+    const readiness = createReadiness({ probe: async () => undefined, probeTimeoutMs: 1000 });
     readiness.markDatabaseReady();
+    readiness.markSchemaReady(true);
     const app = createApp({ users: createMemoryUsersRepository(), config, logger: createLogger({ level: 'warn' }), readiness });
     return listen(createServer(app));
   }

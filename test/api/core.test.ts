@@ -92,14 +92,22 @@ describe('request ids', () => {
 });
 
 describe('readiness', () => {
-  it('is false before the database is ready, while the ping hangs, and once shutting down', async () => {
-    let answer: () => Promise<unknown> = () => new Promise(() => {});
-    const readiness = createReadiness({ ping: () => answer(), pingTimeoutMs: 50 });
+  it('is false before the database is ready, while the probe hangs or fails, while indexes are missing, and once shutting down', async () => {
+    let answer: () => Promise<string | undefined> = () => new Promise(() => {});
+    const readiness = createReadiness({ probe: () => answer(), probeTimeoutMs: 50 });
     expect(await readiness.check()).toMatchObject({ ready: false });
     readiness.markDatabaseReady();
     expect(await readiness.check()).toEqual({ ready: false, reason: 'database unreachable' });
-    answer = async () => ({ ok: 1 });
+    answer = () => Promise.reject(new Error('network'));
+    expect(await readiness.check()).toEqual({ ready: false, reason: 'database unreachable' });
+    answer = async () => 'unique indexes missing: email_key_unique';
+    expect(await readiness.check()).toEqual({ ready: false, reason: 'unique indexes missing: email_key_unique' });
+    answer = async () => undefined;
+    expect(await readiness.check()).toEqual({ ready: false, reason: 'unique indexes are being ensured' });
+    expect(readiness.isSchemaReady()).toBe(false);
+    readiness.markSchemaReady(true);
     expect(await readiness.check()).toEqual({ ready: true });
+    expect(readiness.isSchemaReady()).toBe(true);
     readiness.beginShutdown();
     expect(await readiness.check()).toEqual({ ready: false, reason: 'shutting down' });
     // Draining: requests on connections still open are served until the server has closed.

@@ -80,7 +80,8 @@ describeMongo(
 
       await mongo.standIn.resume();
       await eventually(async () => ((await statusOf(api.url('/users'))) === 200 ? true : undefined), 8000, 'GET /users to recover');
-      expect(await statusOf(api.url('/readyz'))).toBe(200);
+      // Ready again once the unique indexes have been ensured on the server that came back.
+      await eventually(async () => ((await statusOf(api.url('/readyz'))) === 200 ? true : undefined), 5000, '/readyz to recover');
     });
 
     it('never logs MongoDB credentials, even from connection failures', async () => {

@@ -3,6 +3,7 @@
 // never a 500, never stores an operator or a `$`/dotted key, never pollutes Object.prototype, and stays up.
 import fc from 'fast-check';
 import { MongoClient } from 'mongodb';
+import { identityFieldErrors } from '../../apps/users-api/src/identity.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { acquireTestMongo, describeMongo } from '../support/test-mongo.ts';
 import type { TestMongo } from '../support/test-mongo.ts';
@@ -273,14 +274,16 @@ describeMongo('users API under hostile input', () => {
     await expectClientError(response, [413]);
   });
 
-  it('stored nothing but users with three string fields: no operator, no $-prefixed or dotted key', async () => {
+  it('stored nothing but users with three string fields and their identity keys: no operator, no $-prefixed or dotted key', async () => {
     const docs = await client.db(mongo.dbName).collection('users').find({}).toArray();
     // Enough accepted users that the check means something, some of them with operator-looking text.
     expect(docs.length).toBeGreaterThan(20);
     expect(docs.some((d) => String(d.name).startsWith('$') || String(d.username).startsWith('$'))).toBe(true);
     for (const doc of docs) {
-      expect(Object.keys(doc).sort()).toEqual(['_id', 'email', 'name', 'username']);
-      for (const field of ['name', 'username', 'email'] as const) expect(typeof doc[field]).toBe('string');
+      expect(Object.keys(doc).sort()).toEqual(['_id', 'email', 'emailKey', 'identityVersion', 'name', 'username', 'usernameKey']);
+      for (const field of ['name', 'username', 'email', 'usernameKey', 'emailKey'] as const) expect(typeof doc[field]).toBe('string');
+      // Every stored value obeys the identity rules, so no lone surrogate was stored as U+FFFD.
+      expect(identityFieldErrors(doc as { name?: unknown; username?: unknown; email?: unknown })).toEqual([]);
       for (const key of allKeys(doc)) expect(key.startsWith('$') || key.includes('.')).toBe(false);
     }
     recordFigures({ fuzzStoredUsers: docs.length });

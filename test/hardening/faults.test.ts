@@ -296,7 +296,8 @@ describeMongo(
       // and start handling a request that takes a few ms (ones sent closer to the signal may meet a
       // closing keep-alive socket, as they would meet a terminating pod, and clients retry them).
       const accepted = sent.filter((s) => s.sentAt < signalAt - 100);
-      expect(accepted.length).toBeGreaterThan(50);
+      // Enough requests to mean something; how many fit in 700 ms depends on the machine's load.
+      expect(accepted.length).toBeGreaterThan(20);
       expect(accepted.filter((s) => s.status < 200 || s.status >= 300)).toEqual([]);
       expect(slowOutcomes.map((s) => s.status)).toEqual([201, 201, 201, 201]);
       // After the signal: successes, a 503 while draining, or a refused/closed connection; never a 500.

@@ -25,7 +25,9 @@ import { HttpProblem, problemBody, sendProblem } from './problem.ts';
 import type { ProblemKind } from './problem.ts';
 import type { Readiness } from './readiness.ts';
 import { jsonBody } from './request-body.ts';
+import { identityFieldErrors } from './identity.ts';
 import { OBJECT_ID_PATTERN, createUserValidators, fieldErrors } from './user-schema.ts';
+import type { UserPatch } from './user-schema.ts';
 import { DuplicateUserError, createMongoUsersRepository } from './users-repository.ts';
 import type { UsersRepository } from './users-repository.ts';
 
@@ -89,6 +91,12 @@ function bodyParserProblem(error: unknown): HttpProblem | undefined {
       // Express itself marks undecodable path parameters (e.g. "%E0") as a 400.
       return status === 400 ? new HttpProblem('badRequest', 'the request could not be parsed') : undefined;
   }
+}
+
+/** The identity rules' character checks (identity.ts), as a 400 naming each field at fault. */
+function rejectBadCharacters(body: UserPatch, detail: string): void {
+  const errors = identityFieldErrors(body);
+  if (errors.length > 0) throw new HttpProblem('validation', detail, { errors });
 }
 
 function instanceOf(req: Request): string {
@@ -175,6 +183,14 @@ export function createApp(deps: AppDeps): Express {
     next();
   };
 
+  // Writes need the unique indexes: without them the same person could be stored twice.
+  const requireIndexes: RequestHandler = (_req, _res, next) => {
+    if (!readiness.isSchemaReady()) {
+      throw new HttpProblem('unavailable', 'the database is being prepared (unique indexes); retry shortly', { headers: { 'Retry-After': '1' } });
+    }
+    next();
+  };
+
   app
     .route(PATHS.users)
     .get(requireDatabase, async (req, res) => {
@@ -186,9 +202,10 @@ export function createApp(deps: AppDeps): Express {
       if (page.hasMore && last) res.setHeader('Link', `<${PATHS.users}?limit=${limit}&after=${last._id}>; rel="next"`);
       res.status(200).json(page.users);
     })
-    .post(requireDatabase, ...readBody, async (req, res) => {
+    .post(requireDatabase, requireIndexes, ...readBody, async (req, res) => {
       const body: unknown = req.body;
       if (!validate.create(body)) throw new HttpProblem('validation', 'the user is invalid', { errors: fieldErrors(validate.create.errors) });
+      rejectBadCharacters(body, 'the user is invalid');
       const user = await users.create(body);
       res.setHeader('Location', `${PATHS.users}/${user._id}`);
       res.status(201).json(user);
@@ -204,10 +221,11 @@ export function createApp(deps: AppDeps): Express {
       if (!user) throw new HttpProblem('notFound', `no user with id ${id}`);
       res.status(200).json(user);
     })
-    .patch(requireDatabase, ...readBody, async (req, res) => {
+    .patch(requireDatabase, requireIndexes, ...readBody, async (req, res) => {
       const id = parseObjectId(req.params.id, 'the user id');
       const body: unknown = req.body;
       if (!validate.patch(body)) throw new HttpProblem('validation', 'the change is invalid', { errors: fieldErrors(validate.patch.errors) });
+      rejectBadCharacters(body, 'the change is invalid');
       const user = await users.update(id, body);
       if (!user) throw new HttpProblem('notFound', `no user with id ${id}`);
       res.status(200).json(user);

@@ -16,7 +16,10 @@ import type { Logger } from './logger.ts';
 import type { AppMetrics } from './metrics.ts';
 import { createReadiness } from './readiness.ts';
 import type { Readiness } from './readiness.ts';
-import { createMongoUsersRepository, ensureUserIndexes, trackPendingOperations } from './users-repository.ts';
+import { createMongoUsersRepository, ensureUserIndexes, migrateIdentityKeys, missingUserIndexes, trackPendingOperations } from './users-repository.ts';
+
+/** Server types that accept writes: reaching one (again) means indexes must be ensured (again). */
+const WRITABLE_SERVER_TYPES = new Set(['RSPrimary', 'Standalone', 'Mongos', 'LoadBalancer']);
 
 export interface ServerDeps {
   logger?: Logger;
@@ -104,9 +107,67 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   // MongoClient can connect() again.
   const client = createMongoClient(config);
   const db: Db = client.db(config.MONGODB_DB);
+  // Indexes are ensured, never assumed: at the first connection, and again whenever a writable server
+  // is (re)discovered (reconnection, failover, a rebuilt or restored set) or /readyz finds them missing.
+  // One run at a time; a request for another run while one is going makes it run once more.
+  let preparing: Promise<void> | undefined;
+  let prepareAgain = false;
+  const prepareDatabase = (why: string): Promise<void> => {
+    readiness.markSchemaReady(false);
+    if (preparing) {
+      prepareAgain = true;
+      return preparing;
+    }
+    preparing = (async () => {
+      try {
+        do {
+          prepareAgain = false;
+          const migration = await migrateIdentityKeys(db);
+          if (migration.keyed > 0) {
+            logger.info({ keyed: migration.keyed, conflicts: migration.conflicts.length }, 'identity keys added to users stored under older rules');
+          }
+          for (const conflict of migration.conflicts) {
+            logger.warn({ ...conflict }, 'user kept with a conflict marker: it is the same person as an older user by the identity rules; resolve by hand');
+          }
+          await ensureUserIndexes(db);
+        } while (prepareAgain);
+        readiness.markSchemaReady(true);
+        logger.info({ why }, 'unique indexes in place');
+      } finally {
+        preparing = undefined;
+      }
+    })();
+    return preparing;
+  };
+  const prepareInBackground = (why: string): void => {
+    prepareDatabase(why).catch((error: unknown) => logger.warn({ why, err: { name: (error as Error).name, message: (error as Error).message } }, 'ensuring the unique indexes failed; retrying on the next readiness probe'));
+  };
   const readiness = createReadiness({
-    ping: () => db.command({ ping: 1 }),
-    pingTimeoutMs: Math.min(1000, config.MONGODB_SERVER_SELECTION_TIMEOUT_MS),
+    probe: async () => {
+      const missing = await missingUserIndexes(db);
+      if (missing.length > 0) {
+        prepareInBackground('indexes missing');
+        return `unique indexes missing: ${missing.join(', ')}`;
+      }
+      if (!readiness.isSchemaReady() && !preparing) prepareInBackground('not yet ensured on this server');
+      return undefined;
+    },
+    probeTimeoutMs: Math.min(1000, config.MONGODB_SERVER_SELECTION_TIMEOUT_MS),
+  });
+  client.on('serverDescriptionChanged', (event) => {
+    const now = event.newDescription.type;
+    const before = event.previousDescription.type;
+    if (!readiness.isDatabaseReady() || readiness.isShuttingDown() || now === before) return;
+    // Losing the writable server: whatever comes back (a restart, another member, a rebuilt set) is
+    // unknown ground, so writes wait until the indexes have been ensured there.
+    if (WRITABLE_SERVER_TYPES.has(before)) readiness.markSchemaReady(false);
+    if (WRITABLE_SERVER_TYPES.has(now)) prepareInBackground(`${event.address} became ${now}`);
+  });
+  // The monitors poll every 10 s; a pooled connection found dead at check-out ('error') is the earlier
+  // sign that the server went away and may have come back as something else.
+  client.on('connectionClosed', (event) => {
+    if (event.reason !== 'error' || !readiness.isDatabaseReady() || readiness.isShuttingDown()) return;
+    prepareInBackground(`a connection to ${event.address} was lost`);
   });
   const repository = trackPendingOperations(createMongoUsersRepository(db, { operationTimeoutMs: config.REQUEST_TIMEOUT_MS }));
   const app = createApp({ db, users: repository.users, config, logger, readiness, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
@@ -152,7 +213,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     for (let attempt = 1; !connecting.signal.aborted; attempt += 1) {
       try {
         await client.connect();
-        await ensureUserIndexes(db);
+        await prepareDatabase('connected');
         if (connecting.signal.aborted) return;
         readiness.markDatabaseReady();
         logger.info({ attempt }, 'connected to MongoDB; indexes in place');

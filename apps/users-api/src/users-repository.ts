@@ -1,16 +1,25 @@
 // Storage of users behind a small interface, so routes never touch the driver and the HTTP layer can be
 // measured alone (bench/api) with an in-memory implementation.
 import { MongoServerError, ObjectId } from 'mongodb';
-import type { Collection, Db } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import { IDENTITY_VERSION, emailKey, usernameKey } from './identity.ts';
 import type { User, UserInput, UserPatch } from './user-schema.ts';
 
 export const USERS_COLLECTION = 'users';
 
-/** The unique indexes the API relies on for 409; created at start-up before the API reports ready. */
+/**
+ * The unique indexes the API relies on for 409, on the normalized identity keys (identity.ts). Ensured
+ * on every (re)connection before writes are accepted and /readyz says 200. Sparse, so that a document
+ * written by an older API version (no key yet) does not collide with another one as "null" before the
+ * migration keys it.
+ */
 export const USER_INDEXES = [
-  { key: { username: 1 }, name: 'username_unique', unique: true },
-  { key: { email: 1 }, name: 'email_unique', unique: true },
+  { key: { usernameKey: 1 }, name: 'username_key_unique', unique: true, sparse: true },
+  { key: { emailKey: 1 }, name: 'email_key_unique', unique: true, sparse: true },
 ] as const;
+
+/** The field a key index protects, as the API names it to the client. */
+const KEY_FIELDS: Record<string, 'username' | 'email'> = { usernameKey: 'username', emailKey: 'email', username: 'username', email: 'email' };
 
 /** A write collided with a unique index; `field` is the user field when the server names it. */
 export class DuplicateUserError extends Error {
@@ -39,9 +48,14 @@ export interface UsersRepository {
 
 interface UserDocument {
   _id: ObjectId;
+  /** As the user typed them (validated), for display. */
   name: string;
   username: string;
   email: string;
+  /** The identity keys with the unique indexes; absent on documents of an older API version until migrated. */
+  usernameKey?: string;
+  emailKey?: string;
+  identityVersion?: number;
 }
 
 const PROJECTION = { _id: 1, name: 1, username: 1, email: 1 } as const;
@@ -55,7 +69,7 @@ export function toUser(doc: UserDocument): User {
 function duplicateField(error: MongoServerError): string | undefined {
   const pattern = (error.keyPattern ?? error.keyValue) as Record<string, unknown> | undefined;
   const key = pattern ? Object.keys(pattern)[0] : undefined;
-  return key === 'username' || key === 'email' ? key : undefined;
+  return key === undefined ? undefined : KEY_FIELDS[key];
 }
 
 function mapWriteError(error: unknown): never {
@@ -67,16 +81,92 @@ function mapWriteError(error: unknown): never {
  * Copies exactly the known fields: the input has been schema-validated, and building a fresh object
  * (instead of spreading the body) keeps anything else, `__proto__` included, out of the database.
  */
-function pickFields(input: UserPatch): UserPatch {
-  const out: UserPatch = {};
+function pickFields(input: UserPatch): Partial<UserDocument> {
+  const out: Partial<UserDocument> = {};
   if (typeof input.name === 'string') out.name = input.name;
-  if (typeof input.username === 'string') out.username = input.username;
-  if (typeof input.email === 'string') out.email = input.email;
+  if (typeof input.username === 'string') {
+    out.username = input.username;
+    out.usernameKey = usernameKey(input.username);
+  }
+  if (typeof input.email === 'string') {
+    out.email = input.email;
+    out.emailKey = emailKey(input.email);
+  }
+  if (out.usernameKey !== undefined || out.emailKey !== undefined) out.identityVersion = IDENTITY_VERSION;
   return out;
 }
 
 export async function ensureUserIndexes(db: Db): Promise<void> {
   await db.collection(USERS_COLLECTION).createIndexes(USER_INDEXES.map((index) => ({ ...index, key: { ...index.key } })));
+}
+
+/** Names of the required indexes that the users collection lacks (all of them when it does not exist). */
+export async function missingUserIndexes(db: Db): Promise<string[]> {
+  let present: string[];
+  try {
+    present = (await db.collection(USERS_COLLECTION).listIndexes().toArray()).map((index) => String(index.name));
+  } catch (error) {
+    if (error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND) present = [];
+    else throw error;
+  }
+  return USER_INDEXES.map((index) => index.name).filter((name) => !present.includes(name));
+}
+
+const NAMESPACE_NOT_FOUND = 26;
+
+export interface IdentityMigration {
+  /** Documents given their identity keys. */
+  keyed: number;
+  /**
+   * Documents whose key another (older) user already holds: kept, with a key no input can produce
+   * (it contains NUL, which identity.ts refuses), so nothing is lost and an operator can resolve them.
+   */
+  conflicts: Array<{ _id: string; field: 'username' | 'email'; sameAs: string }>;
+}
+
+/** The marker key of a conflicting document: unique to it, and never equal to a real key. */
+function conflictKey(key: string, id: ObjectId): string {
+  return `${key}\u0000conflict:${id.toHexString()}`;
+}
+
+/**
+ * Gives every user written under older rules its identity keys, oldest first; the first holder of a key
+ * keeps it. Idempotent and safe to run from several pods at once (each update is conditional on the
+ * document still being unmigrated). Must run before the unique indexes are built.
+ */
+export async function migrateIdentityKeys(db: Db): Promise<IdentityMigration> {
+  const users = db.collection<UserDocument>(USERS_COLLECTION);
+  const stale = await users.find({ identityVersion: { $ne: IDENTITY_VERSION } }, { sort: { _id: 1 } }).toArray();
+  const result: IdentityMigration = { keyed: 0, conflicts: [] };
+  if (stale.length === 0) return result;
+  const holders = { username: new Map<string, ObjectId>(), email: new Map<string, ObjectId>() };
+  const current = await users
+    .find({ identityVersion: IDENTITY_VERSION }, { projection: { _id: 1, usernameKey: 1, emailKey: 1 } })
+    .toArray();
+  for (const doc of current) {
+    if (doc.usernameKey !== undefined) holders.username.set(doc.usernameKey, doc._id);
+    if (doc.emailKey !== undefined) holders.email.set(doc.emailKey, doc._id);
+  }
+  const operations: AnyBulkWriteOperation<UserDocument>[] = [];
+  for (const doc of stale) {
+    const keys = { username: usernameKey(String(doc.username)), email: emailKey(String(doc.email)) };
+    const set: Partial<UserDocument> = { identityVersion: IDENTITY_VERSION };
+    for (const field of ['username', 'email'] as const) {
+      const holder = holders[field].get(keys[field]);
+      let key = keys[field];
+      if (holder && !holder.equals(doc._id)) {
+        result.conflicts.push({ _id: doc._id.toHexString(), field, sameAs: holder.toHexString() });
+        key = conflictKey(key, doc._id);
+      } else {
+        holders[field].set(key, doc._id);
+      }
+      set[field === 'username' ? 'usernameKey' : 'emailKey'] = key;
+    }
+    operations.push({ updateOne: { filter: { _id: doc._id, identityVersion: { $ne: IDENTITY_VERSION } }, update: { $set: set } } });
+    result.keyed += 1;
+  }
+  await users.bulkWrite(operations, { ordered: true });
+  return result;
 }
 
 export interface MongoRepositoryOptions {
@@ -94,8 +184,16 @@ export function createMongoUsersRepository(db: Db, options: MongoRepositoryOptio
       return { users: docs.slice(0, limit).map(toUser), hasMore: docs.length > limit };
     },
     async create(input) {
-      const fields = pickFields(input) as UserInput;
-      const doc: UserDocument = { _id: new ObjectId(), name: fields.name, username: fields.username, email: fields.email };
+      const fields = pickFields(input) as UserDocument;
+      const doc: UserDocument = {
+        _id: new ObjectId(),
+        name: fields.name,
+        username: fields.username,
+        email: fields.email,
+        usernameKey: fields.usernameKey!,
+        emailKey: fields.emailKey!,
+        identityVersion: IDENTITY_VERSION,
+      };
       try {
         await users.insertOne(doc);
       } catch (error) {

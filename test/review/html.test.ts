@@ -13,6 +13,9 @@ import { DUMMY_SECRET_VALUE } from './fixture.ts';
 import { createRepoCopy } from './repo-copy.ts';
 import type { RepoCopy } from './repo-copy.ts';
 
+// Functions given to page.evaluate run in the browser; the project compiles without the DOM library.
+declare const window: { innerHeight: number; getComputedStyle(e: unknown): { backgroundColor: string }; requestAnimationFrame(cb: () => void): void };
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const REPO = resolve(import.meta.dirname, '../..');
 const SCREENSHOT_RUN = join(REPO, '.cache/review-page.png');
@@ -85,7 +88,7 @@ describe.skipIf(!runPage)('review page in headless Chromium', () => {
     await page.goto(pathToFileURL(file).href);
     expect(requests).toEqual([pathToFileURL(file).href]);
     // diff2html's stylesheet is inlined: its classes are styled.
-    expect(await page.locator('.d2h-ins').first().evaluate((e) => getComputedStyle(e).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
+    expect(await page.locator('.d2h-ins').first().evaluate((e) => window.getComputedStyle(e).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
   });
 
   it('summary row for the changed environment, and the unchanged one collapsed', async () => {
@@ -94,9 +97,9 @@ describe.skipIf(!runPage)('review page in headless Chromium', () => {
     await expect.poll(() => prod.innerText()).toMatch(/^prod\s+1\s+\d+\s+0\s+\d+\s+image 0\.1\.0 → 0\.9\.0; \+1 object; rolls users-api$/);
     expect(Number((await prod.locator('td').nth(4).innerText()).trim())).toBeGreaterThan(0); // findings
     expect(await page.locator('table.summary tr[data-env="dev"]').innerText()).toMatch(/^dev\s+0\s+0\s+0\s+no difference$/);
-    expect(await page.locator('details#env-dev').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    expect(await page.locator('details#env-dev').evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(false);
     expect(await page.getByText('Rendered at both commits: identical.').isVisible()).toBe(false);
-    expect(await page.locator('details#env-prod').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    expect(await page.locator('details#env-prod').evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(true);
     await page.screenshot({ path: SCREENSHOT_RUN, fullPage: false });
     if (process.env.REVIEW_SCREENSHOT === 'update') {
       mkdirSync(join(REPO, 'docs/images'), { recursive: true });
@@ -126,10 +129,10 @@ describe.skipIf(!runPage)('review page in headless Chromium', () => {
     // Collapse prod, then open the page at the resource's address: the section opens and scrolls there.
     await page.goto(pathToFileURL(file).href);
     await page.locator('details#env-prod > summary').click();
-    expect(await page.locator('details#env-prod').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    expect(await page.locator('details#env-prod').evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(false);
     await page.goto(`${pathToFileURL(file).href}#${anchor}`);
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
-    expect(await page.locator('details#env-prod').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    await page.evaluate(() => new Promise<void>((r) => window.requestAnimationFrame(() => r())));
+    expect(await page.locator('details#env-prod').evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(true);
     expect(await inView()).toBe(true);
   });
 

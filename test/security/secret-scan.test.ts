@@ -95,6 +95,7 @@ describe('the secret detector (secretlint recommended preset + repository rules)
     ['a Secret without data', 'b.yaml', 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: filled-on-the-cluster\n'],
     ['a TLS Secret named in env.yaml', 'overlays/prod/env.yaml', 'ingress:\n  tlsSecret: users-api-tls\n'],
     ['a GitHub Actions secret reference', '.github/workflows/ci.yml', 'env:\n  GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n'],
+    ['a template-literal password', 'test/x.test.ts', 'const uri = `mongodb://users-api:${encodeUserinfoComponent(STAND_IN_APP_USER.password)}@${hosts}/admin`;\n'],
   ])('does not flag %s', async (_name, file, content) => {
     expect(await detectInText(file, content)).toEqual([]);
   });

@@ -26,14 +26,17 @@ const PRESET_ID = '@secretlint/secretlint-rule-preset-recommend';
 const AWS_ID = '@secretlint/secretlint-rule-aws';
 const BASIC_AUTH_ID = '@secretlint/secretlint-rule-basicauth';
 const CONNECTION_STRING_ID = '@secretlint/secretlint-rule-database-connection-string';
-/** secretlint's `allows` takes regular expressions written as "/…/flags" strings. */
-const PLACEHOLDER_PASSWORD = '/:<[^<>@\\s]*>@/';
+/**
+ * A password that is a `<placeholder>` or a template-literal interpolation (`${encode(pw)}`: the preset
+ * takes an interpolation over 50 characters for a literal). secretlint's `allows` takes regular
+ * expressions written as "/…/flags" strings.
+ */
+const PLACEHOLDER_PASSWORD = '/:(?:<[^<>@\\s]*>|\\$\\{[^@]*\\})@/';
 
 const CONFIG: SecretLintCoreConfig = {
   rules: [
     // The AWS rule reports access key ids (AKIA…) only with enableIDScanRule; a key id is what a
     // leaked credential pair is found by, so we want it.
-    // A password in angle brackets (`mongodb://<user>:<password>@host`) is documentation.
     {
       id: PRESET_ID,
       rule: recommended,

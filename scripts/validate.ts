@@ -6,11 +6,12 @@ import { ARGOCD_DIR } from './lib/layout.ts';
 import type { CliSpec } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
 import { checkRepository, settleRepository, staleMessage } from './lib/generate/commands.ts';
-import { envArguments } from './lib/repo-inputs.ts';
+import { envArguments, readRepoInputs } from './lib/repo-inputs.ts';
 import { locateKustomize } from './lib/kustomize.ts';
 import { renderEnvironments } from './lib/render/render.ts';
 import { createSchemaRegistry } from './lib/validate/schema.ts';
-import { ARGOCD_SCOPE, formatFindings, validateArgoCdObjects, validateEnvironments } from './lib/validate/validate.ts';
+import { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository } from './lib/validate/validate.ts';
+import { generateRepo } from './lib/generate/index.ts';
 import type { ValidateFormat } from './lib/validate/validate.ts';
 import { POLICIES, WAIVER_ANNOTATION_PREFIX } from './lib/validate/policies.ts';
 
@@ -49,6 +50,11 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   if (positionals.length === 0 && existsSync(ARGOCD_DIR)) {
     findings.push(...(await validateArgoCdObjects(root, registry)));
     scopes.push(ARGOCD_SCOPE);
+    // Files nobody generated, AppProjects against their Applications' renders, the cluster's capacity.
+    const inputs = await readRepoInputs(root);
+    const envNames = Object.keys(inputs.envs).sort();
+    findings.push(...validateRepository(root, rendered, inputs.settings, generateRepo(inputs), envNames));
+    scopes.push(REPOSITORY_SCOPE);
   }
   const text = formatFindings(findings, format, scopes);
   if (text !== '') io.out(text);

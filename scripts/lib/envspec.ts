@@ -119,6 +119,13 @@ export const settingsSchema = {
       items: dnsLabel,
       description: 'Protected environments: manual sync only (sync: { automated: false, prune: false, selfHeal: false }), their Argo CD Application is never pruned or cascade-deleted, and delete-env needs --delete-protected',
     },
+    capacity: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['cpu', 'memory'],
+      description: 'CPU and memory the cluster can give the pods of this repository; validate sums the effective pod requests against it',
+      properties: { cpu, memory },
+    },
   },
 } as const;
 

@@ -55,6 +55,8 @@ export interface RepoSettings {
   image: string;
   argocd: { version: string; namespace: string };
   operator: { chartRepo: string; chart: string; version: string; namespace: string };
+  /** What the cluster can give this repository's pods (sum of requests); `validate` checks against it. */
+  capacity?: { cpu: string; memory: string };
   /** Protected environments (e.g. ["prod"]): manual sync, no prune or cascade deletion of their
    *  Application, delete-env only with --delete-protected (scripts/lib/env-rules.ts). */
   protected?: string[];

@@ -80,25 +80,65 @@ describe('generateRepo', () => {
     expect(dev.metadata.name).toBe('dev-users-api');
     expect(dev.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
     expect(prod.spec.syncPolicy.automated).toBeUndefined();
-    expect(prod.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
-    expect(prod.spec.syncPolicy.retry.limit).toBe(-1);
+    // The root creates the namespace (argocd/namespaces/<env>.yaml, an earlier wave), not the Application.
+    expect(prod.spec.syncPolicy.syncOptions).not.toContain('CreateNamespace=true');
+    expect(read(files, 'argocd/namespaces/prod.yaml')).toMatchObject({ kind: 'Namespace', metadata: { name: 'prod' } });
     expect(prod.spec.source).toEqual({ repoURL: inputs.settings.repoURL, targetRevision: 'main', path: 'overlays/prod' });
   });
 
-  it('orders the waves: namespaces, project, then the operator, then the environments', () => {
+  it('orders the waves: projects, then the operator, then the environments', () => {
     const wave = (p: string) => Number(read(files, p).metadata.annotations['argocd.argoproj.io/sync-wave']);
-    expect(wave('argocd/namespaces/dev.yaml')).toBeLessThan(wave('argocd/project.yaml'));
-    expect(wave('argocd/project.yaml')).toBeLessThan(wave('argocd/apps/mongodb-operator.yaml'));
+    for (const p of ['argocd/projects/root.yaml', 'argocd/projects/platform.yaml', 'argocd/projects/dev-users-api.yaml']) {
+      expect(wave(p)).toBeLessThan(wave('argocd/apps/mongodb-operator.yaml'));
+    }
     expect(wave('argocd/apps/mongodb-operator.yaml')).toBeLessThan(wave('argocd/apps/dev.yaml'));
   });
 
-  it('limits the AppProject to this repo, the operator chart, our namespaces and the kinds we deploy', () => {
-    const p = read(files, 'argocd/project.yaml');
-    expect(p.spec.sourceRepos).toEqual([inputs.settings.repoURL, inputs.settings.operator.chartRepo].sort());
+  it('gives each environment a project for its own namespace, this repository and only namespaced kinds', () => {
+    const dev = read(files, 'argocd/projects/dev-users-api.yaml');
+    const prod = read(files, 'argocd/projects/prod-users-api.yaml');
+    expect(read(files, 'argocd/apps/dev.yaml').spec.project).toBe('dev-users-api');
+    expect(read(files, 'argocd/apps/prod.yaml').spec.project).toBe('prod-users-api');
+    for (const p of [dev, prod]) {
+      expect(p.spec.sourceRepos).toEqual([inputs.settings.repoURL]);
+      expect(p.spec.clusterResourceWhitelist).toEqual([]);
+      const kinds = p.spec.namespaceResourceWhitelist.map((k: any) => k.kind);
+      expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'ConfigMap', 'MongoDBCommunity', 'NetworkPolicy', 'PodDisruptionBudget']));
+      expect(kinds).not.toContain('Secret');
+    }
+    expect(dev.spec.destinations).toEqual([{ namespace: 'dev', server: 'https://kubernetes.default.svc' }]);
+    expect(prod.spec.destinations).toEqual([{ namespace: 'prod', server: 'https://kubernetes.default.svc' }]);
+    // Exactly what each renders: only prod has an ingress.
+    expect(prod.spec.namespaceResourceWhitelist).toContainEqual({ group: 'networking.k8s.io', kind: 'Ingress' });
+    expect(dev.spec.namespaceResourceWhitelist).not.toContainEqual({ group: 'networking.k8s.io', kind: 'Ingress' });
+  });
+
+  it('puts the operator in a platform project limited to its chart, its CRDs by name and its namespaces', () => {
+    const p = read(files, 'argocd/projects/platform.yaml');
+    expect(read(files, 'argocd/apps/mongodb-operator.yaml').spec.project).toBe('platform');
+    expect(p.spec.sourceRepos).toEqual([inputs.settings.operator.chartRepo]);
     expect(p.spec.destinations.map((d: any) => d.namespace)).toEqual(['dev', inputs.settings.operator.namespace, 'prod'].sort());
-    const kinds = p.spec.namespaceResourceWhitelist.map((k: any) => k.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'ConfigMap', 'MongoDBCommunity', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget']));
-    expect(kinds).not.toContain('Secret');
+    const crds = p.spec.clusterResourceWhitelist.filter((k: any) => k.kind === 'CustomResourceDefinition');
+    expect(crds).toContainEqual({ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition', name: 'mongodbcommunity.mongodbcommunity.mongodb.com' });
+    // Every cluster-scoped entry names its object: no wildcard ClusterRoleBinding.
+    for (const k of p.spec.clusterResourceWhitelist) expect(k.name, JSON.stringify(k)).toBeTruthy();
+  });
+
+  it('keeps the root in its own project, allowed only Applications, AppProjects and the environments\' Namespaces', () => {
+    const root = read(files, 'argocd/root.yaml');
+    const p = read(files, 'argocd/projects/root.yaml');
+    expect(root.spec.project).toBe('root');
+    expect(p.spec.namespaceResourceWhitelist).toEqual([{ group: 'argoproj.io', kind: 'AppProject' }, { group: 'argoproj.io', kind: 'Application' }]);
+    expect(p.spec.clusterResourceWhitelist).toEqual([{ group: '', kind: 'Namespace', name: 'dev' }, { group: '', kind: 'Namespace', name: 'prod' }]);
+    expect(p.spec.destinations).toEqual([{ namespace: 'argocd', server: 'https://kubernetes.default.svc' }]);
+    expect(p.spec.sourceRepos).toEqual([inputs.settings.repoURL]);
+  });
+
+  it('makes the root sync exactly the generated files under argocd/ (directory.include)', () => {
+    const root = read(files, 'argocd/root.yaml');
+    const generated = Object.keys(files).filter((f) => f.startsWith('argocd/') && f !== 'argocd/root.yaml').map((f) => f.slice('argocd/'.length));
+    expect(root.spec.source.directory.exclude).toBeUndefined();
+    expect(root.spec.source.directory.include).toBe(`{${generated.sort().join(',')}}`);
   });
 
   it('drops an environment\'s files when it is removed from the inputs', () => {

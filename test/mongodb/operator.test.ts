@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MONGODB_ENV_DEFAULTS, MONGODB_OPERATOR_DEFAULTS, MONGODB_SERVER_VERSION, mongoOperatorApplication,
+  MONGODB_AGENT_MIN_MEMORY_LIMIT_BYTES, MONGODB_ENV_DEFAULTS, MONGODB_OPERATOR_DEFAULTS, MONGODB_SERVER_VERSION, mongoOperatorApplication,
+  operatorChartKinds, type ChartKind,
 } from '../../scripts/lib/mongodb/operator.ts';
+import { memoryBytes } from '../../scripts/lib/mongodb/replicaset.ts';
 import type { RepoSettings } from '../../scripts/lib/spec.ts';
 import { toYaml } from '../../scripts/lib/yaml.ts';
 
@@ -56,8 +58,41 @@ describe('the MongoDB operator Application', () => {
     expect(toYaml(other)).toBe(toYaml(app));
   });
 
-  it('defaults new environments to a pinned, supported MongoDB 8.0 patch release', () => {
+  it('defaults new environments to a pinned, supported MongoDB 8.0 patch release, not behind 8.0.32', () => {
     expect(MONGODB_SERVER_VERSION).toMatch(/^8\.0\.\d+$/);
+    expect(Number(MONGODB_SERVER_VERSION.split('.')[2])).toBeGreaterThanOrEqual(32);
     expect(MONGODB_ENV_DEFAULTS.version).toBe(MONGODB_SERVER_VERSION);
+  });
+
+  it('gives the agent a memory limit not below the upstream sample\'s 250M', () => {
+    expect(memoryBytes(MONGODB_ENV_DEFAULTS.resources.agent.limits.memory)).toBeGreaterThanOrEqual(MONGODB_AGENT_MIN_MEMORY_LIMIT_BYTES);
+  });
+
+  it('requests 100m for the operator pod instead of the chart\'s 500m, keeping the chart\'s limits', () => {
+    expect(app.spec.source.helm.valuesObject.operator.resources).toEqual({ requests: { cpu: '100m', memory: '200Mi' }, limits: { cpu: '1100m', memory: '1Gi' } });
+  });
+});
+
+describe('what the operator chart renders (for its AppProject)', () => {
+  const kinds = (list: ChartKind[]) => list.map((k) => `${k.kind}${k.name ? `/${k.name}` : ''}`);
+
+  it('binds a ClusterRole in each watched namespace when it watches several', () => {
+    const c = operatorChartKinds(['dev', 'prod'], 'mongodb-operator');
+    expect(kinds(c.namespaced)).toEqual(['ServiceAccount', 'Deployment', 'RoleBinding']);
+    expect(kinds(c.cluster)).toEqual(expect.arrayContaining([
+      'ClusterRole/mongodb-kubernetes-operator',
+      'ClusterRole/mongodb-kubernetes-operator-pvc-resize',
+      'ClusterRole/mongodb-kubernetes-operator-mongodb-operator-webhook-cr',
+      'ClusterRoleBinding/mongodb-kubernetes-operator-mongodb-operator-webhook-crb',
+      'CustomResourceDefinition/mongodbcommunity.mongodbcommunity.mongodb.com',
+    ]));
+    expect(kinds(c.cluster)).not.toContain('ClusterRoleBinding/mongodb-kubernetes-operator');
+  });
+
+  it('uses a Role when it watches only its own namespace, and ClusterRoleBindings for "*"', () => {
+    expect(kinds(operatorChartKinds([], 'mongodb-operator').namespaced)).toEqual(['ServiceAccount', 'Deployment', 'Role', 'RoleBinding']);
+    const all = operatorChartKinds(['*'], 'mongodb-operator');
+    expect(kinds(all.namespaced)).toEqual(['ServiceAccount', 'Deployment']);
+    expect(kinds(all.cluster)).toContain('ClusterRoleBinding/mongodb-kubernetes-operator');
   });
 });

@@ -34,10 +34,11 @@ describe('the replica-set base and its environments, rendered by kubectl kustomi
     rendered = renderOverlays([DEV, PROD]);
   });
 
-  it('renders the base on its own: RBAC, NetworkPolicy and one MongoDBCommunity, no namespace', () => {
+  it('renders the base on its own: RBAC, NetworkPolicy, PodDisruptionBudget and one MongoDBCommunity, no namespace', () => {
     expect(rendered.base.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'MongoDBCommunity/users-db',
       'NetworkPolicy/users-db',
+      'PodDisruptionBudget/users-db',
       `Role/${MONGODB_POD.serviceAccount}`,
       `RoleBinding/${MONGODB_POD.serviceAccount}`,
       `ServiceAccount/${MONGODB_POD.serviceAccount}`,
@@ -143,6 +144,21 @@ describe('the replica-set base objects', () => {
       { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['delete', 'get', 'patch'] },
     ]);
+  });
+
+  it('sizes both operator init containers (names from mongodbstatefulset.go), so they do not get the 0.5 CPU / 400M default', () => {
+    const cr = only<Mdbc>(base, 'MongoDBCommunity');
+    const init = cr.spec.statefulSet.spec.template.spec.initContainers as { name: string; resources: { requests: { cpu: string; memory: string } } }[];
+    expect(init.map((c) => c.name)).toEqual(['mongod-posthook', 'mongodb-agent-readinessprobe']);
+    for (const c of init) expect(c.resources).toEqual({ requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } });
+    expect(validateMongoDBCommunity(cr)).toEqual([]);
+  });
+
+  it('has a PodDisruptionBudget for the members that allows one eviction, so a one-member environment still drains', () => {
+    const pdb = only<K8sObject & { spec: Record<string, unknown> }>(base, 'PodDisruptionBudget');
+    expect(pdb.metadata.name).toBe(MONGODB.resourceName);
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: MONGODB_POD.selector } });
+    expect(pdb.spec.minAvailable).toBeUndefined();
   });
 
   it('names the operator namespace it is given in the NetworkPolicy', () => {

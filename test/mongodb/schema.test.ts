@@ -21,6 +21,12 @@ describe('our MongoDBCommunity schema', () => {
     ['a sidecar container', (cr: Json) => {
       (at(cr, ['spec', 'statefulSet', 'spec', 'template', 'spec', 'containers']) as unknown as Json[]).push({ name: 'debug', resources: { requests: { cpu: '1m', memory: '1Mi' }, limits: { memory: '1Mi' } } });
     }, '/spec/statefulSet/spec/template/spec/containers/2/name', /must be one of "mongod", "mongodb-agent"/],
+    ['an init container the operator does not make', (cr: Json) => {
+      (at(cr, ['spec', 'statefulSet', 'spec', 'template', 'spec', 'initContainers']) as unknown as Json[]).push({ name: 'fetch', resources: { requests: { cpu: '1m', memory: '1Mi' }, limits: { memory: '1Mi' } } });
+    }, '/spec/statefulSet/spec/template/spec/initContainers/2/name', /must be one of "mongod-posthook", "mongodb-agent-readinessprobe"/],
+    ['an init container without resources', (cr: Json) => {
+      delete (at(cr, ['spec', 'statefulSet', 'spec', 'template', 'spec', 'initContainers']) as unknown as Json[])[0]!.resources;
+    }, '/spec/statefulSet/spec/template/spec/initContainers/0/resources', /missing required field/],
     ['an even number of members', (cr: Json) => { at(cr, ['spec']).members = 2; }, '/spec/members', /must be one of 1, 3, 5, 7/],
     ['an end-of-life server version', (cr: Json) => { at(cr, ['spec']).version = '6.0.20'; }, '/spec/version', /pattern/],
     ['a floating version', (cr: Json) => { at(cr, ['spec']).version = '8.0'; }, '/spec/version', /pattern/],

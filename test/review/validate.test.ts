@@ -5,17 +5,20 @@ import { createSchemaRegistry } from '../../scripts/lib/validate/schema.ts';
 import type { SchemaRegistry } from '../../scripts/lib/validate/schema.ts';
 import { checkObjects } from '../../scripts/lib/validate/validate.ts';
 import { looksLikeCredential } from '../../scripts/lib/validate/policies.ts';
+import { capacityFindings } from '../../scripts/lib/validate/validate.ts';
+import { effectivePodRequests, formatAmount, workloadRequests } from '../../scripts/lib/validate/capacity.ts';
+import type { RepoSettings } from '../../scripts/lib/spec.ts';
 import { runScript } from './cli.ts';
-import { DUMMY_SECRET_VALUE, createFixtureRepo, deployment } from './fixture.ts';
-import type { FixtureRepo } from './fixture.ts';
+import { DUMMY_SECRET_VALUE, deployment } from './fixture.ts';
+import { createRepoCopy, type RepoCopy } from './repo-copy.ts';
 
-let repo: FixtureRepo;
+let repo: RepoCopy;
 let registry: SchemaRegistry;
 beforeAll(async () => {
-  repo = createFixtureRepo();
+  repo = createRepoCopy();
   registry = await createSchemaRegistry();
-});
-afterAll(() => repo.cleanup());
+}, 120_000);
+afterAll(() => repo?.cleanup());
 
 /** Findings for a set of objects in an environment, as "policy path". */
 async function findings(env: string, objects: unknown[]): Promise<string[]> {
@@ -89,7 +92,7 @@ describe('validate policies', () => {
   });
 
   it.each([
-    ['MONGODB_URI', 'mongodb://app:hunter2@db:27017/users', true],
+    ['MONGODB_URI', 'mongodb://app:hunter2@db:27017/users', true], // secretlint-disable-line -- a planted fake credential
     ['API_TOKEN', 'abc123', true],
     ['PASSWORD_SECRET_NAME', 'users-db-password', false],
     ['LOG_LEVEL', 'info', false],
@@ -132,47 +135,136 @@ describe('validate schemas', () => {
   });
 });
 
-describe('validate CLI', () => {
-  it('passes the fixture environments with exit 0', async () => {
+describe('validate CLI (on a copy of this repository)', () => {
+  it('passes the committed environments, the Argo CD objects and the repository checks with exit 0', async () => {
     const r = await runScript('validate', [], repo.root);
-    expect(r.stdout).toContain('validated dev, prod, staging: no findings');
+    expect(r.stdout).toContain('validated dev, prod, staging, argocd, repository: no findings');
     expect(r.code).toBe(0);
-  });
+  }, 120_000);
 
-  it('fails with exit 1, the policy id and the overlay patch when staging runs as root, in every format, without printing a secret', async () => {
-    const patch = repo.read('overlays/staging/replicas.yaml');
-    repo.write({
-      'overlays/staging/replicas.yaml': `${patch}---\n${toYaml({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'users-api' }, spec: { template: { spec: { securityContext: { runAsUser: 0 }, containers: [{ name: 'api', env: [{ name: 'DB_PASSWORD', value: DUMMY_SECRET_VALUE }] }] } } } })}`,
-    });
+  it('fails with exit 1, the policy id and the file when the API runs as root, in every format, without printing a secret', async () => {
+    const file = 'apps/users-api/deploy/deployment.yaml';
+    repo.edit(file, 'runAsUser: 10001', 'runAsUser: 0');
+    repo.edit(file, /          env:\n/, `          env:\n            - name: DB_PASSWORD\n              value: ${DUMMY_SECRET_VALUE}\n`);
     try {
       const text = await runScript('validate', [], repo.root);
       expect(text.code).toBe(1);
-      expect(text.stdout).toMatch(/^staging: overlays\/staging\/replicas\.yaml: \[non-root\] Deployment users-staging\/users-api/m);
+      expect(text.stdout).toMatch(/^staging: apps\/users-api\/deploy\/deployment\.yaml: \[non-root\] Deployment staging\/users-api/m);
       const gh = await runScript('validate', ['staging', '--format', 'github'], repo.root);
       expect(gh.code).toBe(1);
-      expect(gh.stdout).toMatch(/^::error file=overlays\/staging\/replicas\.yaml,title=non-root \(staging\)::Deployment users-staging\/users-api/m);
-      const json = await runScript('validate', ['--format', 'json'], repo.root);
+      expect(gh.stdout).toMatch(/^::error file=apps\/users-api\/deploy\/deployment\.yaml,title=non-root \(staging\)::Deployment staging\/users-api/m);
+      const json = await runScript('validate', ['staging', '--format', 'json'], repo.root);
       const parsed = JSON.parse(json.stdout) as { findings: Array<{ env: string; policy: string }> };
       expect(parsed.findings.map((f) => `${f.env} ${f.policy}`).sort()).toEqual(['staging no-secrets-in-git', 'staging non-root']);
       for (const out of [text, gh, json]) expect(out.stdout + out.stderr).not.toContain(DUMMY_SECRET_VALUE);
     } finally {
-      repo.git('checkout', '--', 'overlays/staging/replicas.yaml');
+      repo.git('checkout', '--', 'apps/users-api/deploy');
     }
-  });
-
-  it('points a finding in an unpatched field at the base file that defines the object', async () => {
-    const base = repo.read('apps/users-api/deploy/deployment.yaml');
-    repo.write({ 'apps/users-api/deploy/deployment.yaml': base.replace('readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false') });
-    try {
-      const r = await runScript('validate', ['dev', '--format', 'github'], repo.root);
-      expect(r.stdout).toMatch(/^::error file=apps\/users-api\/deploy\/deployment\.yaml,title=read-only-root-filesystem \(dev\)::/m);
-    } finally {
-      repo.git('checkout', '--', 'apps/users-api/deploy/deployment.yaml');
-    }
-  });
+  }, 120_000);
 
   it('rejects an unknown format with exit 2', async () => {
     const r = await runScript('validate', ['--format', 'xml'], repo.root);
     expect(r.code).toBe(2);
+  });
+});
+
+describe('validate: the Ingress exposes only the API\'s public paths', () => {
+  const ingress = (paths: Array<{ path: string; pathType: string }>) =>
+    ns({
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'users-api' },
+      spec: {
+        tls: [{ hosts: ['api.example.com'], secretName: 't' }],
+        rules: [{ host: 'api.example.com', http: { paths: paths.map((p) => ({ ...p, backend: { service: { name: 'users-api', port: { name: 'http' } } } })) } }],
+      },
+    });
+
+  it('accepts /users (Prefix) and /openapi.json (Exact)', async () => {
+    expect(await findings('prod', [ingress([{ path: '/users', pathType: 'Prefix' }, { path: '/openapi.json', pathType: 'Exact' }]), netpol])).toEqual([]);
+  });
+
+  it.each([
+    ['/', 'Prefix'],
+    ['/metrics', 'Exact'],
+    ['/healthz', 'Prefix'],
+    ['/openapi.json', 'Prefix'],
+  ])('refuses %s (%s), which would publish probes or metrics', async (path, pathType) => {
+    expect(await findings('prod', [ingress([{ path, pathType }]), netpol])).toEqual(['ingress-public-paths /spec/rules/0/http/paths/0']);
+  });
+});
+
+describe('validate: MongoDB members', () => {
+  const mdbc = (members: number, agentLimit = '256Mi') =>
+    ns({
+      apiVersion: 'mongodbcommunity.mongodb.com/v1', kind: 'MongoDBCommunity', metadata: { name: 'users-db' },
+      spec: {
+        type: 'ReplicaSet', members, version: '8.0.32', security: { authentication: { modes: ['SCRAM-SHA-256'] } },
+        users: [{ name: 'users-api', db: 'admin', passwordSecretRef: { name: 'p' }, roles: [{ name: 'readWrite', db: 'users' }], scramCredentialsSecretName: 's' }],
+        statefulSet: { spec: { template: { spec: { containers: [
+          { name: 'mongod', resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } } },
+          { name: 'mongodb-agent', resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: agentLimit } } },
+        ] } } } },
+      },
+    });
+  const dbPdb = ns({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'users-db' }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'users-db-svc' } } } });
+
+  it('need a PodDisruptionBudget selecting app: <name>-svc when there are several', async () => {
+    expect(await findings('prod', [mdbc(3), netpol])).toEqual(['pod-disruption-budget /spec/members']);
+    expect(await findings('prod', [mdbc(3), netpol, dbPdb])).toEqual([]);
+    expect(await findings('dev', [mdbc(1), netpol])).toEqual([]);
+  });
+
+  it('refuse an agent memory limit below the upstream sample\'s 250M (the old 128Mi)', async () => {
+    expect(await findings('dev', [mdbc(1, '128Mi'), netpol])).toEqual(['mongodb-agent-memory /spec/statefulSet/spec/template/spec/containers/1/resources/limits/memory']);
+    expect(await findings('dev', [mdbc(1, '250M'), netpol])).toEqual([]);
+  });
+});
+
+describe('validate: capacity (effective pod requests against gitops.yaml capacity)', () => {
+  const settings = (cpu: string, memory: string) => ({ capacity: { cpu, memory } }) as unknown as RepoSettings;
+  const objects = (list: unknown[]) => normalizeRender(list.map((o) => toYaml(o)).join('---\n'));
+  const member = (init: boolean) => {
+    const podSpec: Record<string, unknown> = {
+      containers: [
+        { name: 'mongod', resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } } },
+        { name: 'mongodb-agent', resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } } },
+      ],
+    };
+    if (init) {
+      podSpec.initContainers = [
+        { name: 'mongod-posthook', resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } } },
+        { name: 'mongodb-agent-readinessprobe', resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } } },
+      ];
+    }
+    return {
+      apiVersion: 'mongodbcommunity.mongodb.com/v1',
+      kind: 'MongoDBCommunity',
+      metadata: { name: 'users-db', namespace: 'x' },
+      spec: { members: 7, statefulSet: { spec: { template: { spec: podSpec } } } },
+    };
+  };
+
+  it('counts a pod as max(largest init container, sum of containers)', () => {
+    const pod = effectivePodRequests(
+      [{ requests: { cpu: '100m', memory: '100Mi' } }, { requests: { cpu: '50m' }, limits: { memory: '50Mi' } }],
+      [{ requests: { cpu: '400m', memory: '10Mi' } }, { requests: { cpu: '10m', memory: '20Mi' } }],
+    );
+    expect(formatAmount('cpu', pod.cpu)).toBe('400m CPU'); // the init container dominates the CPU
+    expect(formatAmount('memory', pod.memory)).toBe('150Mi memory'); // a limit stands in for a missing request
+  });
+
+  it('reproduces the issue: without init-container resources 7 members ask for 3.5 CPUs (the operator\'s 0.5 CPU default each)', () => {
+    const [w] = workloadRequests(objects([member(false)]));
+    expect(w!.pods).toBe(7);
+    expect(formatAmount('cpu', w!.total.cpu)).toBe('3500m CPU');
+    const [sized] = workloadRequests(objects([member(true)]));
+    expect(formatAmount('cpu', sized!.total.cpu)).toBe('840m CPU');
+  });
+
+  it('reports an environment that alone exceeds the capacity, and all of them together, naming env.yaml and gitops.yaml', () => {
+    const rendered = new Map([['a', objects([member(false)])], ['b', objects([member(true)])]]);
+    const found = capacityFindings(rendered, settings('3', '16Gi'), true).map((f) => `${f.env} ${f.policy} ${f.file}${f.path}`);
+    expect(found).toEqual(['a capacity overlays/a/env.yaml/', 'repository capacity gitops.yaml/capacity']);
+    expect(capacityFindings(rendered, settings('8', '16Gi'), true)).toEqual([]);
+    expect(capacityFindings(rendered, {} as RepoSettings, true)).toEqual([]); // no capacity given, no check
   });
 });

@@ -3,13 +3,11 @@
 // environments' namespaces, which therefore exist already), then the environments (0). Argo CD only
 // waits on a child Application's health if argocd-cm restores the Application health check (bootstrap
 // sets it). Every Application retries forever with backoff (RETRY). docs/environments.md has the flow.
-import { APP_NAME } from '../../../apps/users-api/src/contract.ts';
 import { applicationName } from '../envspec.ts';
 import { isProtectedEnv, PROTECTED_LABEL, PROTECTED_SYNC_OPTIONS, SYNC_OPTIONS_ANNOTATION } from '../env-rules.ts';
-import { ARGOCD_DIR, envDir } from '../layout.ts';
+import { ARGOCD_DIR, envDir, envSpecFile } from '../layout.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 
-export const PROJECT_NAME = APP_NAME;
 export const ROOT_APP_NAME = 'root';
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
 export const WAVES = { namespaces: '-3', project: '-2', operator: '-1', environments: '0' } as const;
@@ -59,63 +57,174 @@ export function environmentNamespace(env: EnvSpec): object {
   };
 }
 
-/** Kinds the MongoDB operator's Helm chart creates in its own namespace (besides cluster-scoped ones). */
-const OPERATOR_CHART_KINDS = [
-  { group: 'apps', kind: 'Deployment' },
-  { group: '', kind: 'ServiceAccount' },
-  { group: 'rbac.authorization.k8s.io', kind: 'Role' },
-  { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
-];
+// ---- AppProjects (least privilege). One project per concern, each allowing exactly what its
+// Applications render (argoproj/argo-cd@v3.5.1:pkg/apis/application/v1alpha1/app_project_types.go
+// IsGroupKindNamePermitted): an absent namespaceResourceWhitelist allows EVERY namespaced kind, so it is
+// always written out; an empty clusterResourceWhitelist allows no cluster-scoped kind; a cluster-scoped
+// entry may carry a `name` (ClusterResourceRestrictionItem.Name, types.go) and then allows that object only.
+//   root           the root Application: Applications, AppProjects and the environments' Namespaces, in argocd/
+//   platform       the MongoDB operator chart: its CRDs, cluster RBAC, Deployment, RoleBindings per namespace
+//   <env>-users-api one per environment: only namespaced kinds, only into its own namespace, only from this repo
+
+export const ROOT_PROJECT_NAME = 'root';
+export const PLATFORM_PROJECT_NAME = 'platform';
+/** An environment's project has its Application's name, so it never collides with root or platform. */
+export const envProjectName = (env: string): string => applicationName(env);
+export const PROJECTS_DIR = `${ARGOCD_DIR}/projects`;
+/** Kept for callers that named the old single project; it is the platform project now. */
+export const PROJECT_NAME = PLATFORM_PROJECT_NAME;
+
+export interface GroupKind {
+  group: string;
+  kind: string;
+  /** Cluster-scoped entries only: restrict the entry to this object name. */
+  name?: string;
+}
+
+/**
+ * Built-in and installed kinds that are cluster-scoped (kubectl api-resources --namespaced=false on
+ * kube-apiserver v1.28, plus the CRDs this repository may install). Everything else is namespaced.
+ */
+const CLUSTER_SCOPED_KINDS = new Set([
+  '/Namespace', '/Node', '/PersistentVolume',
+  'admissionregistration.k8s.io/MutatingWebhookConfiguration', 'admissionregistration.k8s.io/ValidatingWebhookConfiguration',
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicy', 'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding',
+  'apiextensions.k8s.io/CustomResourceDefinition', 'apiregistration.k8s.io/APIService',
+  'certificates.k8s.io/CertificateSigningRequest', 'flowcontrol.apiserver.k8s.io/FlowSchema',
+  'flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration', 'networking.k8s.io/IngressClass', 'node.k8s.io/RuntimeClass',
+  'rbac.authorization.k8s.io/ClusterRole', 'rbac.authorization.k8s.io/ClusterRoleBinding', 'scheduling.k8s.io/PriorityClass',
+  'storage.k8s.io/CSIDriver', 'storage.k8s.io/CSINode', 'storage.k8s.io/StorageClass', 'storage.k8s.io/VolumeAttachment',
+  'external-secrets.io/ClusterSecretStore', 'external-secrets.io/ClusterExternalSecret', 'generators.external-secrets.io/ClusterGenerator',
+]);
 
 export function groupOf(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
 }
 
-/** The group/kind pairs of a list of objects, plus the operator chart's, sorted and unique. */
-export function namespacedKinds(objects: object[]): Array<{ group: string; kind: string }> {
-  const seen = new Map<string, { group: string; kind: string }>();
-  for (const o of objects) {
-    const { apiVersion, kind } = o as { apiVersion: string; kind: string };
-    const gk = { group: groupOf(apiVersion), kind };
-    seen.set(`${gk.group}/${gk.kind}`, gk);
+export function isClusterScoped(gk: { group: string; kind: string }): boolean {
+  return CLUSTER_SCOPED_KINDS.has(`${gk.group}/${gk.kind}`);
+}
+
+function gkKey(gk: GroupKind): string {
+  return `${gk.group}/${gk.kind}/${gk.name ?? ''}`;
+}
+
+/** Sorted, unique; an entry without a name covers the named entries of its kind. */
+export function sortKinds(kinds: readonly GroupKind[]): GroupKind[] {
+  const unnamed = new Set(kinds.filter((k) => k.name === undefined).map((k) => `${k.group}/${k.kind}`));
+  const seen = new Map<string, GroupKind>();
+  for (const k of kinds) {
+    if (k.name !== undefined && unnamed.has(`${k.group}/${k.kind}`)) continue;
+    seen.set(gkKey(k), k.name === undefined ? { group: k.group, kind: k.kind } : { group: k.group, kind: k.kind, name: k.name });
   }
-  for (const gk of OPERATOR_CHART_KINDS) seen.set(`${gk.group}/${gk.kind}`, gk);
   return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 }
 
-export function appProject(settings: RepoSettings, envs: EnvSpec[], kinds: Array<{ group: string; kind: string }>): object {
-  const namespaces = [...new Set([...envs.map((e) => e.namespace), settings.operator.namespace])].sort();
+/** The kinds of a list of objects, split by scope; cluster-scoped ones carry their object's name. */
+export function kindsOf(objects: readonly object[]): { cluster: GroupKind[]; namespaced: GroupKind[] } {
+  const cluster: GroupKind[] = [];
+  const namespaced: GroupKind[] = [];
+  for (const o of objects) {
+    const { apiVersion, kind, metadata } = o as { apiVersion: string; kind: string; metadata?: { name?: string } };
+    const gk = { group: groupOf(apiVersion), kind };
+    if (isClusterScoped(gk)) cluster.push({ ...gk, name: metadata?.name });
+    else namespaced.push(gk);
+  }
+  return { cluster: sortKinds(cluster), namespaced: sortKinds(namespaced) };
+}
+
+/** The group/kind pairs of a list of objects, sorted and unique. */
+export function namespacedKinds(objects: object[]): Array<{ group: string; kind: string }> {
+  return kindsOf(objects).namespaced;
+}
+
+export interface ProjectScope {
+  description: string;
+  sourceRepos: string[];
+  /** Namespaces its Applications deploy namespaced objects into. */
+  namespaces: string[];
+  cluster: GroupKind[];
+  namespaced: GroupKind[];
+}
+
+export function appProject(settings: RepoSettings, name: string, scope: ProjectScope): object {
+  if (scope.namespaced.length === 0) throw new Error(`AppProject ${name}: an empty namespaceResourceWhitelist would be omitted and then allow every kind`);
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AppProject',
-    metadata: { name: PROJECT_NAME, namespace: settings.argocd.namespace, annotations: { 'argocd.argoproj.io/sync-wave': WAVES.project } },
+    metadata: { name, namespace: settings.argocd.namespace, annotations: { 'argocd.argoproj.io/sync-wave': WAVES.project } },
     spec: {
-      description: 'The users API environments and the MongoDB operator; generated from gitops.yaml and overlays/*/env.yaml',
-      // The operator's chart is the one source outside this repository (pinned in gitops.yaml).
-      sourceRepos: [settings.repoURL, settings.operator.chartRepo].sort(),
-      destinations: namespaces.map((namespace) => ({ server: IN_CLUSTER, namespace })),
-      clusterResourceWhitelist: [
-        { group: '', kind: 'Namespace' },
-        { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
-        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
-        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
-      ],
-      namespaceResourceWhitelist: kinds,
+      description: scope.description,
+      sourceRepos: [...new Set(scope.sourceRepos)].sort(),
+      destinations: [...new Set(scope.namespaces)].sort().map((namespace) => ({ server: IN_CLUSTER, namespace })),
+      clusterResourceWhitelist: sortKinds(scope.cluster),
+      namespaceResourceWhitelist: sortKinds(scope.namespaced),
     },
   };
 }
 
-export function rootApplication(settings: RepoSettings): object {
+/** An environment's project: its namespace, this repository, exactly the namespaced kinds its overlay renders. */
+export function envProject(settings: RepoSettings, env: EnvSpec, renderedObjects: readonly object[]): object {
+  const { cluster, namespaced } = kindsOf(renderedObjects);
+  if (cluster.length > 0) throw new Error(`environment ${env.name} renders cluster-scoped ${cluster.map((k) => k.kind).join(', ')}: environments may not`);
+  return appProject(settings, envProjectName(env.name), {
+    description: `Environment ${env.name}: namespaced objects of overlays/${env.name} into namespace ${env.namespace} only; generated from ${envSpecFile(env.name)}`,
+    sourceRepos: [settings.repoURL],
+    namespaces: [env.namespace],
+    cluster: [],
+    namespaced,
+  });
+}
+
+/** The platform project: the operator chart's kinds, its namespace and the namespaces it binds its role in. */
+export function platformProject(settings: RepoSettings, envs: readonly EnvSpec[], chart: { cluster: GroupKind[]; namespaced: GroupKind[] }): object {
+  const op = settings.operator;
+  return appProject(settings, PLATFORM_PROJECT_NAME, {
+    description: 'The MongoDB operator (pinned Helm chart): its CRDs, cluster RBAC and Deployment; generated from gitops.yaml',
+    sourceRepos: [op.chartRepo],
+    namespaces: [op.namespace, ...envs.map((e) => e.namespace)],
+    // The operator's Application creates its own namespace (CreateNamespace=true), and only that one.
+    cluster: [...chart.cluster, { group: '', kind: 'Namespace', name: op.namespace }],
+    namespaced: chart.namespaced,
+  });
+}
+
+/** The root's project: exactly the kinds of the generated files under argocd/ (Applications, AppProjects, Namespaces). */
+export function rootProject(settings: RepoSettings, rootObjects: readonly object[]): object {
+  const { cluster, namespaced } = kindsOf(rootObjects);
+  return appProject(settings, ROOT_PROJECT_NAME, {
+    description: 'The root Application (app of apps): only the generated files under argocd/, from this repository',
+    sourceRepos: [settings.repoURL],
+    namespaces: [settings.argocd.namespace],
+    cluster,
+    namespaced,
+  });
+}
+
+/**
+ * `directory.include` of the root: a brace list of exactly the generated files (paths relative to
+ * argocd/). Argo CD matches each candidate file's path relative to the Application's path against it
+ * (argoproj/argo-cd@v3.5.1:reposerver/repository/repository.go getPotentiallyValidManifestFile, util/glob;
+ * docs/user-guide/directory.md "Including Only Certain Files"), so a file added by hand under argocd/ —
+ * any name, any extension — is never synced.
+ */
+export function rootInclude(files: readonly string[]): string {
+  const rel = files.map((f) => f.slice(ARGOCD_DIR.length + 1)).sort();
+  for (const f of rel) if (/[{},*?[\]\\]/.test(f)) throw new Error(`argocd/${f}: a generated file name may not contain glob characters`);
+  return `{${rel.join(',')}}`;
+}
+
+export function rootApplication(settings: RepoSettings, files: readonly string[] = []): object {
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
     // No resources-finalizer: deleting the root by mistake must not cascade to every environment.
     metadata: { name: ROOT_APP_NAME, namespace: settings.argocd.namespace },
     spec: {
-      // The root only creates Applications and the AppProject in Argo CD's namespace; the default
-      // project exists before anything else, so bootstrap can apply this file first.
-      project: 'default',
-      source: { repoURL: settings.repoURL, targetRevision: 'HEAD', path: ARGOCD_DIR, directory: { recurse: true, exclude: 'root.yaml' } },
+      // Its own project (rootProject), which bootstrap creates before applying this file: only the
+      // kinds of the generated files, only from this repository. It syncs only those files (rootInclude).
+      project: ROOT_PROJECT_NAME,
+      source: { repoURL: settings.repoURL, targetRevision: 'HEAD', path: ARGOCD_DIR, directory: { recurse: true, include: rootInclude(files) } },
       destination: { server: IN_CLUSTER, namespace: settings.argocd.namespace },
       syncPolicy: { automated: { prune: true, selfHeal: true }, retry: RETRY },
     },
@@ -137,7 +246,7 @@ export function envApplication(settings: RepoSettings, env: EnvSpec): object {
       ...(guarded ? {} : { finalizers: [FINALIZER] }),
     },
     spec: {
-      project: PROJECT_NAME,
+      project: envProjectName(env.name),
       source: { repoURL: settings.repoURL, targetRevision: env.targetRevision, path: envDir(env.name) },
       destination: { server: IN_CLUSTER, namespace: env.namespace },
       syncPolicy: {

@@ -11,7 +11,12 @@ import {
 import type { RepoInputs } from '../repo-inputs.ts';
 import { generatedHeader, isGenerated, toYaml } from '../yaml.ts';
 import { apiBaseObjects } from './api-base.ts';
-import { appProject, envApplication, environmentNamespace, namespacedKinds, NAMESPACES_DIR, PROJECT_NAME, rootApplication, WAVES } from './argocd.ts';
+import {
+  envApplication, envProject, envProjectName, environmentNamespace, NAMESPACES_DIR, PLATFORM_PROJECT_NAME, platformProject, PROJECTS_DIR,
+  ROOT_PROJECT_NAME, rootApplication, rootProject, WAVES,
+} from './argocd.ts';
+import { operatorChartKinds } from '../mongodb/operator.ts';
+import { mongoDBCommunitySchemaFile } from '../mongodb/schema.ts';
 import { mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
 import { ingressObject, INGRESS_FILE, overlayKustomization, resourcesPatch, RESOURCES_PATCH_FILE } from './overlay.ts';
 
@@ -54,9 +59,16 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   for (const [file, obj] of mongoFiles) files[`${MONGODB_BASE_DIR}/${file}`] = yamlFile([MONGODB_LIB], obj);
   files[`${MONGODB_BASE_DIR}/kustomization.yaml`] = yamlFile([MONGODB_LIB], kustomization(mongoFiles.map(([f]) => f).sort()));
 
-  // Overlays and their Applications.
-  const overlayObjects: object[] = [];
+  // Overlays, their Applications and their projects. `argocdFiles` collects the objects the root syncs.
+  const argocdObjects = new Map<string, object>();
+  const argocdFile = (path: string, sources: string[], obj: object): void => {
+    files[path] = yamlFile(sources, obj);
+    argocdObjects.set(path, obj);
+  };
+  // Every environment renders a ConfigMap from its .env (configMapGenerator).
+  const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'generated' } };
   for (const env of envs) {
+    const overlayObjects: object[] = [];
     const dir = envDir(env.name);
     const sources = [envSpecFile(env.name), SETTINGS_FILE];
     const patches = mongoPatches(env);
@@ -68,20 +80,28 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
       files[`${dir}/${INGRESS_FILE}`] = yamlFile(sources, ingress);
       overlayObjects.push(ingress);
     }
-    files[`${ARGOCD_APPS_DIR}/${env.name}.yaml`] = yamlFile(sources, envApplication(settings, env));
-    files[`${NAMESPACES_DIR}/${env.name}.yaml`] = yamlFile(sources, environmentNamespace(env));
+    argocdFile(`${ARGOCD_APPS_DIR}/${env.name}.yaml`, sources, envApplication(settings, env));
+    argocdFile(`${NAMESPACES_DIR}/${env.name}.yaml`, sources, environmentNamespace(env));
+    const rendered = [...Object.values(apiObjects), ...mongoObjects, ...overlayObjects, configMap];
+    argocdFile(`${PROJECTS_DIR}/${envProjectName(env.name)}.yaml`, sources, envProject(settings, env, rendered));
   }
 
-  const operator = mongoOperatorApp(settings, envs.map((e) => e.namespace).sort(), PROJECT_NAME);
-  files[`${ARGOCD_APPS_DIR}/mongodb-operator.yaml`] = yamlFile([SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'], withWave(operator, WAVES.operator));
+  const watched = envs.map((e) => e.namespace).sort();
+  const operator = mongoOperatorApp(settings, watched, PLATFORM_PROJECT_NAME);
+  argocdFile(`${ARGOCD_APPS_DIR}/mongodb-operator.yaml`, [SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'], withWave(operator, WAVES.operator));
+  const chartKinds = operatorChartKinds(watched, settings.operator.namespace);
+  argocdFile(`${PROJECTS_DIR}/${PLATFORM_PROJECT_NAME}.yaml`, [SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'], platformProject(settings, envs, chartKinds));
 
-  const configMap = { apiVersion: 'v1', kind: 'ConfigMap' };
-  const kinds = namespacedKinds([...Object.values(apiObjects), ...mongoObjects, ...overlayObjects, configMap]);
-  files[`${ARGOCD_DIR}/project.yaml`] = yamlFile([SETTINGS_FILE, 'overlays/*/env.yaml'], appProject(settings, envs, kinds));
-  files[`${ARGOCD_DIR}/root.yaml`] = yamlFile([SETTINGS_FILE], rootApplication(settings));
+  // The root's project allows exactly the kinds of what the root syncs, itself included.
+  const rootProjectFile = `${PROJECTS_DIR}/${ROOT_PROJECT_NAME}.yaml`;
+  const rootProj = rootProject(settings, [...argocdObjects.values(), { apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject' }]);
+  argocdFile(rootProjectFile, [SETTINGS_FILE, 'overlays/*/env.yaml'], rootProj);
+  files[`${ARGOCD_DIR}/root.yaml`] = yamlFile([SETTINGS_FILE, 'overlays/*/env.yaml'], rootApplication(settings, [...argocdObjects.keys()]));
 
   files[ENV_SCHEMA_FILE] = `${JSON.stringify(envSpecSchema, null, 2)}\n`;
   files[SETTINGS_SCHEMA_FILE] = `${JSON.stringify(settingsSchema, null, 2)}\n`;
+  const mongoSchema = mongoDBCommunitySchemaFile();
+  files[mongoSchema.path] = mongoSchema.content;
 
   const sorted: Record<string, string> = {};
   for (const k of Object.keys(files).sort()) sorted[k] = files[k]!;

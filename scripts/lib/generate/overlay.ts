@@ -1,7 +1,7 @@
 // overlays/<env>/: the kustomization that joins the two bases, the namespace, the ConfigMap from .env
 // (hash-suffixed, so a settings change rolls the pods), the image tag, replicas, resources, ingress and
 // the MongoDB patches of that environment.
-import { APP_NAME, CONTAINER_NAME, HTTP_PORT_NAME } from '../../../apps/users-api/src/contract.ts';
+import { APP_NAME, CONTAINER_NAME, HTTP_PORT_NAME, PUBLIC_PATHS } from '../../../apps/users-api/src/contract.ts';
 import { API_BASE_DIR, MONGODB_BASE_DIR } from '../layout.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 import { CONFIG_MAP_NAME, INGRESS_CONTROLLER, SERVICE_PORT } from './api-base.ts';
@@ -12,6 +12,12 @@ export const RESOURCES_PATCH_FILE = 'users-api-resources.yaml';
 export const INGRESS_FILE = 'ingress.yaml';
 /** The Ingress's sync wave inside an environment's Application: after everything else (see ingressObject). */
 export const INGRESS_SYNC_WAVE = '2';
+
+/** One Ingress path per public path of the API, in contract order. */
+export function ingressPaths(): object[] {
+  const backend = { service: { name: APP_NAME, port: { name: HTTP_PORT_NAME } } };
+  return PUBLIC_PATHS.map((p) => ({ path: p.path, pathType: p.match, backend }));
+}
 
 export function ingressObject(env: EnvSpec): object | undefined {
   if (!env.ingress) return undefined;
@@ -29,7 +35,8 @@ export function ingressObject(env: EnvSpec): object | undefined {
     },
     spec: {
       ingressClassName: INGRESS_CONTROLLER.className,
-      rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: APP_NAME, port: { name: HTTP_PORT_NAME } } } }] } }],
+      // Only the API's public paths (contract.ts PUBLIC_PATHS): probes and /metrics stay in-cluster.
+      rules: [{ host, http: { paths: ingressPaths() } }],
       tls: tlsSecret ? [{ hosts: [host], secretName: tlsSecret }] : undefined,
     },
   };

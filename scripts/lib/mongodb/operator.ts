@@ -21,10 +21,35 @@ export const MONGODB_OPERATOR_POD_NAME = 'mongodb-kubernetes-operator';
 export const MONGODB_OPERATOR_APP_NAME = 'mongodb-operator';
 
 /**
- * MongoDB server the replica sets run unless an environment pins another. 8.0 is the current major
- * line (6.0 is end of life); the community image is quay.io/mongodb/mongodb-community-server:<v>-ubi9.
+ * MongoDB server the replica sets run unless an environment pins another: the newest 8.0 patch we could
+ * confirm in the operator's image repository, quay.io/mongodb/mongodb-community-server:8.0.32-ubi9
+ * (docs/mongodb.md "Versions" says how it was found). 8.0 is the current major line (6.0 is end of life).
+ * MongoDB 8.0 refuses to start on Linux 6.19 through 7.0.13 (docs/mongodb.md "Kernel").
  */
-export const MONGODB_SERVER_VERSION = '8.0.21';
+export const MONGODB_SERVER_VERSION = '8.0.32';
+
+/**
+ * The resources the operator gives every container it builds when the MongoDBCommunity does not
+ * override them: mongodb/mongodb-kubernetes@1.10.0:pkg/kube/resourcerequirements/resource_requirements.go
+ * newDefaultRequirements() = limits 1.0 CPU / 500M, requests 0.5 CPU / 400M, applied to mongod,
+ * mongodb-agent and both init containers (mongodb-community-operator/controllers/construct/mongodbstatefulset.go).
+ * An override replaces `requests` or `limits` as a whole map (pkg/util/merge/merge.go ResourceRequirements).
+ */
+export const MCK_CONTAINER_DEFAULT_RESOURCES = {
+  requests: { cpu: '500m', memory: '400M' },
+  limits: { cpu: '1', memory: '500M' },
+} as const;
+
+/**
+ * The operator pod's own requests, which we set through the chart value `operator.resources`
+ * (mongodb/mongodb-kubernetes@1.10.0:helm_chart/values.yaml defaults: requests 500m / 200Mi, limits
+ * 1100m / 1Gi). One reconciler for a handful of replica sets idles far below half a CPU, so we request
+ * 100m and keep the chart's limits; the capacity check in `validate` counts this request.
+ */
+export const MONGODB_OPERATOR_RESOURCES = {
+  requests: { cpu: '100m', memory: '200Mi' },
+  limits: { cpu: '1100m', memory: '1Gi' },
+} as const;
 
 /**
  * Sync waves. In the root app the operator Application comes before the environments' Applications;
@@ -40,9 +65,15 @@ export const MONGODB_ENV_DEFAULTS: MongoSpec = {
   storage: { size: '1Gi', className: 'local-path' },
   resources: {
     mongod: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: '1Gi' } },
-    agent: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+    // 256Mi (268 MB): not below the smallest limit upstream publishes for the agent, 250M in
+    // mongodb/mongodb-kubernetes@1.10.0:public/samples/community/mongodb.com_v1_mongodbcommunity_specify_pod_resources.yaml,
+    // and half the operator's 500M default; `validate` refuses less (policy mongodb-agent-memory).
+    agent: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
   },
 };
+
+/** The smallest agent memory limit `validate` accepts: the upstream sample's 250M, in bytes. */
+export const MONGODB_AGENT_MIN_MEMORY_LIMIT_BYTES = 250e6;
 
 /** The Helm values we set; every key was checked against the chart's values.yaml and templates. */
 export function mongoOperatorValues(watchNamespaces: readonly string[]): Record<string, unknown> {
@@ -53,6 +84,7 @@ export function mongoOperatorValues(watchNamespaces: readonly string[]): Record<
       ...(namespaces.length > 0 ? { watchNamespace: namespaces.join(',') } : {}),
       // Community reconciler only: no MongoDB (enterprise), OpsManager, MongoDBUser or Search controllers.
       watchedResources: ['mongodbcommunity'],
+      resources: MONGODB_OPERATOR_RESOURCES,
       enableClusterMongoDBRoles: false,
       // Each environment's base owns its database ServiceAccount and Role (platform/mongodb/replicaset),
       // so one Argo CD Application, not two, manages them and a new environment brings its own.
@@ -65,6 +97,63 @@ export function mongoOperatorValues(watchNamespaces: readonly string[]): Record<
     },
   };
 }
+
+export interface ChartKind {
+  group: string;
+  kind: string;
+  /** Only for cluster-scoped kinds: the object's name, when it is known in advance. */
+  name?: string;
+}
+
+/**
+ * What the chart renders with our values (mongodb/mongodb-kubernetes@1.10.0:helm_chart/templates/ and
+ * crds/), which its AppProject must allow and nothing more:
+ * - crds/: CustomResourceDefinitions (cluster-scoped);
+ * - operator-sa.yaml (createOperatorServiceAccount, default true): ServiceAccount; operator.yaml: Deployment;
+ * - operator-roles-base.yaml and operator-roles-pvc-resize.yaml (enablePVCResize, default true): the
+ *   operator's rules as a Role when it watches only its own namespace, otherwise as a ClusterRole, bound
+ *   by a RoleBinding in each watched namespace (a ClusterRoleBinding for "*");
+ * - operator-roles-webhook.yaml (webhook.registerConfiguration and installClusterRole, default true):
+ *   a ClusterRole and ClusterRoleBinding;
+ * - nothing from operator-roles-telemetry.yaml (telemetry.enabled false), operator-roles-clustermongodbroles.yaml
+ *   (enableClusterMongoDBRoles false), database-roles.yaml (createResourcesServiceAccountsAndRoles false)
+ *   or secret-config.yaml (no vaultSecretBackend).
+ */
+export function operatorChartKinds(watchNamespaces: readonly string[], operatorNamespace: string): { cluster: ChartKind[]; namespaced: ChartKind[] } {
+  const rbac = 'rbac.authorization.k8s.io';
+  const name = MONGODB_OPERATOR_POD_NAME; // chart value operator.name
+  const watched = [...new Set([...watchNamespaces, operatorNamespace])];
+  const all = watched.includes('*');
+  const clusterScoped = all || watched.length > 1;
+  const cluster: ChartKind[] = [
+    ...MCK_CRD_NAMES.map((crd) => ({ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition', name: crd })),
+    // operator-roles-webhook.yaml: "<operator.name>-<namespace>-webhook-cr" / "-crb".
+    { group: rbac, kind: 'ClusterRole', name: `${name}-${operatorNamespace}-webhook-cr` },
+    { group: rbac, kind: 'ClusterRoleBinding', name: `${name}-${operatorNamespace}-webhook-crb` },
+    // operator-roles-base.yaml and -pvc-resize.yaml: "<operator.name>" and "<operator.name>-pvc-resize".
+    ...(clusterScoped ? [{ group: rbac, kind: 'ClusterRole', name }, { group: rbac, kind: 'ClusterRole', name: `${name}-pvc-resize` }] : []),
+    ...(all ? [{ group: rbac, kind: 'ClusterRoleBinding', name }, { group: rbac, kind: 'ClusterRoleBinding', name: `${name}-pvc-resize-binding` }] : []),
+  ];
+  const namespaced: ChartKind[] = [
+    { group: '', kind: 'ServiceAccount' },
+    { group: 'apps', kind: 'Deployment' },
+    ...(clusterScoped ? [] : [{ group: rbac, kind: 'Role' }]),
+    ...(all ? [] : [{ group: rbac, kind: 'RoleBinding' }]),
+  ];
+  return { cluster, namespaced };
+}
+
+/** metadata.name of every CRD in mongodb/mongodb-kubernetes@1.10.0:helm_chart/crds/. */
+export const MCK_CRD_NAMES = [
+  'clustermongodbroles.mongodb.com',
+  'mongodb.mongodb.com',
+  'mongodbcommunity.mongodbcommunity.mongodb.com',
+  'mongodbmulticluster.mongodb.com',
+  'mongodbsearch.mongodb.com',
+  'mongodbusers.mongodb.com',
+  'opsmanagers.mongodb.com',
+  'voyageais.ai.mongodb.com',
+] as const;
 
 /**
  * The operator's Argo CD Application. CRDs come from the chart's crds/ directory (Argo CD applies them

@@ -13,18 +13,35 @@ export const MONGODB_COMMUNITY_API_VERSION = `${MONGODB_COMMUNITY_GROUP}/v1`;
 export const MONGODB_COMMUNITY_KIND = 'MongoDBCommunity';
 
 /**
- * Facts of MCK's community reconciler (mongodb-community-operator/controllers/construct/mongodbstatefulset.go):
- * the pods run as this ServiceAccount, carry `app: <resource>-svc`, and have these two containers and
- * these two volume claim templates.
+ * Facts of MCK's community reconciler (mongodb/mongodb-kubernetes@1.10.0:
+ * mongodb-community-operator/controllers/construct/mongodbstatefulset.go): the pods run as this
+ * ServiceAccount, carry `app: <resource>-svc`, and have these two containers (MongodbName, AgentName),
+ * these two init containers (versionUpgradeHookName, ReadinessProbeContainerName: each copies one binary
+ * into a shared volume and exits) and these two volume claim templates.
  */
 export const MONGODB_POD = {
   serviceAccount: 'mongodb-kubernetes-appdb',
   selector: { app: `${MONGODB.resourceName}-svc` },
   mongodContainer: 'mongod',
   agentContainer: 'mongodb-agent',
+  versionUpgradeHookInit: 'mongod-posthook',
+  readinessProbeInit: 'mongodb-agent-readinessprobe',
   dataVolume: 'data-volume',
   logsVolume: 'logs-volume',
 } as const;
+
+/**
+ * Resources of the two init containers. Without them each gets the operator's default request of 0.5 CPU
+ * and 400M (operator.ts MCK_CONTAINER_DEFAULT_RESOURCES), and since a pod's effective request is the
+ * larger of its largest init container and the sum of its containers, every member would ask the
+ * scheduler for half a CPU for a `cp`. The figures follow the upstream sample's way of overriding them
+ * (public/samples/community/mongodb.com_v1_mongodbcommunity_specify_pod_resources.yaml) with sizes for a
+ * process that copies one file: no CPU limit (the override replaces the default limits map whole).
+ */
+export const MONGODB_INIT_CONTAINER_RESOURCES: ContainerResources = {
+  requests: { cpu: '10m', memory: '32Mi' },
+  limits: { memory: '64Mi' },
+};
 
 /** Logs stay small whatever the data size: the agent rotates them. */
 export const MONGODB_LOGS_VOLUME_SIZE = '1Gi';
@@ -92,6 +109,10 @@ export function mongoDBCommunity(): Record<string, unknown> {
               containers: [
                 { name: MONGODB_POD.mongodContainer, resources: containerResources(d.resources.mongod) },
                 { name: MONGODB_POD.agentContainer, resources: containerResources(d.resources.agent) },
+              ],
+              initContainers: [
+                { name: MONGODB_POD.versionUpgradeHookInit, resources: containerResources(MONGODB_INIT_CONTAINER_RESOURCES) },
+                { name: MONGODB_POD.readinessProbeInit, resources: containerResources(MONGODB_INIT_CONTAINER_RESOURCES) },
               ],
             },
           },
@@ -168,11 +189,27 @@ export function mongoNetworkPolicy(operatorNamespace: string = MONGODB_OPERATOR_
 }
 
 /**
+ * The operator makes no PodDisruptionBudget for the members. maxUnavailable 1 (never minAvailable): a
+ * three-member set keeps its majority through a drain, and a one-member environment (dev) is still
+ * evicted, because one unavailable pod is allowed. kubernetes/api@v0.28.0:policy/v1/types.go
+ * PodDisruptionBudgetSpec: "An eviction is allowed if at most maxUnavailable pods selected by selector
+ * are unavailable after the eviction"; minAvailable "100%" (or 1 of 1) prevents all voluntary evictions.
+ */
+export function mongoPodDisruptionBudget(): object {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: MONGODB.resourceName, labels: LABELS, annotations: WAVE },
+    spec: { maxUnavailable: 1, selector: { matchLabels: MONGODB_POD.selector } },
+  };
+}
+
+/**
  * The objects of platform/mongodb/replicaset. `operatorNamespace` defaults to gitops.yaml's default;
  * pass settings.operator.namespace when it differs.
  */
 export function mongoReplicaSetBase(operatorNamespace: string = MONGODB_OPERATOR_DEFAULTS.namespace): object[] {
-  return [...databaseRbac(), mongoNetworkPolicy(operatorNamespace), mongoDBCommunity()];
+  return [...databaseRbac(), mongoNetworkPolicy(operatorNamespace), mongoPodDisruptionBudget(), mongoDBCommunity()];
 }
 
 const QUANTITY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;

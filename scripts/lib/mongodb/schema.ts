@@ -136,6 +136,16 @@ const podSpec = {
         properties: { name: { enum: [MONGODB_POD.mongodContainer, MONGODB_POD.agentContainer] }, resources },
       },
     },
+    initContainers: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'resources'],
+        // The operator's two init containers (mongodbstatefulset.go); another name would add one.
+        properties: { name: { enum: [MONGODB_POD.versionUpgradeHookInit, MONGODB_POD.readinessProbeInit] }, resources },
+      },
+    },
     affinity: {
       type: 'object',
       additionalProperties: false,

@@ -1,8 +1,13 @@
 // The security and reliability policies every rendered environment must meet. Each has an id (used in
 // findings and waivers), a one-line reason and a fix. A policy is a function of one environment's
 // objects, so cross-object rules (a NetworkPolicy per namespace, a PDB per replicated workload) fit.
+import { APP_NAME, PUBLIC_PATHS } from '../../../apps/users-api/src/contract.ts';
+import { MONGODB_AGENT_MIN_MEMORY_LIMIT_BYTES } from '../mongodb/operator.ts';
+import { MONGODB_COMMUNITY_KIND, MONGODB_POD } from '../mongodb/replicaset.ts';
+import { isQuantity, parseQuantity } from '../quantity.ts';
 import { PROTECTED_POLICY, protectedApplicationViolations } from '../env-rules.ts';
 import type { RenderedObject, ResourceId } from '../render/normalize.ts';
+import { looksLikeSecret } from '../secret-scan.ts';
 
 export interface PolicyViolation {
   policy: string;
@@ -88,17 +93,11 @@ function perContainer(
 const CREDENTIAL_KEY = /(pass(word|wd)?|secret|token|api[-_]?key|private[-_]?key|credential)/i;
 /** Keys that name or configure a credential rather than hold one. */
 const CREDENTIAL_METADATA_KEY = /[-_](name|ref|file|path|ttl|id|enabled|source|length|url)$/i;
-const CREDENTIAL_VALUE = [
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
-  /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@/i, // user:password@ in a URL
-  /\bAKIA[0-9A-Z]{16}\b/,
-  /\bgh[pousr]_[A-Za-z0-9]{30,}\b/,
-  /\bxox[abpr]-[A-Za-z0-9-]{10,}\b/,
-];
 
 /** Whether a literal key/value pair looks like a credential. The value itself is never reported. */
 export function looksLikeCredential(key: string, value: string): boolean {
-  if (CREDENTIAL_VALUE.some((re) => re.test(value))) return true;
+  // Values: the repository's one secret detector (scripts/lib/secret-scan.ts).
+  if (looksLikeSecret(value)) return true;
   // A credential-named key with a literal value; references like "$(VAR)" or empty values are fine.
   return CREDENTIAL_KEY.test(key) && !CREDENTIAL_METADATA_KEY.test(key) && value.trim() !== '' && !/^\$\(.+\)$/.test(value) && !/^(true|false)$/i.test(value);
 }
@@ -183,8 +182,9 @@ export const POLICIES: readonly Policy[] = [
     id: 'probes',
     reason: 'without probes Kubernetes sends traffic to pods that are not ready and never restarts hung ones',
     fix: 'set livenessProbe and readinessProbe on every container',
-    check: perContainer('probes', ({ container, path, init }) => {
-      if (init) return undefined;
+    check: perContainer('probes', ({ object, container, path, init }) => {
+      // Init containers and run-to-completion pods (Job, CronJob) serve no traffic and end by themselves.
+      if (init || object.id.kind === 'Job' || object.id.kind === 'CronJob') return undefined;
       const missing = ['livenessProbe', 'readinessProbe'].filter((p) => container[p] === undefined);
       return missing.length > 0 ? { path: `${path}/${missing[0]}`, message: `missing ${missing.join(' and ')}` } : undefined;
     }),
@@ -250,15 +250,60 @@ export const POLICIES: readonly Policy[] = [
     fix: 'add a PodDisruptionBudget (e.g. maxUnavailable: 1) selecting the workload\'s pods',
     check: (objects) => {
       const pdbs = objects.filter((o) => o.id.kind === 'PodDisruptionBudget');
-      return objects
+      const covered = (o: RenderedObject, labels: Obj): boolean =>
+        pdbs.some((p) => p.id.namespace === o.id.namespace && labelsMatch(obj(obj(p.object.spec).selector), labels));
+      const workloads = objects
         .filter((o) => ['Deployment', 'StatefulSet', 'ReplicaSet'].includes(o.id.kind))
         .filter((o) => typeof obj(o.object.spec).replicas === 'number' && (obj(o.object.spec).replicas as number) > 1)
-        .filter((o) => {
-          const labels = obj(obj(obj(obj(o.object.spec).template).metadata).labels);
-          return !pdbs.some((p) => p.id.namespace === o.id.namespace && labelsMatch(obj(obj(p.object.spec).selector), labels));
-        })
+        .filter((o) => !covered(o, obj(obj(obj(obj(o.object.spec).template).metadata).labels)))
         .map((o) => ({ policy: 'pod-disruption-budget', id: o.id, path: '/spec/replicas', message: `${String(obj(o.object.spec).replicas)} replicas and no PodDisruptionBudget selects its pods` }));
+      // The operator makes no PDB for a replica set; its members carry `app: <name>-svc` (MONGODB_POD.selector).
+      const replicaSets = objects
+        .filter((o) => o.id.kind === MONGODB_COMMUNITY_KIND && typeof obj(o.object.spec).members === 'number' && (obj(o.object.spec).members as number) > 1)
+        .filter((o) => !covered(o, { app: `${o.id.name}-svc` }))
+        .map((o) => ({ policy: 'pod-disruption-budget', id: o.id, path: '/spec/members', message: `${String(obj(o.object.spec).members)} members and no PodDisruptionBudget selects their pods (app: ${o.id.name}-svc)` }));
+      return [...workloads, ...replicaSets];
     },
+  },
+  {
+    id: 'ingress-public-paths',
+    reason: 'probes and /metrics tell an outsider about the pods; only the API\'s public paths belong on the Ingress',
+    fix: `route only ${PUBLIC_PATHS.map((p) => `${p.path} (${p.match})`).join(' and ')} to ${APP_NAME} (apps/users-api/src/contract.ts PUBLIC_PATHS)`,
+    check: (objects) =>
+      objects
+        .filter((o) => o.id.kind === 'Ingress')
+        .flatMap((o) => {
+          const spec = obj(o.object.spec);
+          const out: PolicyViolation[] = [];
+          if (spec.defaultBackend !== undefined) out.push({ policy: 'ingress-public-paths', id: o.id, path: '/spec/defaultBackend', message: 'a default backend routes every path' });
+          arr(spec.rules).forEach((rule, i) => {
+            arr(obj(obj(rule).http).paths).forEach((p, j) => {
+              const { path, pathType } = obj(p);
+              if (!PUBLIC_PATHS.some((pub) => pub.path === path && pub.match === pathType)) {
+                out.push({ policy: 'ingress-public-paths', id: o.id, path: `/spec/rules/${i}/http/paths/${j}`, message: `path ${String(path)} (${String(pathType)}) is not a public path of the API` });
+              }
+            });
+          });
+          return out;
+        }),
+  },
+  {
+    id: 'mongodb-agent-memory',
+    reason: 'an agent killed for memory stops automating its member; upstream\'s smallest published limit is 250M (docs/mongodb.md "Resources")',
+    fix: 'set mongodb.resources.agent.limits.memory in env.yaml to at least 256Mi',
+    check: (objects) =>
+      objects
+        .filter((o) => o.id.kind === MONGODB_COMMUNITY_KIND)
+        .flatMap((o) => {
+          const containers = arr(obj(obj(obj(obj(obj(o.object.spec).statefulSet).spec).template).spec).containers);
+          const i = containers.findIndex((c) => obj(c).name === MONGODB_POD.agentContainer);
+          if (i === -1) return [];
+          const limit = obj(obj(obj(containers[i]).resources).limits).memory;
+          const q = parseQuantity(String(limit ?? ''));
+          // No limit, or no limits map, leaves the operator's 500M default in place; an unparsable one is the schema's finding.
+          if (limit === undefined || !isQuantity(q) || q.num >= BigInt(MONGODB_AGENT_MIN_MEMORY_LIMIT_BYTES) * q.den) return [];
+          return [{ policy: 'mongodb-agent-memory', id: o.id, path: `/spec/statefulSet/spec/template/spec/containers/${i}/resources/limits/memory`, message: `the agent's memory limit ${String(limit)} is below 250M` }];
+        }),
   },
   {
     id: PROTECTED_POLICY,

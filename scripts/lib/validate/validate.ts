@@ -2,7 +2,11 @@
 // waivers applied; each finding names the environment, the object, the source file and the fix.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { ARGOCD_DIR, envKustomizationFile } from '../layout.ts';
+import { API_BASE_DIR, ARGOCD_DIR, envDotenvFile, envKustomizationFile, envSpecFile, OVERLAYS_DIR, SETTINGS_FILE } from '../layout.ts';
+import { IN_CLUSTER, kindsOf, type GroupKind } from '../generate/argocd.ts';
+import { MONGODB_OPERATOR_RESOURCES, operatorChartKinds } from '../mongodb/operator.ts';
+import type { RepoSettings } from '../spec.ts';
+import { addRequests, amountOf, containerRequests, exceeded, formatAmount, totalRequests, workloadRequests, type Requests } from './capacity.ts';
 import { InputError } from '../errors.ts';
 import { parseYamlStream, canonicalize } from '../yaml.ts';
 import type { RenderedEnvironment } from '../render/render.ts';
@@ -161,4 +165,273 @@ export function formatFindings(findings: readonly Finding[], format: ValidateFor
   if (findings.length === 0) return `validated ${envs.join(', ')}: no findings\n`;
   const lines = findings.map((f) => `${f.env}: ${f.file}: [${f.policy}] ${idLabel(f.object)} ${f.path}: ${f.message}\n    fix: ${f.fix}`);
   return `${lines.join('\n')}\n${findings.length} finding(s) in ${[...new Set(findings.map((f) => f.env))].join(', ')}\n`;
+}
+
+// ---- Whole-repository checks (run when validate is given no environment): files nobody generated,
+// AppProjects that allow more or less than their Applications render, and the cluster's capacity.
+
+/** Findings about files rather than objects carry this scope and a File "object". */
+export const REPOSITORY_SCOPE = 'repository';
+export const UNOWNED_FILE = 'unowned-file';
+export const ARGOCD_PROJECT = 'argocd-project';
+export const CAPACITY = 'capacity';
+
+/** Hand-written files that live in generated directories (health checks bootstrap installs). */
+export const HAND_WRITTEN_FILES: readonly string[] = ['argocd/health/application.lua', 'platform/mongodb/health/mongodbcommunity.lua'];
+/** Directories whose every file is either generated, hand-written above, or an environment's input. */
+export const OWNED_DIRS: readonly string[] = [ARGOCD_DIR, 'platform', API_BASE_DIR, OVERLAYS_DIR];
+
+function fileId(path: string): ResourceId {
+  return { group: '', kind: 'File', namespace: '', name: path };
+}
+
+/** Every entry under `dir` that is not a directory (files, symlinks, FIFOs…), repo-relative, any name. */
+function entriesUnder(root: string, dir: string): string[] {
+  if (!existsSync(join(root, dir))) return [];
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
+    const rel = posix.join(dir, e.name);
+    return e.isDirectory() ? entriesUnder(root, rel) : [rel];
+  });
+}
+
+/**
+ * Files under argocd/, platform/ and the generated directories that the generator does not own: `generated`
+ * is generateRepo's output for the current inputs, `envs` the environments (their env.yaml and .env are
+ * inputs). Such a file is never synced (the root includes only generated files) but it is a foreign
+ * object waiting for the next careless include, so it fails validation whatever its extension.
+ */
+export function unownedFileFindings(root: string, generated: Readonly<Record<string, string>>, envs: readonly string[]): Finding[] {
+  const owned = new Set([...Object.keys(generated), ...HAND_WRITTEN_FILES, ...envs.flatMap((e) => [envSpecFile(e), envDotenvFile(e)])]);
+  const seen = new Set<string>();
+  return OWNED_DIRS.flatMap((d) => entriesUnder(root, d))
+    .filter((f) => !owned.has(f) && !seen.has(f) && seen.add(f))
+    .sort()
+    .map((file) => ({
+      env: REPOSITORY_SCOPE,
+      policy: UNOWNED_FILE,
+      object: fileId(file),
+      file,
+      path: '',
+      message: `${file} was not written by the generator (and is not an environment's env.yaml or .env); nothing under ${OWNED_DIRS.join('/, ')}/ may be added by hand`,
+      fix: 'delete it; to deploy something, change gitops.yaml or an env.yaml and run `zx scripts/generate.ts`',
+    }));
+}
+
+type Obj = Record<string, unknown>;
+const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+interface ArgoFile {
+  file: string;
+  objects: Obj[];
+}
+
+/** The YAML documents of every .yaml/.yml file under argocd/. */
+function argocdFiles(root: string): ArgoFile[] {
+  return yamlFilesUnder(root, ARGOCD_DIR)
+    .sort()
+    .map((file) => {
+      let docs: unknown[] = [];
+      try {
+        docs = parseYamlStream(readFileSync(join(root, file), 'utf8'));
+      } catch {
+        docs = []; // validateArgoCdObjects reports the syntax error
+      }
+      return { file, objects: docs.filter((d) => d && typeof d === 'object' && !Array.isArray(d)) as Obj[] };
+    });
+}
+
+/** The files a literal `{a,b,c}` (or single-name) include selects; undefined for any other glob. */
+export function literalInclude(include: string): string[] | undefined {
+  const body = include.startsWith('{') && include.endsWith('}') ? include.slice(1, -1) : include;
+  const names = body.split(',');
+  return names.every((n) => n !== '' && !/[{}*?[\]\\]/.test(n)) ? names : undefined;
+}
+
+const key = (k: GroupKind): string => `${k.group}/${k.kind}${k.name === undefined ? '' : `/${k.name}`}`;
+const label = (k: GroupKind): string => `${k.group === '' ? 'core' : k.group}/${k.kind}${k.name === undefined ? '' : ` "${k.name}"`}`;
+
+interface Needs {
+  apps: string[];
+  repos: Set<string>;
+  namespaces: Set<string>;
+  cluster: Map<string, GroupKind>;
+  namespaced: Map<string, GroupKind>;
+}
+
+/**
+ * Every Application under argocd/ against its AppProject: the project must be one of the repository's
+ * (never `default`), and allow exactly what its Applications render: the same namespaced kinds, the
+ * same cluster-scoped kinds and names, the same destination namespaces and source repositories.
+ * `rendered` are the environments' renders; the operator chart's kinds come from operatorChartKinds.
+ */
+export function projectFindings(root: string, rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings): Finding[] {
+  const findings: Finding[] = [];
+  const files = argocdFiles(root);
+  const add = (file: string, id: ResourceId, path: string, message: string, fix: string): void => {
+    findings.push({ env: ARGOCD_SCOPE, policy: ARGOCD_PROJECT, object: id, file, path, message, fix });
+  };
+  const projects = new Map<string, { file: string; spec: Obj; id: ResourceId }>();
+  for (const f of files) {
+    for (const o of f.objects) if (o.kind === 'AppProject') {
+      const id = idOf(o);
+      projects.set(id.name, { file: f.file, spec: asObj(o.spec), id });
+    }
+  }
+  const needs = new Map<string, Needs>();
+  const need = (project: string): Needs => {
+    let n = needs.get(project);
+    if (!n) needs.set(project, (n = { apps: [], repos: new Set(), namespaces: new Set(), cluster: new Map(), namespaced: new Map() }));
+    return n;
+  };
+  const filesByPath = new Map(files.map((f) => [f.file, f]));
+
+  for (const f of files) {
+    for (const app of f.objects.filter((o) => o.kind === 'Application')) {
+      const id = idOf(app);
+      const spec = asObj(app.spec);
+      const source = asObj(spec.source);
+      const project = String(spec.project ?? 'default');
+      if (!projects.has(project)) {
+        add(f.file, id, '/spec/project', `Application ${id.name} uses project "${project}", which is not one of this repository's AppProjects (${[...projects.keys()].sort().join(', ')})`,
+          'use the project the generator assigns; never `default`, which allows every repository, destination and kind');
+        continue;
+      }
+      const n = need(project);
+      n.apps.push(id.name);
+      n.repos.add(String(source.repoURL ?? ''));
+      const destNs = String(asObj(spec.destination).namespace ?? '');
+      let objects: Obj[] = [];
+      const path = String(source.path ?? '');
+      const createsNamespace = asArr(asObj(spec.syncPolicy).syncOptions).includes('CreateNamespace=true');
+      if (createsNamespace) objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: destNs } });
+      if (typeof source.chart === 'string') {
+        if (source.chart !== settings.operator.chart || source.repoURL !== settings.operator.chartRepo) {
+          add(f.file, id, '/spec/source/chart', `cannot tell what chart ${source.chart} from ${String(source.repoURL)} renders`, 'only the operator chart pinned in gitops.yaml is known');
+          continue;
+        }
+        const watch = String(asObj(asObj(asObj(source.helm).valuesObject).operator).watchNamespace ?? '');
+        const watched = watch === '' ? [] : watch.split(',');
+        const chart = operatorChartKinds(watched, destNs);
+        for (const k of chart.cluster) n.cluster.set(key(k), k);
+        for (const k of chart.namespaced) n.namespaced.set(key(k), k);
+        for (const ns of [destNs, ...watched.filter((w) => w !== '*')]) n.namespaces.add(ns);
+      } else if (path === ARGOCD_DIR) {
+        const include = asObj(source.directory).include;
+        const listed = typeof include === 'string' ? literalInclude(include) : undefined;
+        if (!listed) {
+          add(f.file, id, '/spec/source/directory/include', 'the root Application does not list the files it syncs, so any file added under argocd/ would be synced',
+            'set directory.include to the brace list of generated files (zx scripts/generate.ts does)');
+          continue;
+        }
+        for (const rel of listed) {
+          const included = filesByPath.get(`${ARGOCD_DIR}/${rel}`);
+          if (!included) {
+            add(f.file, id, '/spec/source/directory/include', `includes argocd/${rel}, which does not exist`, 'run `zx scripts/generate.ts`');
+            continue;
+          }
+          objects = objects.concat(included.objects);
+        }
+        n.namespaces.add(destNs);
+      } else if (path.startsWith(`${OVERLAYS_DIR}/`)) {
+        const env = path.slice(OVERLAYS_DIR.length + 1);
+        const objs = rendered.get(env);
+        if (!objs) continue; // not rendered in this run
+        objects = objects.concat(objs.map((o) => o.object));
+      } else {
+        add(f.file, id, '/spec/source', `cannot tell what ${path || 'this source'} renders`, 'point Applications at overlays/<env>, argocd/ or the pinned operator chart only');
+        continue;
+      }
+      for (const o of objects) {
+        const { cluster, namespaced } = kindsOf([o]);
+        for (const k of cluster) n.cluster.set(key(k), k);
+        for (const k of namespaced) n.namespaced.set(key(k), k);
+        const ns = asObj(o.metadata).namespace;
+        if (namespaced.length > 0) n.namespaces.add(typeof ns === 'string' && ns !== '' ? ns : destNs);
+      }
+    }
+  }
+
+  for (const [name, p] of [...projects].sort(([a], [b]) => a.localeCompare(b))) {
+    const n = needs.get(name);
+    if (!n) {
+      add(p.file, p.id, '', `AppProject ${name} is used by no Application`, 'remove it (zx scripts/generate.ts)');
+      continue;
+    }
+    const apps = `its Applications (${n.apps.sort().join(', ')})`;
+    const compare = (path: string, what: string, allowed: Map<string, string>, needed: Map<string, string>): void => {
+      for (const [k, l] of allowed) if (!needed.has(k)) add(p.file, p.id, path, `allows ${what} ${l}, which ${apps} do not render`, 'allow only what the Applications render (zx scripts/generate.ts)');
+      for (const [k, l] of needed) if (!allowed.has(k)) add(p.file, p.id, path, `does not allow ${what} ${l}, which ${apps} render`, 'regenerate the project (zx scripts/generate.ts); a sync would fail');
+    };
+    const kinds = (list: unknown): Map<string, string> => new Map(asArr(list).map((e) => {
+      const k = asObj(e);
+      const gk: GroupKind = { group: String(k.group ?? ''), kind: String(k.kind ?? ''), ...(k.name === undefined ? {} : { name: String(k.name) }) };
+      return [key(gk), label(gk)];
+    }));
+    if (p.spec.namespaceResourceWhitelist === undefined) {
+      add(p.file, p.id, '/spec/namespaceResourceWhitelist', 'has no namespaceResourceWhitelist, which allows every namespaced kind', 'list the kinds (zx scripts/generate.ts)');
+    }
+    compare('/spec/namespaceResourceWhitelist', 'namespaced kind', kinds(p.spec.namespaceResourceWhitelist), new Map([...n.namespaced].map(([k, v]) => [k, label(v)])));
+    compare('/spec/clusterResourceWhitelist', 'cluster-scoped', kinds(p.spec.clusterResourceWhitelist), new Map([...n.cluster].map(([k, v]) => [k, label(v)])));
+    const dests = new Map(asArr(p.spec.destinations).map((d) => {
+      const o = asObj(d);
+      return [`${String(o.server ?? o.name ?? '')} ${String(o.namespace ?? '')}`, `namespace ${String(o.namespace ?? '')} on ${String(o.server ?? o.name ?? '')}`];
+    }));
+    compare('/spec/destinations', 'destination', dests, new Map([...n.namespaces].map((ns) => [`${IN_CLUSTER} ${ns}`, `namespace ${ns} on ${IN_CLUSTER}`])));
+    compare('/spec/sourceRepos', 'source repository', new Map(asArr(p.spec.sourceRepos).map((r) => [String(r), String(r)])), new Map([...n.repos].map((r) => [r, r])));
+  }
+  return findings;
+}
+
+/**
+ * The capacity check: every environment's effective pod requests, and all of them plus the operator,
+ * against gitops.yaml `capacity`. Returns no finding when no capacity is set.
+ */
+export function capacityFindings(rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings, allEnvironments: boolean): Finding[] {
+  if (!settings.capacity) return [];
+  const capacity: Requests = { cpu: amountOf(settings.capacity.cpu), memory: amountOf(settings.capacity.memory) };
+  const findings: Finding[] = [];
+  let total = containerRequests(MONGODB_OPERATOR_RESOURCES);
+  for (const [env, objects] of [...rendered].sort(([a], [b]) => a.localeCompare(b))) {
+    const workloads = workloadRequests(objects);
+    const sum = totalRequests(workloads);
+    total = addRequests(total, sum);
+    const over = exceeded(sum, capacity);
+    if (over.length > 0) {
+      const detail = workloads.map((w) => `${idLabel(w.id)} ${w.pods}×(${formatAmount('cpu', w.perPod.cpu)}, ${formatAmount('memory', w.perPod.memory)})`).join('; ');
+      findings.push({
+        env, policy: CAPACITY, object: { group: '', kind: 'Namespace', namespace: '', name: env }, file: envSpecFile(env), path: '/',
+        message: `environment ${env} alone asks for more than the cluster has: ${over.join(', ')} (${detail})`,
+        fix: `lower replicas, members or requests in ${envSpecFile(env)}, or raise capacity in ${SETTINGS_FILE} if the cluster is bigger`,
+      });
+    }
+  }
+  const over = exceeded(total, capacity);
+  if (allEnvironments && over.length > 0) {
+    findings.push({
+      env: REPOSITORY_SCOPE, policy: CAPACITY, object: fileId(SETTINGS_FILE), file: SETTINGS_FILE, path: '/capacity',
+      message: `all environments and the MongoDB operator together ask for more than the cluster has: ${over.join(', ')}`,
+      fix: `lower replicas, members or requests in overlays/*/env.yaml, or raise capacity in ${SETTINGS_FILE} if the cluster is bigger`,
+    });
+  }
+  return findings;
+}
+
+/**
+ * The whole-repository checks for the rendered environments. `generated` is generateRepo's output for
+ * the current inputs (scripts/validate.ts computes it once for the stale-file check as well).
+ */
+export function validateRepository(
+  root: string,
+  rendered: readonly RenderedEnvironment[],
+  settings: RepoSettings,
+  generated: Readonly<Record<string, string>>,
+  envs: readonly string[],
+): Finding[] {
+  const objects = new Map(rendered.map((r) => [r.env, normalizeRender(r.yaml)]));
+  return [
+    ...unownedFileFindings(root, generated, envs),
+    ...projectFindings(root, objects, settings),
+    ...capacityFindings(objects, settings, rendered.length === envs.length),
+  ];
 }

@@ -8,7 +8,7 @@ import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Problem } from './errors.ts';
-import { gitChecked } from './git.ts';
+import { gitChecked, gitRaw } from './git.ts';
 import type { ByteSource, SecretFinding } from './secrets-detect/detect.ts';
 import { detectInTextsSync } from './secrets-detect/sync.ts';
 
@@ -64,7 +64,7 @@ export function secretIn(value: string): string | undefined {
 
 // ---------------------------------------------------------------------------------------------------
 // The files to scan: every tracked file (node_modules or lockfile included: git tracks it, so it is
-// pushed), plus untracked files git would add; a staged version that differs from the work tree too.
+// pushed), plus untracked files git would add; a staged change that differs from the work tree too.
 
 export interface CollectedFiles {
   files: ByteSource[];
@@ -110,6 +110,12 @@ function worktreeBytes(root: string, path: string): Buffer | undefined {
 export async function collectRepositoryFiles(root: string, pathspecs: readonly string[] = []): Promise<CollectedFiles> {
   const staged = (await gitChecked(root, ['ls-files', '-z', '--stage', '--', ...pathspecs])).toString('utf8').split('\0').filter((l) => l !== '');
   const others = (await gitChecked(root, ['ls-files', '-z', '--others', '--exclude-standard', '--', ...pathspecs])).toString('utf8').split('\0').filter((l) => l !== '');
+  // Paths whose index version differs from HEAD (all of them before the first commit): a staged
+  // version that is not in the work tree any more is still what the next commit will hold.
+  const head = await gitRaw(root, ['rev-parse', '--verify', '-q', 'HEAD']);
+  const stagedPaths = head.code === 0
+    ? new Set((await gitChecked(root, ['diff', '--cached', '--name-only', '--no-renames', '-z', '--', ...pathspecs])).toString('utf8').split('\0').filter((p) => p !== ''))
+    : undefined;
   const files: ByteSource[] = [];
   const unscannable: SecretFinding[] = [];
   const needBlob: { path: string; sha: string; label: string }[] = [];
@@ -133,7 +139,7 @@ export async function collectRepositoryFiles(root: string, pathspecs: readonly s
       continue;
     }
     files.push({ path, bytes });
-    if (gitBlobSha(bytes) !== sha) needBlob.push({ path, sha, label: `${path} (staged)` });
+    if ((stagedPaths === undefined || stagedPaths.has(path)) && gitBlobSha(bytes) !== sha) needBlob.push({ path, sha, label: `${path} (staged)` });
   }
   for (const path of others) {
     const bytes = worktreeBytes(root, path);

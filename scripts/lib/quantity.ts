@@ -7,14 +7,17 @@
 //   <number>   ::= <digits> | <digits>.<digits> | <digits>. | .<digits>
 //   <suffix>   ::= <binarySI> Ki|Mi|Gi|Ti|Pi|Ei  |  <decimalSI> n|u|m|""|k|M|G|T|P|E  |  e<int> | E<int>
 //
-// (The Go scanner also lets "." or "+" through as zero; the grammar does not, and neither do we.)
+// (The Go scanner also reads a missing number as zero: ".", "+" and "Gi" parse as 0. The grammar does
+// not allow them, and neither do we.)
 // A value is kept as an exact rational (bigint numerator / denominator): no floating point, so
 // "99999999999999999999999Ti" and "0.1m" compare exactly. The limits that matter to the API server:
 //   - ParseQuantity silently caps a binary-SI value at 2^63-1 (quantity.go, `maxAllowed`), so a bigger
 //     memory or storage size would be stored as a different number than the one written;
 //   - kubelet and scheduler work in milli-units (Quantity.MilliValue), which only fits int64 up to
 //     MaxMilliValue = (2^63-1)/1000 units (pkg/api/resource/math.go), so a bigger CPU value overflows;
-//   - values finer than 1n are rounded up to 1n (quantity.go: "rounds non-zero values up").
+//   - a resource value (requests, limits, storage: a ResourceList) finer than 1m is rounded up to milli
+//     units when the object is stored (kubernetes/kubernetes@v1.28.0 pkg/apis/core/v1/defaults.go
+//     SetDefaults_ResourceList: "In the future, we should instead reject values that need rounding").
 // `quantityRangeProblem` refuses all of these, so whatever passes is stored exactly as written.
 
 export type QuantityFormat = 'BinarySI' | 'DecimalSI' | 'DecimalExponent';
@@ -118,14 +121,14 @@ export interface RangeOptions {
 /**
  * Why the API server would refuse, change or overflow this value, or undefined: negative (refused:
  * ValidateNonnegativeQuantity in kubernetes/kubernetes@v1.28.0 pkg/apis/core/validation/validation.go),
- * zero when `positive`, finer than 1n (rounded up), or above MaxMilliValue units (capped or overflowed).
+ * zero when `positive`, finer than 1m (rounded up), or above MaxMilliValue units (capped or overflowed).
  */
 export function quantityRangeProblem(q: Quantity, options: RangeOptions = {}): string | undefined {
   const positive = options.positive ?? true;
   if (q.num < 0n) return `"${q.text}" is negative; the API server refuses negative resource quantities`;
   if (q.num === 0n && positive) return `"${q.text}" is zero; nothing can run or be stored with 0`;
-  // Finer than one nano-unit: ParseQuantity rounds it up, so the stored value would differ.
-  if ((q.num * 1_000_000_000n) % q.den !== 0n) return `"${q.text}" is finer than 1n (10^-9); the API server would round it up`;
+  // Finer than one milli-unit: the API server rounds a resource value up, so the stored value would differ.
+  if ((q.num * 1000n) % q.den !== 0n) return `"${q.text}" is finer than 1m (a thousandth); the API server would round it up to milli-units`;
   if (q.num > MAX_MILLI_VALUE * q.den) {
     return `"${q.text}" is larger than ${MAX_MILLI_VALUE} units: Kubernetes counts resources in milli-units in a signed 64-bit integer (at most 2^63-1), so this value would be capped or overflow`;
   }

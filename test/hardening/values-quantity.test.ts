@@ -73,8 +73,10 @@ describe('quantity ranges the API server enforces', () => {
     ['8Ei', /larger than/],
     ['1e19', /larger than/],
     ['1e999999999', /larger than/],
-    ['0.5n', /finer than 1n/],
-    ['1e-10', /finer than 1n/],
+    ['0.5n', /finer than 1m/],
+    ['5n', /finer than 1m/],
+    ['0.5m', /finer than 1m/],
+    ['1e-4', /finer than 1m/],
   ])('%s is refused', (text, message) => {
     expect(quantityRangeProblem(q(text))).toMatch(message);
   });
@@ -88,7 +90,7 @@ describe('quantity ranges the API server enforces', () => {
     expect(quantityRangeProblem(q('0'), { positive: false })).toBeUndefined();
   });
 
-  it.each(['1n', '100m', '1Gi', '20Gi', '512Mi', '1.5', '8Pi'])('%s is in range', (text) => {
+  it.each(['1m', '100m', '1Gi', '20Gi', '512Mi', '1.5', '8Pi'])('%s is in range', (text) => {
     expect(quantityRangeProblem(q(text))).toBeUndefined();
   });
 });

@@ -24,7 +24,7 @@ import { buildOpenApiDocument } from './openapi.ts';
 import { HttpProblem, problemBody, sendProblem } from './problem.ts';
 import type { ProblemKind } from './problem.ts';
 import type { Readiness } from './readiness.ts';
-import { jsonBody } from './request-body.ts';
+import { CLOSE_CONNECTION, jsonBody } from './request-body.ts';
 import { identityFieldErrors } from './identity.ts';
 import { OBJECT_ID_PATTERN, createUserValidators, fieldErrors } from './user-schema.ts';
 import type { UserPatch } from './user-schema.ts';
@@ -148,7 +148,7 @@ export function createApp(deps: AppDeps): Express {
   if (!users) throw new TypeError('createApp needs either db or users');
   const validate = createUserValidators();
   const openapi = JSON.stringify(buildOpenApiDocument({ pageLimitDefault: config.PAGE_LIMIT_DEFAULT, pageLimitMax: config.PAGE_LIMIT_MAX, bodyLimitBytes: config.BODY_LIMIT_BYTES }));
-  const readBody = jsonBody(config.BODY_LIMIT_BYTES);
+  const readBody = jsonBody(config.BODY_LIMIT_BYTES, config.REQUEST_TIMEOUT_MS);
 
   const app = express();
   app.disable('x-powered-by');
@@ -173,6 +173,13 @@ export function createApp(deps: AppDeps): Express {
       metrics.httpDuration.observe({ method: req.method, route, status_code: String(status) }, seconds);
       req.log.info({ method: req.method, path: req.path, route, status, durationMs: Math.round(seconds * 1e4) / 10 }, 'request');
     });
+    // RFC 9112 §3.2: an HTTP/1.1 request without exactly one non-empty Host is a 400 (Node's own
+    // check is switched off in server.ts, so that the answer is problem+json like every other).
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+      let hosts = 0;
+      for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === 'host') hosts += 1;
+      if (hosts !== 1 || !req.headers.host?.trim()) throw new HttpProblem('badRequest', 'an HTTP/1.1 request needs exactly one non-empty Host header');
+    }
     next();
   });
 
@@ -288,7 +295,9 @@ export function createApp(deps: AppDeps): Express {
     const kind: ProblemKind = problem?.kind ?? 'internal';
     if (!problem) req.log.error({ err: error }, 'unhandled error');
     const detail = problem?.detail ?? `unexpected error; quote request id ${req.id}`;
-    sendProblem(res, problemBody(kind, detail, instanceOf(req), req.id, problem?.errors), problem?.headers);
+    // A body left unread (refused before or while reading it) is never drained: the connection closes.
+    const headers = req.complete ? problem?.headers : { ...problem?.headers, ...CLOSE_CONNECTION };
+    sendProblem(res, problemBody(kind, detail, instanceOf(req), req.id, problem?.errors), headers);
   });
 
   return app;

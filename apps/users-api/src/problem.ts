@@ -27,10 +27,12 @@ export const PROBLEM_TYPES = {
   invalidParameter: { status: 400, title: 'Invalid parameter', slug: 'invalid-parameter' },
   notFound: { status: 404, title: 'Not Found', slug: 'not-found' },
   methodNotAllowed: { status: 405, title: 'Method Not Allowed', slug: 'method-not-allowed' },
+  requestTimeout: { status: 408, title: 'Request Timeout', slug: 'request-timeout' },
   conflict: { status: 409, title: 'Conflict', slug: 'conflict' },
   headersTooLarge: { status: 431, title: 'Request Header Fields Too Large', slug: 'headers-too-large' },
   payloadTooLarge: { status: 413, title: 'Content Too Large', slug: 'payload-too-large' },
   unsupportedMediaType: { status: 415, title: 'Unsupported Media Type', slug: 'unsupported-media-type' },
+  expectationFailed: { status: 417, title: 'Expectation Failed', slug: 'expectation-failed' },
   internal: { status: 500, title: 'Internal Server Error', slug: 'internal' },
   unavailable: { status: 503, title: 'Service Unavailable', slug: 'unavailable' },
 } as const;

@@ -1,7 +1,6 @@
 // Request bodies: JSON only. The original API's documented `curl -d '{...}'` sends
 // application/x-www-form-urlencoded, and it accepted that as JSON; we keep that: a form-typed body that
 // is a JSON document is parsed as JSON. Anything else that is not JSON is 415.
-import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpProblem } from './problem.ts';
 
@@ -55,9 +54,76 @@ export function decodeJsonBody(contentType: string | undefined, raw: Buffer | un
   }
 }
 
-/** Reads the raw body (bounded by `limit`, no compressed bodies) and replaces req.body with its JSON value. */
-export function jsonBody(limitBytes: number): RequestHandler[] {
-  const readRaw = express.raw({ type: () => true, limit: limitBytes, inflate: false });
+/** Whether the request carries a body at all (RFC 9112 §6.3: Transfer-Encoding or Content-Length). */
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+}
+
+/**
+ * The response to a request whose body is not read to its end must close the connection: otherwise
+ * Node drains the rest of the body to reuse the connection (an endless chunked upload: forever).
+ */
+export const CLOSE_CONNECTION = { Connection: 'close' } as const;
+
+/**
+ * Reads the raw body into req.body, then replaces it with its JSON value. Stops reading as soon as the
+ * body crosses `limitBytes` (413) or has not arrived within `timeoutMs` (408); both answers close the
+ * connection instead of draining what the client still sends. No compressed bodies (415).
+ */
+export function jsonBody(limitBytes: number, timeoutMs: number): RequestHandler[] {
+  const readRaw = (req: Request, _res: Response, next: NextFunction): void => {
+    const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity') {
+      next(new HttpProblem('unsupportedMediaType', 'compressed request bodies are not accepted', { headers: CLOSE_CONNECTION }));
+      return;
+    }
+    if (!hasBody(req)) {
+      req.body = undefined;
+      next();
+      return;
+    }
+    const tooLarge = () => new HttpProblem('payloadTooLarge', `the request body is larger than the accepted limit of ${limitBytes} bytes`, { headers: CLOSE_CONNECTION });
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limitBytes) {
+      next(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const finish = (error?: HttpProblem): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('aborted', onAborted);
+      req.off('error', onAborted);
+      if (error) {
+        // Stop reading: what is still on its way is never read, and the answer closes the connection.
+        req.pause();
+        next(error);
+        return;
+      }
+      req.body = Buffer.concat(chunks, received);
+      next();
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > limitBytes) finish(tooLarge());
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => finish();
+    const onAborted = (): void => finish(new HttpProblem('badRequest', 'the request body was incomplete', { headers: CLOSE_CONNECTION }));
+    const timer = setTimeout(
+      () => finish(new HttpProblem('requestTimeout', `the request body did not arrive within ${timeoutMs} ms`, { headers: CLOSE_CONNECTION })),
+      timeoutMs,
+    );
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('aborted', onAborted);
+    req.on('error', onAborted);
+  };
   const decode = (req: Request, _res: Response, next: NextFunction): void => {
     req.body = decodeJsonBody(req.headers['content-type'], Buffer.isBuffer(req.body) ? req.body : undefined);
     next();

@@ -3,7 +3,7 @@
 // only then report ready. stop() drains in-flight requests within SHUTDOWN_TIMEOUT_MS.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, problemBody } from './problem.ts';
@@ -179,6 +179,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       // Longer than ingress-nginx's upstream keep-alive (60 s), so the proxy, not Node, closes idle
       // connections and never sends a request on a socket Node is closing (a 502).
       keepAliveTimeout: 65_000,
+      // How often Node enforces requestTimeout/headersTimeout (default 30 s would let a slow client
+      // hold a connection up to 30 s past the bound).
+      connectionsCheckingInterval: 1000,
+      // Checked in app.ts instead, to answer problem+json (and an empty Host, which Node lets through).
+      requireHostHeader: false,
     },
     app,
   );
@@ -189,10 +194,17 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       socket.destroy();
       return;
     }
-    const kind = error.code === 'HPE_HEADER_OVERFLOW' ? 'headersTooLarge' : 'badRequest';
+    const kind = error.code === 'HPE_HEADER_OVERFLOW' ? 'headersTooLarge' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'requestTimeout' : 'badRequest';
     const { status, title } = PROBLEM_TYPES[kind];
-    const body = JSON.stringify(problemBody(kind, 'the request could not be parsed as HTTP/1.1', ''));
+    const detail = kind === 'requestTimeout' ? `the request did not arrive within ${config.REQUEST_TIMEOUT_MS * 2 + 1000} ms` : 'the request could not be parsed as HTTP/1.1';
+    const body = JSON.stringify(problemBody(kind, detail, ''));
     socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: ${PROBLEM_MEDIA_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+  // Node answers an Expect other than 100-continue with a bare 417 unless someone listens here.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify(problemBody('expectationFailed', `the expectation ${JSON.stringify(String(req.headers.expect))} is not supported; only 100-continue is`, (req.url ?? '').split('?')[0] ?? ''));
+    res.writeHead(417, { 'Content-Type': PROBLEM_MEDIA_TYPE, 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+    res.end(body);
   });
   // A keep-alive connection whose request was in flight at stop() turns idle when its response ends;
   // close it then, instead of waiting for the keep-alive timeout.

@@ -3,7 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { REPO } from './support.ts';
+import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
+import { effectivePodRequests, formatAmount, workloadRequests } from '../../scripts/lib/validate/capacity.ts';
+import { capacityFindings } from '../../scripts/lib/validate/validate.ts';
+import { committedSettings, REPO } from './support.ts';
 
 function render(env: string): any[] {
   const out = execFileSync('kubectl', ['kustomize', `${REPO}overlays/${env}`], { encoding: 'utf8' });
@@ -36,9 +39,36 @@ describe.each([
     else expect(ing).toBeUndefined();
   });
 
-  it('has a PodDisruptionBudget', () => {
-    expect(find(objs, 'PodDisruptionBudget')).toBeDefined();
+  it('has a PodDisruptionBudget for the API and one for the MongoDB members that allows one eviction', () => {
+    const pdbs = objs.filter((o) => o.kind === 'PodDisruptionBudget');
+    expect(pdbs.map((p) => p.metadata.name).sort()).toEqual(['users-api', 'users-db']);
+    expect(pdbs.find((p) => p.metadata.name === 'users-db').spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { app: 'users-db-svc' } } });
   });
+
+  it(tls ? 'routes only the API\'s public paths through its Ingress' : 'publishes nothing', () => {
+    const ing = find(objs, 'Ingress');
+    if (!tls) return expect(ing).toBeUndefined();
+    expect(ing.spec.rules[0].http.paths.map((p: any) => `${p.pathType} ${p.path}`)).toEqual(['Prefix /users', 'Exact /openapi.json']);
+  });
+
+  it('sizes the operator\'s init containers, so a member asks for its containers\' requests only', () => {
+    const [w] = workloadRequests(normalizeRender(execFileSync('kubectl', ['kustomize', `${REPO}overlays/${env}`], { encoding: 'utf8' }))).filter((x) => x.id.kind === 'MongoDBCommunity');
+    const spec = find(objs, 'MongoDBCommunity').spec.statefulSet.spec.template.spec;
+    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['mongod-posthook', 'mongodb-agent-readinessprobe']);
+    expect(w!.pods).toBe(members);
+    expect(formatAmount('cpu', w!.perPod.cpu)).toBe(formatAmount('cpu', effectivePodRequests(spec.containers.map((c: any) => c.resources), []).cpu));
+  });
+});
+
+it('the committed environments fit the capacity in gitops.yaml, each alone and all together (with the operator)', () => {
+  const settings = committedSettings();
+  expect(settings.capacity).toBeDefined();
+  const rendered = new Map(['dev', 'staging', 'prod'].map((env) => [env, normalizeRender(execFileSync('kubectl', ['kustomize', `${REPO}overlays/${env}`], { encoding: 'utf8' }))]));
+  expect(capacityFindings(rendered, settings, true)).toEqual([]);
+  // …and would not with the operator's default init-container requests (0.5 CPU each; 7 members).
+  const withoutInit = new Map([...rendered].map(([env, objs]) => [env, objs.map((o) =>
+    o.id.kind === 'MongoDBCommunity' ? { ...o, object: JSON.parse(JSON.stringify(o.object, (k, v) => (k === 'initContainers' ? undefined : v))) } : o)]));
+  expect(capacityFindings(withoutInit, settings, true).map((f) => `${f.policy} ${f.file}`)).toEqual(['capacity gitops.yaml']);
 });
 
 it('prod syncs by hand, dev automatically', () => {

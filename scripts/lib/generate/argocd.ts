@@ -5,7 +5,7 @@
 // sets it). Every Application retries forever with backoff (RETRY). docs/environments.md has the flow.
 import { applicationName } from '../envspec.ts';
 import { isProtectedEnv, PROTECTED_LABEL, PROTECTED_SYNC_OPTIONS, SYNC_OPTIONS_ANNOTATION } from '../env-rules.ts';
-import { ARGOCD_DIR, envDir, envSpecFile } from '../layout.ts';
+import { ARGOCD_DIR, envDir } from '../layout.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 
 export const ROOT_APP_NAME = 'root';
@@ -168,7 +168,8 @@ export function envProject(settings: RepoSettings, env: EnvSpec, renderedObjects
   const { cluster, namespaced } = kindsOf(renderedObjects);
   if (cluster.length > 0) throw new Error(`environment ${env.name} renders cluster-scoped ${cluster.map((k) => k.kind).join(', ')}: environments may not`);
   return appProject(settings, envProjectName(env.name), {
-    description: `Environment ${env.name}: namespaced objects of overlays/${env.name} into namespace ${env.namespace} only; generated from ${envSpecFile(env.name)}`,
+    // AppProject.spec.description has maxLength 255 (argo-cd v3.5.1 CRD): keep it short for 53-character names.
+    description: `Environment ${env.name}: namespaced objects into namespace ${env.namespace} only`,
     sourceRepos: [settings.repoURL],
     namespaces: [env.namespace],
     cluster: [],

@@ -54,16 +54,19 @@ describe('an environment name that is a path is refused by every command before 
   }, 240_000);
 
   it('delete-env of an unknown but well-formed name is refused the same way (exit 2, nothing deleted)', async () => {
+    attacks++;
     const before = snapshotTree(dir);
     const r = await runScript(dir, 'delete-env', ['nope', '--yes']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/environment nope does not exist[\s\S]*use one of: dev, prod, staging/);
     expect(snapshotTree(dir)).toEqual(before);
+    held++;
   });
 });
 
 describe('concurrent new-env runs (the lock covers reading, generating and writing)', () => {
   it('4 new-env runs at once: all 4 environments and Applications exist and generate --check passes', async () => {
+    attacks++;
     const names = ['cc-1', 'cc-2', 'cc-3', 'cc-4'];
     const runs = await Promise.all(names.map((n) => runScript(dir, 'new-env', [n])));
     for (const [i, r] of runs.entries()) expect(r.code, `${names[i]}: ${r.err}`).toBe(0);
@@ -76,6 +79,7 @@ describe('concurrent new-env runs (the lock covers reading, generating and writi
     }
     const check = await runScript(dir, 'generate', ['--check']);
     expect(check.code, check.err).toBe(0);
+    held++;
     for (const n of names) expect((await runScript(dir, 'delete-env', [n, '--yes'])).code).toBe(0);
     expect((await runScript(dir, 'generate', ['--check'])).code).toBe(0);
   }, 240_000);

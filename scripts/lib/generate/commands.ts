@@ -13,7 +13,7 @@ import { ConflictError, InputError, UsageError, type Problem } from '../errors.t
 import { readInputFile, readInputText } from '../input-file.ts';
 import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envOwnedPaths, envSpecFile, GENERATED_PATHS, SETTINGS_FILE } from '../layout.ts';
 import { compareQuantities, isQuantity, parseQuantity } from '../quantity.ts';
-import { crossEnvProblems, dotenvWarnings, envArgument, loadEnv, readRepoInputs } from '../repo-inputs.ts';
+import { crossEnvProblems, dotenvWarnings, envArgument, loadEnv, readRepoInputs, type RepoInputs } from '../repo-inputs.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 import { toYaml } from '../yaml.ts';
 import { checkGenerated, describeDrift, generateRepo, plannedChanges, walkFiles, type Drift } from './index.ts';
@@ -303,9 +303,10 @@ export async function runDeleteEnv(root: string, name: string, log: RunLog = {},
  * every input read safely and validated exactly as generate does (an InputError, exit 2), then the
  * generated files compared with what those inputs produce. Stale files are returned, not thrown.
  */
-export async function checkRepository(root: string): Promise<{ drift: Drift[]; warnings: Problem[] }> {
+export async function checkRepository(root: string): Promise<{ inputs: RepoInputs; files: Record<string, string>; drift: Drift[]; warnings: Problem[] }> {
   const inputs = await readRepoInputs(root);
-  return { drift: checkGenerated(root, generateRepo(inputs)), warnings: dotenvWarnings(inputs) };
+  const files = generateRepo(inputs);
+  return { inputs, files, drift: checkGenerated(root, files), warnings: dotenvWarnings(inputs) };
 }
 
 /** The message for stale generated files: which ones, and the fix. */

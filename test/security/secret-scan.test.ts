@@ -19,6 +19,7 @@ import {
   secretProblemsInText,
 } from '../../scripts/lib/secret-scan.ts';
 import { checkDotenv } from '../../scripts/lib/envfile.ts';
+import { looksLikeCredential } from '../../scripts/lib/validate/policies.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const cat = (...parts: string[]) => parts.join('');
@@ -174,6 +175,13 @@ describe('the synchronous entry points (.env check, validate policy)', () => {
     const { problems } = checkDotenv('overlays/dev/.env', `LOG_LEVEL=info\nCORS_ORIGIN=${value}\n`);
     expect(problems).toContainEqual(expect.objectContaining({ path: 'line 2', message: expect.stringMatching(/^CORS_ORIGIN holds what looks like a secret/) }));
     expect(printed(problems)).not.toContain(value.slice(10, 30));
+  });
+
+  it('validate: the no-secrets-in-git policy finds the same values in rendered ConfigMaps and env literals', () => {
+    for (const value of [jwt(), githubToken(), awsKeyId(), `https://${randomSecret()}@example.com/`, Buffer.from(pem()).toString('base64')]) {
+      expect(looksLikeCredential('CORS_ORIGIN', value)).toBe(true);
+    }
+    expect(looksLikeCredential('CORS_ORIGIN', 'https://users.example.com')).toBe(false);
   });
 
   it('ordinary settings are not secrets', () => {

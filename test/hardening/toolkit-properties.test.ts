@@ -284,12 +284,16 @@ describe('.env parsing', () => {
 });
 
 // Valid environment specs, anywhere in the schema's range.
-const cpuQ = fc.oneof(fc.integer({ min: 1, max: 4000 }).map((n) => `${n}m`), fc.constantFrom('1', '0.5', '2.25'));
-const memQ = fc.tuple(fc.integer({ min: 1, max: 4096 }), fc.constantFrom('Mi', 'Gi')).map(([n, u]) => `${n}${u}`);
-const containerResources = fc.record({
-  requests: fc.record({ cpu: cpuQ, memory: memQ }),
-  limits: fc.record({ cpu: cpuQ, memory: memQ }, { requiredKeys: ['memory'] }),
-});
+// Requests never exceed limits (the API server refuses such a pod, and so does generate), so a pair is
+// drawn as the limit first, then a request up to it; each written in one of the units users write.
+const cpuText = (milli: number) => (milli % 1000 === 0 ? `${milli / 1000}` : milli % 250 === 0 ? `${milli / 1000}` : `${milli}m`);
+const memText = (mi: number) => (mi % 1024 === 0 ? `${mi / 1024}Gi` : `${mi}Mi`);
+const cpuPair = fc.integer({ min: 1, max: 4000 }).chain((limit) => fc.record({ limit: fc.option(fc.constant(limit), { nil: undefined }), request: fc.integer({ min: 1, max: limit }) }));
+const memPair = fc.integer({ min: 1, max: 4096 * 1024 }).chain((limit) => fc.record({ limit: fc.constant(limit), request: fc.integer({ min: 1, max: limit }) }));
+const containerResources = fc.tuple(cpuPair, memPair).map(([cpu, mem]) => ({
+  requests: { cpu: cpuText(cpu.request), memory: memText(mem.request) },
+  limits: { ...(cpu.limit !== undefined ? { cpu: cpuText(cpu.limit) } : {}), memory: memText(mem.limit) },
+}));
 const envName = fc.stringMatching(/^[a-z]([-a-z0-9]{0,20}[a-z0-9])?$/).filter((n) => !RESERVED_ENV_NAMES.includes(n) && !['kube-system', 'default', 'argocd', 'mongodb-operator'].includes(n));
 const specBody = fc.record(
   {

@@ -134,7 +134,7 @@ describe('the CLIs on a repository that protects prod', () => {
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('generate refuses sync.automated: true in overlays/prod/env.yaml (exit 2) and writes nothing', () => {
+  it('generate and validate refuse sync.automated: true in overlays/prod/env.yaml (exit 2, policy id) and write nothing', () => {
     const file = join(dir, 'overlays/prod/env.yaml');
     const original = readFileSync(file, 'utf8');
     writeFileSync(file, original.replace(/^sync: .*$/m, 'sync: { automated: true, prune: true, selfHeal: true }'));
@@ -144,6 +144,10 @@ describe('the CLIs on a repository that protects prod', () => {
       expect(r.code).toBe(2);
       expect(r.err).toMatch(/overlays\/prod\/env\.yaml \/sync\/automated: \[protected-environment\] environment prod is protected/);
       expect(readTree(dir)).toEqual(before);
+      // validate runs generate's input checks first: the same finding, with the policy id.
+      const v = run('validate');
+      expect(v.code).toBe(2);
+      expect(v.err).toMatch(/overlays\/prod\/env\.yaml \/sync\/automated: \[protected-environment\]/);
     } finally {
       writeFileSync(file, original);
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env zx
 // zx scripts/scan-secrets.ts [path…]: the repository's secret scan (scripts/lib/secret-scan.ts). Exit 1 on findings.
+import { existsSync } from 'node:fs';
 import { runCli } from './lib/cli.ts';
 import type { CliSpec } from './lib/cli.ts';
 import { formatProblem, UsageError } from './lib/errors.ts';
@@ -25,6 +26,9 @@ const spec: CliSpec<typeof options> = {
 };
 
 await runCli(spec, import.meta.url, async ({ positionals }, io) => {
+  // A path that does not exist would scan nothing and pass: refuse it.
+  const missing = positionals.filter((p) => !existsSync(p));
+  if (missing.length > 0) throw new UsageError(`no such file or directory: ${missing.join(', ')}`);
   let collected: CollectedFiles;
   try {
     collected = await collectRepositoryFiles(process.cwd(), positionals);

@@ -197,6 +197,20 @@ describe('scan-secrets (CLI)', () => {
   git('init', '-q');
   const run = (...args: string[]) => spawnSync(process.execPath, [join(root, 'scripts', 'scan-secrets.ts'), ...args], { cwd: dir, encoding: 'utf8' });
 
+  it('exits 2 for a path that does not exist and outside a git repository, scanning nothing', () => {
+    const r = run('no-such-dir');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('no such file or directory: no-such-dir');
+    const outside = mkdtempSync(join(tmpdir(), 'scan-secrets-nogit-'));
+    try {
+      const n = spawnSync(process.execPath, [join(root, 'scripts', 'scan-secrets.ts')], { cwd: outside, encoding: 'utf8', env: { ...process.env, GIT_CEILING_DIRECTORIES: tmpdir() } });
+      expect(n.status).toBe(2);
+      expect(n.stderr).toMatch(/cannot list files with git/);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('exits 0 on a clean tree and 1 with file, line and rule of a finding, without the value', () => {
     writeFileSync(join(dir, 'README.md'), '# nothing to see\n');
     git('add', 'README.md');

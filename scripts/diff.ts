@@ -6,17 +6,15 @@
 import { runCli } from './lib/cli.ts';
 import type { CliSpec, ParsedArgs } from './lib/cli.ts';
 import { FindingsError, UsageError } from './lib/errors.ts';
-import { checkRepository, settleRepository, staleMessage } from './lib/generate/commands.ts';
-import { envArgument } from './lib/repo-inputs.ts';
 import { locateKustomize } from './lib/kustomize.ts';
 import { renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { formatReport } from './lib/diff/format.ts';
 import type { DiffFormat, DiffReport } from './lib/diff/format.ts';
 import { COLOR_HELP, COLOR_OPTION, parseColorChoice, progressLine, shouldColor } from './lib/term.ts';
-import { defaultBase } from './lib/diff/git.ts';
-import { reviewChanges } from './lib/diff/review.ts';
-import type { RefsSource } from './lib/diff/review.ts';
+import type { RefsSource, reviewChanges } from './lib/diff/review.ts';
+// Start-up: `--help` and argument errors load only the modules above (node built-ins, the CLI edge,
+// the terminal helpers); generate's checks, the review core, YAML and the formats are imported below,
+// on the paths that need them (bench/README.md, "Start-up").
 
 const FORMATS: readonly DiffFormat[] = ['text', 'markdown', 'json', 'html'];
 
@@ -60,6 +58,7 @@ const spec: CliSpec<typeof options> = {
 };
 
 async function sourceOf(root: string, values: ParsedArgs<typeof options>['values']): Promise<RefsSource> {
+  const { defaultBase } = await import('./lib/diff/git.ts');
   return { kind: 'refs', base: values.base ?? (await defaultBase(root)), head: values.head };
 }
 
@@ -77,7 +76,10 @@ async function checkHead(root: string, head: Parameters<NonNullable<Parameters<t
 
 async function output(report: DiffReport, format: DiffFormat, values: ParsedArgs<typeof options>['values'], color: boolean): Promise<string> {
   const sourceUrl = values['source-url'];
-  if (format !== 'html') return formatReport(report, format, undefined, { color, ...(sourceUrl ? { sourceUrl } : {}) });
+  if (format !== 'html') {
+    const { formatReport } = await import('./lib/diff/format.ts');
+    return formatReport(report, format, undefined, { color, ...(sourceUrl ? { sourceUrl } : {}) });
+  }
   const { formatHtml } = await import('./lib/diff/html.ts');
   return formatHtml(report, sourceUrl ? { sourceUrl } : {});
 }
@@ -103,6 +105,7 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
     throw new UsageError('--live compares the working tree with the cluster; it cannot be combined with --base or --head');
   }
   if (values.context !== undefined && values.live === undefined) throw new UsageError('--context goes with --live');
+  const [{ envArgument }, { checkRepository, settleRepository, staleMessage }] = await Promise.all([import('./lib/repo-inputs.ts'), import('./lib/generate/commands.ts')]);
   if (values.live !== undefined) envArgument(root, values.live, { mustExist: true, option: '--live' });
   await settleRepository(root, 'diff', io.err);
   // The working tree is a side of the diff unless --head names a commit: it must pass generate's
@@ -119,7 +122,7 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
   try {
     report = values.live !== undefined
       ? await liveReport(root, values.live, values.context, kustomize, io.err)
-      : await reviewChanges({ root, source: await sourceOf(root, values), kustomize, onProgress: progress.update, ...(format === 'html' ? { check: checkHead } : {}) });
+      : await (await import('./lib/diff/review.ts')).reviewChanges({ root, source: await sourceOf(root, values), kustomize, onProgress: progress.update, ...(format === 'html' ? { check: checkHead } : {}) });
   } finally {
     progress.end();
   }

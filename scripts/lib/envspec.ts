@@ -129,9 +129,16 @@ export const settingsSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-const validateEnvSchema = ajv.compile(envSpecSchema);
-const validateSettingsSchema = ajv.compile(settingsSchema);
+// Compiled on first use, not at import: every CLI imports this module, and `--help` should not pay
+// for schema compilation (about half a second of CPU).
+let compiled: { env: ReturnType<Ajv['compile']>; settings: ReturnType<Ajv['compile']> } | undefined;
+function schemaValidators(): NonNullable<typeof compiled> {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+    compiled = { env: ajv.compile(envSpecSchema), settings: ajv.compile(settingsSchema) };
+  }
+  return compiled;
+}
 
 function fixFor(e: ErrorObject): string {
   const field = e.instancePath.split('/').pop() ?? '';
@@ -206,6 +213,7 @@ export function parseYamlFile(file: string, text: string): LoadedYaml {
 /** Validates the contents of overlays/<name>/env.yaml; returns the typed spec when there are no problems. */
 export function validateEnvSpec(name: string, file: string, data: unknown): { spec?: EnvSpec; problems: Problem[] } {
   const problems = envNameProblems(name, file);
+  const validateEnvSchema = schemaValidators().env;
   if (!validateEnvSchema(data)) problems.push(...ajvProblems(file, validateEnvSchema.errors));
   if (problems.length > 0) return { problems };
   const spec = { name, ...(data as Omit<EnvSpec, 'name'>) };
@@ -215,6 +223,7 @@ export function validateEnvSpec(name: string, file: string, data: unknown): { sp
 }
 
 export function validateSettings(file: string, data: unknown): { settings?: RepoSettings; problems: Problem[] } {
+  const validateSettingsSchema = schemaValidators().settings;
   if (!validateSettingsSchema(data)) return { problems: ajvProblems(file, validateSettingsSchema.errors) };
   const rules = settingsRuleProblems(file, data as RepoSettings);
   if (rules.length > 0) return { problems: rules };

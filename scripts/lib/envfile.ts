@@ -3,7 +3,7 @@
 // The measurements behind every rule are in docs/environments.md ("How Kustomize reads .env").
 import { checkConfig, configSpec, SECRET_CONFIG_KEYS } from '../../apps/users-api/src/config.ts';
 import type { Problem } from './errors.ts';
-import { secretIn } from './secret-scan.ts';
+import { secretsIn } from './secret-scan.ts';
 import { MONGODB } from './spec.ts';
 
 export interface DotenvEntry {
@@ -133,6 +133,8 @@ export function validateDotenvValues(file: string, parsed: ParsedDotenv): Proble
   const known = new Set(Object.keys(configSpec));
   const secretKeys = new Set<string>(SECRET_CONFIG_KEYS);
   const forEnvalid: Record<string, string> = { MONGODB_URI: 'mongodb://placeholder.invalid:27017/admin' };
+  const found = secretsIn(parsed.entries.map((e) => e.value));
+  const secretAt = new Map(parsed.entries.map((e, i) => [e.line, found[i]]));
   for (const { key, value, line } of parsed.entries) {
     const where = `line ${line}`;
     if (secretKeys.has(key)) {
@@ -144,7 +146,7 @@ export function validateDotenvValues(file: string, parsed: ParsedDotenv): Proble
       continue;
     }
     // The repository's one secret detector (scripts/lib/secret-scan.ts): keys, URLs, tokens, JWTs, PEM.
-    const secret = secretIn(value);
+    const secret = secretAt.get(line);
     if (secret !== undefined) {
       problems.push({ file, path: where, message: `${key} holds what looks like a secret (${secret}; value not shown); secrets never go in .env (it is committed to git)`, fix: 'remove the value; create a Kubernetes Secret on the cluster and reference it' });
       continue;

@@ -56,6 +56,21 @@ export function looksLikeSecret(value: string): boolean {
   return secretIn(value) !== undefined;
 }
 
+/**
+ * secretIn for many one-line values at once (a .env file's), in one detector run: the values are
+ * scanned as the lines of one text, so the cost does not grow with a call per value.
+ */
+export function secretsIn(values: readonly string[]): (string | undefined)[] {
+  if (values.some((v) => /[\r\n\u2028\u2029]/.test(v))) return values.map(secretIn);
+  const out: (string | undefined)[] = values.map(() => undefined);
+  if (values.length === 0) return out;
+  for (const f of detectInTextsSync([{ path: 'values', text: values.join('\n') }])) {
+    const i = f.line - 1;
+    if (i < out.length && out[i] === undefined) out[i] = `${f.rule}: ${f.message}`;
+  }
+  return out;
+}
+
 /** What the detector finds in one value (`github: found GitHub Token`), or undefined; never the value. */
 export function secretIn(value: string): string | undefined {
   const f = detectInTextsSync([{ path: 'value', text: value }])[0];

@@ -13,8 +13,13 @@ export const MONGODB_OPERATOR_DEFAULTS: RepoSettings['operator'] = {
   namespace: 'mongodb-operator',
 };
 
-/** Helm release name, and so the operator Deployment's `app.kubernetes.io/name` label (chart value operator.name). */
+/** Helm release name of the operator's chart. */
 export const MONGODB_OPERATOR_RELEASE = 'mongodb-kubernetes';
+/**
+ * The operator Deployment's name and its pods' `app.kubernetes.io/name` label: the chart value
+ * `operator.name` (default below), not the release name (mongodb/mongodb-kubernetes@1.10.0:
+ * helm_chart/values.yaml, helm_chart/templates/operator.yaml). The ClusterRoles are named after it too.
+ */
 export const MONGODB_OPERATOR_POD_NAME = 'mongodb-kubernetes-operator';
 
 /** Name of the operator's Application in argocd/apps (reserved as an environment name). */
@@ -157,8 +162,8 @@ export const MCK_CRD_NAMES = [
 
 /**
  * The operator's Argo CD Application. CRDs come from the chart's crds/ directory (Argo CD applies them
- * unless helm.skipCrds is set); ServerSideApply because the CRDs are too large for the client-side
- * last-applied annotation.
+ * unless helm.skipCrds is set). ServerSideApply like every Application of the repository, not for size:
+ * the largest CRD is about 68 KB as compact JSON, far below the 256 KiB annotation limit (docs/mongodb.md).
  */
 export function mongoOperatorApplication(
   settings: RepoSettings,

@@ -1,5 +1,6 @@
-// Faults the users API must survive: MongoDB absent at start, MongoDB lost mid-traffic, and SIGTERM
-// under load on the real entry point. Needs the stand-in (suspend/resume), so it always runs on it.
+// Faults the users API must survive: MongoDB absent at start, MongoDB lost mid-traffic, SIGTERM under
+// load on the real entry point, and the replica set's primary killed or stepped down. Needs the stand-in
+// (suspend/resume, kill, step-down), so it always runs on it.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -7,9 +8,10 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterEach, expect, it } from 'vitest';
-import { acquireTestMongo, describeMongo } from '../support/test-mongo.ts';
+import { STAND_IN_APP_USER, acquireTestMongo, describeMongo } from '../support/test-mongo.ts';
 import type { TestMongo } from '../support/test-mongo.ts';
-import type { MongoStandIn } from '../support/mongo-standin/index.ts';
+import { startMongoStandInReplicaSet } from '../support/mongo-standin/index.ts';
+import type { MongoStandIn, MongoStandInReplicaSet } from '../support/mongo-standin/index.ts';
 import { eventually, startTestApi } from '../api/harness.ts';
 import type { TestApi } from '../api/harness.ts';
 import { freePort, percentile, recordFigures } from './support.ts';
@@ -61,6 +63,45 @@ function startEntryPoint(mongo: TestMongo, port: number): EntryPoint {
     await exited;
   });
   return { child, base: `http://127.0.0.1:${port}`, exited, output: () => output };
+}
+
+/**
+ * POSTs unique users from `workers` loops until stop() and records every answer; used across a
+ * primary's death or step-down.
+ */
+interface WriteOutcome { status: number; at: number; ms: number; id?: string; problem?: boolean }
+
+function writeLoad(api: TestApi, workers: number): { outcomes: WriteOutcome[]; stop(): Promise<WriteOutcome[]> } {
+  const outcomes: WriteOutcome[] = [];
+  let running = true;
+  let k = 0;
+  const loop = async (): Promise<void> => {
+    while (running) {
+      k += 1;
+      const started = Date.now();
+      const response = await api.send('POST', '/users', { name: `Failover ${k}`, username: `failover-${process.pid}-${k}`, email: `failover-${k}@example.test` });
+      const type = response.headers.get('content-type') ?? '';
+      const body = (await response.json()) as { _id?: string };
+      outcomes.push({ status: response.status, at: Date.now(), ms: Date.now() - started, ...(body._id ? { id: body._id } : {}), problem: type.startsWith('application/problem+json') });
+      if (response.status !== 201) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const loops = Array.from({ length: workers }, () => loop());
+  return {
+    outcomes,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return outcomes;
+    },
+  };
+}
+
+/** A replica set whose elections take longer than the API's server-selection bound, so 503s show. */
+async function slowElectionSet(): Promise<{ set: MongoStandInReplicaSet; mongo: { uri: string; dbName: string } }> {
+  const set = await startMongoStandInReplicaSet({ users: [STAND_IN_APP_USER], electionDelayMs: SERVER_SELECTION_MS * 3, log: () => {} });
+  cleanups.push(() => set.stop());
+  return { set, mongo: { uri: set.uri, dbName: `failover_${process.pid}` } };
 }
 
 async function statusOf(url: string): Promise<number> {
@@ -316,6 +357,57 @@ describeMongo(
         sigtermShutdownBoundMs: SHUTDOWN_MS + 1000,
       });
     });
+
+    for (const fault of ['the primary is killed', 'the primary steps down'] as const) {
+      it(`when ${fault}: 503 problem+json within the bound during the election, writes resume on the new primary, no acknowledged write lost`, async () => {
+        const { set, mongo } = await slowElectionSet();
+        const api = await startTestApi(mongo, faultSettings);
+        cleanups.push(() => api.server.stop());
+        await api.server.databaseReady;
+        const load = writeLoad(api, 4);
+        await eventually(async () => (api.logs.records().filter((r) => r.msg === 'request' && r.status === 201).length >= 10 ? true : undefined), 10_000, 'writes before the fault');
+        const before = set.primary();
+        const faultAt = Date.now();
+        if (fault === 'the primary is killed') await set.killPrimary();
+        else await set.stepDown();
+        const after = await set.waitForPrimary();
+        const electedAt = Date.now();
+        // Let writes run on the new primary for a while.
+        await eventually(async () => (load.outcomes.filter((o) => o.status === 201 && o.at > electedAt).length >= 20 ? true : undefined), 10_000, 'writes on the new primary');
+        const outcomes = await load.stop();
+        expect(outcomes.some((o) => o.status === 503 && o.at > faultAt)).toBe(true);
+        expect(after).not.toBe(before);
+
+        // Only two answers exist: stored (201) or "retry later" (503 problem+json), each within the bound
+        // (a retryable write selects a server at most twice).
+        expect(outcomes.filter((o) => o.status !== 201 && o.status !== 503)).toEqual([]);
+        const unavailable = outcomes.filter((o) => o.status === 503);
+        expect(unavailable.length).toBeGreaterThan(0);
+        expect(unavailable.every((o) => o.problem)).toBe(true);
+        const boundMs = 2 * SERVER_SELECTION_MS + 1500;
+        expect(Math.max(...unavailable.map((o) => o.ms))).toBeLessThan(boundMs);
+        // Writes resumed on the new primary: the last answers of every worker are 201 again.
+        expect(outcomes.slice(-4).map((o) => o.status)).toEqual([201, 201, 201, 201]);
+
+        // Every acknowledged write is there, exactly once.
+        const acknowledged = outcomes.filter((o) => o.status === 201).map((o) => o.id!);
+        const client = new MongoClient(mongo.uri, { serverSelectionTimeoutMS: 5000 });
+        cleanups.push(() => client.close());
+        const stored = await client.db(mongo.dbName).collection('users').find({ _id: { $in: acknowledged.map((id) => new ObjectId(id)) } }).toArray();
+        expect(stored.length).toBe(acknowledged.length);
+        await eventually(async () => ((await statusOf(api.url('/readyz'))) === 200 ? true : undefined), 5000, '/readyz 200 on the new primary');
+        recordFigures({
+          [fault === 'the primary is killed' ? 'failoverKill' : 'failoverStepDown']: {
+            writes: outcomes.length,
+            acknowledged: acknowledged.length,
+            unavailable503: unavailable.length,
+            worst503Ms: Math.max(...unavailable.map((o) => o.ms)),
+            boundMs,
+            electionMs: SERVER_SELECTION_MS * 3,
+          },
+        });
+      });
+    }
   },
   'stand-in',
 );

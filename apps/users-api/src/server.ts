@@ -107,30 +107,47 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   // MongoClient can connect() again.
   const client = createMongoClient(config);
   const db: Db = client.db(config.MONGODB_DB);
+  // Aborted by stop(): ends connection attempts and index retries.
+  const connecting = new AbortController();
   // Indexes are ensured, never assumed: at the first connection, and again whenever a writable server
   // is (re)discovered (reconnection, failover, a rebuilt or restored set) or /readyz finds them missing.
-  // One run at a time; a request for another run while one is going makes it run once more.
+  // One run at a time; anything that invalidates them during a run makes it run once more; a failed
+  // run is retried with the connection backoff until it succeeds or the server stops.
   let preparing: Promise<void> | undefined;
   let prepareAgain = false;
-  const prepareDatabase = (why: string): Promise<void> => {
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryDelay = 0;
+  const invalidateSchema = (): void => {
     readiness.markSchemaReady(false);
-    if (preparing) {
-      prepareAgain = true;
-      return preparing;
+    if (preparing) prepareAgain = true;
+  };
+  const prepareOnce = async (): Promise<void> => {
+    const migration = await migrateIdentityKeys(db);
+    if (migration.keyed > 0) {
+      logger.info({ keyed: migration.keyed, conflicts: migration.conflicts.length }, 'identity keys added to users stored under older rules');
     }
+    for (const conflict of migration.conflicts) {
+      logger.warn({ ...conflict }, 'user kept with a conflict marker: it is the same person as an older user by the identity rules; resolve by hand');
+    }
+    await ensureUserIndexes(db);
+  };
+  const prepareDatabase = (why: string): Promise<void> => {
+    invalidateSchema();
+    if (preparing) return preparing;
+    clearTimeout(retryTimer);
     preparing = (async () => {
       try {
-        do {
+        for (;;) {
           prepareAgain = false;
-          const migration = await migrateIdentityKeys(db);
-          if (migration.keyed > 0) {
-            logger.info({ keyed: migration.keyed, conflicts: migration.conflicts.length }, 'identity keys added to users stored under older rules');
+          try {
+            await prepareOnce();
+          } catch (error) {
+            if (prepareAgain && !connecting.signal.aborted) continue;
+            throw error;
           }
-          for (const conflict of migration.conflicts) {
-            logger.warn({ ...conflict }, 'user kept with a conflict marker: it is the same person as an older user by the identity rules; resolve by hand');
-          }
-          await ensureUserIndexes(db);
-        } while (prepareAgain);
+          if (!prepareAgain) break;
+        }
+        retryDelay = 0;
         readiness.markSchemaReady(true);
         logger.info({ why }, 'unique indexes in place');
       } finally {
@@ -140,7 +157,16 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     return preparing;
   };
   const prepareInBackground = (why: string): void => {
-    prepareDatabase(why).catch((error: unknown) => logger.warn({ why, err: { name: (error as Error).name, message: (error as Error).message } }, 'ensuring the unique indexes failed; retrying on the next readiness probe'));
+    prepareDatabase(why).catch((error: unknown) => {
+      if (connecting.signal.aborted) return;
+      retryDelay = nextBackoffMs(retryDelay, config.MONGODB_CONNECT_RETRY_MAX_MS);
+      logger.warn({ why, retryInMs: retryDelay, err: { name: (error as Error).name, message: (error as Error).message } }, 'ensuring the unique indexes failed; retrying');
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => {
+        if (!connecting.signal.aborted && !readiness.isSchemaReady()) prepareInBackground('retry');
+      }, retryDelay);
+      retryTimer.unref();
+    });
   };
   const readiness = createReadiness({
     probe: async () => {
@@ -159,9 +185,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     const before = event.previousDescription.type;
     if (!readiness.isDatabaseReady() || readiness.isShuttingDown() || now === before) return;
     // Losing the writable server: whatever comes back (a restart, another member, a rebuilt set) is
-    // unknown ground, so writes wait until the indexes have been ensured there.
-    if (WRITABLE_SERVER_TYPES.has(before)) readiness.markSchemaReady(false);
-    if (WRITABLE_SERVER_TYPES.has(now)) prepareInBackground(`${event.address} became ${now}`);
+    // unknown ground, so writes wait until the indexes have been ensured there. Preparing at once also
+    // makes the driver look for the next primary (server selection re-checks every member each 500 ms)
+    // instead of learning of it at the next 10 s heartbeat, as no write reaches it meanwhile.
+    if (WRITABLE_SERVER_TYPES.has(before) || WRITABLE_SERVER_TYPES.has(now)) prepareInBackground(`${event.address} became ${now}`);
   });
   // The monitors poll every 10 s; a pooled connection found dead at check-out ('error') is the earlier
   // sign that the server went away and may have come back as something else.
@@ -219,7 +246,6 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const address = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ address, database: config.MONGODB_DB, mongodb: mongoTargetOf(config.MONGODB_URI) }, 'listening');
 
-  const connecting = new AbortController();
   const databaseReady = (async () => {
     let delay = 0;
     for (let attempt = 1; !connecting.signal.aborted; attempt += 1) {
@@ -247,6 +273,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     (stopping ??= (async () => {
       readiness.beginShutdown();
       connecting.abort();
+      clearTimeout(retryTimer);
       logger.info({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down');
       const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -159,6 +159,7 @@ export async function collectRepositoryFiles(root: string, pathspecs: readonly s
   for (const path of others) {
     const bytes = worktreeBytes(root, path);
     if (bytes !== undefined) files.push({ path, bytes });
+    else unscannable.push({ file: path, line: 1, rule: 'unscannable', message: 'cannot be read (permissions, or not a regular file)' });
   }
   const blobs = await readBlobs(root, needBlob.map((b) => b.sha));
   for (const b of needBlob) {

@@ -17,6 +17,7 @@ import {
   findingToProblem,
   looksLikeSecret,
   secretProblemsInText,
+  secretsIn,
 } from '../../scripts/lib/secret-scan.ts';
 import { checkDotenv } from '../../scripts/lib/envfile.ts';
 import { looksLikeCredential } from '../../scripts/lib/validate/policies.ts';
@@ -184,6 +185,11 @@ describe('the synchronous entry points (.env check, validate policy)', () => {
     expect(looksLikeCredential('CORS_ORIGIN', 'https://users.example.com')).toBe(false);
   });
 
+  it('secretsIn: many values in one run, each finding on its own value', () => {
+    const found = secretsIn(['debug', jwt(), 'users', awsKeyId(), '']);
+    expect(found.map((f) => f?.split(':')[0])).toEqual([undefined, 'jwt', undefined, 'aws', undefined]);
+  });
+
   it('ordinary settings are not secrets', () => {
     expect(secretProblemsInText('overlays/dev/.env', 'LOG_LEVEL=info\nTRUST_PROXY=true\nMONGODB_DB=users\n')).toEqual([]);
     expect(looksLikeSecret('https://users.example.com/healthz')).toBe(false);
@@ -239,6 +245,15 @@ describe('scan-secrets (CLI)', () => {
     expect(r.stdout).not.toContain('local.env');
     git('rm', '-q', '--cached', 'node_modules/x/index.js');
     rmSync(join(dir, 'package-lock.json'));
+  });
+
+  // As root every file is readable, so there is nothing to provoke.
+  it.skipIf(process.getuid?.() === 0)('an untracked file it cannot read is a finding, not a silent skip', () => {
+    writeFileSync(join(dir, 'locked.txt'), 'x\n', { mode: 0o000 });
+    const r = run();
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('locked.txt:1: unscannable: cannot be read');
+    rmSync(join(dir, 'locked.txt'));
   });
 
   it('scans the staged version when the work tree no longer has the secret', () => {

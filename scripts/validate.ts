@@ -24,7 +24,8 @@ const spec: CliSpec<typeof options> = {
   synopsis: '[env…] [--format text|json|github]',
   description:
     'Renders each environment and checks every object against the pinned Kubernetes, Argo CD and MongoDB schemas ' +
-    '(unknown fields are errors) and the policies below; with no environment named, also the Argo CD objects under argocd/. Exit 1 when there are findings. Waive a policy for one ' +
+    '(unknown fields are errors) and the policies below; with no environment named, also the Argo CD objects under argocd/, files nobody generated (unowned-file), ' +
+    'AppProjects against their Applications\' renders (argocd-project) and the pods\' requests against gitops.yaml capacity (capacity). Exit 1 when there are findings. Waive a policy for one ' +
     `object with the annotation ${WAIVER_ANNOTATION_PREFIX}<policy>: "<reason>". Policies: ${POLICIES.map((p) => p.id).join(', ')}.`,
   optionHelp: ['--format <f>  text (default), json, or github (workflow annotations on the source files)'],
   options,

@@ -23,11 +23,12 @@ function extract(commit: string): { dir: string; sha: string; subject: string } 
   return { dir, sha, subject: subject.length > 70 ? `${subject.slice(0, 69)}…` : subject };
 }
 
-/** A repository (GitOps files of `tree`) with one committed change to one environment, for `diff`. */
+/** A repository (the GitOps files of `tree`) with one committed change to one environment, for `diff`. */
 function diffRepo(tree: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'startup-diff-'));
   const git = (...a: string[]) => execFileSync('git', a, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.invalid', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.invalid' } });
-  const tar = execFileSync('git', ['archive', '--format=tar', 'HEAD', '--', '.gitignore', 'gitops.yaml', 'overlays', 'apps/users-api/deploy', 'platform', 'argocd', 'schemas'], { cwd: REPO, maxBuffer: 256 * 1024 * 1024 });
+  // The GitOps files of the same commit as the scripts (the generator and its inputs change together).
+  const tar = execFileSync('tar', ['-c', '-C', tree, '.gitignore', 'gitops.yaml', 'overlays', 'apps/users-api/deploy', 'platform', 'argocd', 'schemas'], { maxBuffer: 256 * 1024 * 1024 });
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   git('init', '-q', '-b', 'main');
   execFileSync(process.execPath, [join(tree, 'scripts/generate.ts')], { cwd: dir, stdio: 'ignore' });

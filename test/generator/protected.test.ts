@@ -171,4 +171,16 @@ describe('the CLIs on a repository that protects prod', () => {
     expect(r.out).toMatch(/deleted argocd\/apps\/prod\.yaml/);
     expect(r.out).toMatch(/prod is protected: Argo CD's root application will NOT prune the Application prod-users-api/);
   }, 60_000);
+
+  it('new-env prod afterwards creates it protected: manual sync, no prune, no selfHeal, guarded Application', () => {
+    const r = run('new-env', 'prod');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/prod is protected \(gitops.yaml protected\): its sync is manual/);
+    const spec: any = parseYamlStream(readFileSync(join(dir, 'overlays/prod/env.yaml'), 'utf8'))[0];
+    expect(spec.sync).toEqual(MANUAL);
+    const prod: any = parseYamlStream(readFileSync(join(dir, 'argocd/apps/prod.yaml'), 'utf8'))[0];
+    expect(prod.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('Prune=false,Delete=false');
+    expect(prod.spec.syncPolicy.automated).toBeUndefined();
+  }, 60_000);
 });

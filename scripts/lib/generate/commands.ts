@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { configSpec } from '../../../apps/users-api/src/config.ts';
 import { settleInterruptedRun, withRepoLock, writeFilesAtomically, type FileChanges } from '../atomic.ts';
-import { isProtectedEnv, PROTECTED_POLICY } from '../env-rules.ts';
+import { isProtectedEnv, PROTECTED_POLICY, PROTECTED_SYNC } from '../env-rules.ts';
 import { applicationName, deleteEnvSpecField, ENV_SCHEMA_COMMENT, parseYamlFile, setEnvSpecField } from '../envspec.ts';
 import { ConflictError, InputError, UsageError, type Problem } from '../errors.ts';
 import { readInputFile, readInputText } from '../input-file.ts';
@@ -212,6 +212,11 @@ export async function runNewEnv(root: string, opts: NewEnvOptions): Promise<NewE
     } else {
       specText = defaultEnvYaml(name, namespace, settings);
       dotenvText = defaultDotenv(name);
+    }
+    if (isProtectedEnv(settings, name)) {
+      // A protected environment starts with manual sync (env-rules.ts PROTECTED_SYNC); anything else is refused.
+      specText = setEnvSpecField(specText, ['sync'], { ...PROTECTED_SYNC });
+      notes.push(`${name} is protected (gitops.yaml protected): its sync is manual, with prune and selfHeal off`);
     }
     const fresh = loadEnv(name, specText, dotenvText);
     if (fresh.problems.length > 0 || !fresh.spec) throw new InputError(fresh.problems);

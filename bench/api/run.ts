@@ -1,7 +1,7 @@
 // Load benchmark of the users API against a raw node:http handler doing the same storage calls:
 //   node bench/api/run.ts [--seconds 10] [--warmup 2] [--connections 10] [--write]
 // (--write replaces the "Users API" section of bench/README.md with this run's results)
-// Against the MongoDB named by MONGODB_URI, else the in-memory stand-in (its own process). Every case
+// Against the MongoDB named by MONGODB_URI, else the in-memory stand-in as a 3-member replica set (its own process). Every case
 // runs for a fixed time on loopback; the results and the API/raw ratios come from this one run.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -101,9 +101,10 @@ async function main(): Promise<void> {
   let uri = process.env.MONGODB_URI;
   let database = 'the MongoDB at MONGODB_URI';
   if (!uri) {
-    const { match } = await startProcess([here('../../test/support/mongo-standin/main.ts'), '--port', '0'], {}, /(mongodb:\/\/\S+)/);
+    // The replica-set stand-in, reached like production: all three members, replicaSet=, SCRAM credentials.
+    const { match } = await startProcess([here('../../test/support/mongo-standin/main.ts'), '--port', '0', '--members', '3'], {}, /MONGODB_URI=(mongodb:\/\/\S+)/);
     uri = match[1] ?? '';
-    database = 'the in-memory MongoDB stand-in (test/support/mongo-standin, own process)';
+    database = "the in-memory MongoDB stand-in as a 3-member replica set (test/support/mongo-standin, own process; the operator's URI format)";
   }
   const env = { MONGODB_URI: uri };
   console.error(`# users API benchmark: ${SECONDS}s per case after ${WARMUP_SECONDS}s warm-up, ${CONNECTIONS} connections, loopback`);

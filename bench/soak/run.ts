@@ -65,7 +65,7 @@ interface Database {
 }
 
 async function startStandInProcess(): Promise<{ uri: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [STAND_IN_MAIN, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [STAND_IN_MAIN, '--port', '0', '--members', '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const uri = await new Promise<string>((resolveUri, reject) => {
     let text = '';
     child.stdout?.on('data', (chunk: Buffer) => {

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { describe } from 'vitest';
-import { startMongoStandInReplicaSet } from './mongo-standin/index.ts';
-import type { MongoStandInReplicaSet, StandInUser } from './mongo-standin/index.ts';
+import { STAND_IN_APP_USER, startMongoStandInReplicaSet } from './mongo-standin/index.ts';
+import type { MongoStandInReplicaSet } from './mongo-standin/index.ts';
 
 export type MongoTarget = 'real' | 'stand-in';
 
@@ -42,11 +42,7 @@ export function describeMongo(title: string, fn: () => void, target: MongoTarget
   describe(`${title} ${mongoTargetTitle(target)}`, fn);
 }
 
-/**
- * The application user of the stand-in set, with a password holding every character that the operator
- * must escape in the URI (mongodb/mongodb-kubernetes@1.10.0 pkg/util/stringutil EncodeUserinfoComponent).
- */
-export const STAND_IN_APP_USER: StandInUser = { db: 'admin', username: 'users-api', password: 'p@ss:w/rd?#[]% +&=' };
+export { STAND_IN_APP_USER };
 
 let acquired = 0;
 

@@ -4,7 +4,7 @@ import { STAND_IN_NOTICE } from './commands.ts';
 import { StandInServer } from './server.ts';
 
 export { STAND_IN_NOTICE };
-export { startMongoStandInReplicaSet } from './replica-set.ts';
+export { STAND_IN_APP_USER, startMongoStandInReplicaSet } from './replica-set.ts';
 export type { MongoStandInReplicaSet, ReplicaSetOptions } from './replica-set.ts';
 export { encodeUserinfoComponent, operatorConnectionString } from './operator-uri.ts';
 export type { StandInUser } from './scram.ts';

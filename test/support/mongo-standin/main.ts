@@ -1,9 +1,9 @@
 // Standalone runner: `node test/support/mongo-standin/main.ts [--port 27017] [--host 127.0.0.1]`.
 // Lets someone try the users API offline; prints the URI to use and runs until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
-import { STAND_IN_NOTICE, startMongoStandIn } from './index.ts';
+import { STAND_IN_APP_USER, STAND_IN_NOTICE, startMongoStandIn, startMongoStandInReplicaSet } from './index.ts';
 
-const USAGE = `usage: node test/support/mongo-standin/main.ts [--port <port>] [--host <host>]
+const USAGE = `usage: node test/support/mongo-standin/main.ts [--port <port>] [--host <host>] [--members <n>]
 
 Runs the in-memory MongoDB stand-in (${STAND_IN_NOTICE}).
 Data lives in memory only and is gone when it stops. Stop it with Ctrl-C.
@@ -11,10 +11,14 @@ Data lives in memory only and is gone when it stops. Stop it with Ctrl-C.
 options:
   --port <port>  TCP port, 0 for any free one (default 27017)
   --host <host>  address to listen on (default 127.0.0.1)
+  --members <n>  1 (default): one standalone server; 2 to 7: a replica set "users-db" on <port>, <port>+1…
+                 (any free ports with --port 0), with SCRAM-SHA-256 user "users-api", reached by a
+                 URI in the MongoDB operator's format (printed)
   -h, --help     show this help
 
 example:
   node test/support/mongo-standin/main.ts --port 27017
+  node test/support/mongo-standin/main.ts --port 27017 --members 3
   MONGODB_URI='mongodb://127.0.0.1:27017/users?directConnection=true' node apps/users-api/src/main.ts
 `;
 
@@ -24,11 +28,11 @@ function parsePort(text: string): number | undefined {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let values: { port?: string | undefined; host?: string | undefined; help?: boolean | undefined };
+  let values: { port?: string | undefined; host?: string | undefined; members?: string | undefined; help?: boolean | undefined };
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { port: { type: 'string' }, host: { type: 'string' }, members: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     }));
   } catch (error) {
@@ -44,10 +48,24 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mongo-standin: --port must be an integer from 0 to 65535, got ${JSON.stringify(values.port)}\n`);
     return 2;
   }
+  const members = /^[1-7]$/.test(values.members ?? '1') ? Number(values.members ?? '1') : undefined;
+  if (members === undefined) {
+    process.stderr.write(`mongo-standin: --members must be an integer from 1 to 7, got ${JSON.stringify(values.members)}\n`);
+    return 2;
+  }
   const host = values.host ?? '127.0.0.1';
   let standIn;
   try {
-    standIn = await startMongoStandIn({ port, host, log: () => {} });
+    standIn =
+      members === 1
+        ? await startMongoStandIn({ port, host, log: () => {} })
+        : await startMongoStandInReplicaSet({
+            members,
+            host,
+            ports: Array.from({ length: members }, (_, i) => (port === 0 ? 0 : port + i)),
+            users: [STAND_IN_APP_USER],
+            log: () => {},
+          });
   } catch (error) {
     process.stderr.write(`mongo-standin: cannot listen on ${host}:${port}: ${(error as Error).message}\n`);
     return 1;
@@ -56,7 +74,9 @@ async function main(argv: string[]): Promise<number> {
     [
       '==================================================================',
       ` ${STAND_IN_NOTICE}`,
-      ' In-memory only; no auth, no transactions, no persistence.',
+      members === 1
+        ? ' In-memory only; no auth, no transactions, no persistence.'
+        : ` In-memory replica set of ${members} members (shared storage); no transactions, no persistence.`,
       ' See docs/mongo-standin.md.',
       '==================================================================',
       `MONGODB_URI=${standIn.uri}`,

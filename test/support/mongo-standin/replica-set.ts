@@ -18,6 +18,13 @@ import type { StandInUser } from './scram.ts';
 import { StandInServer } from './server.ts';
 import { Storage } from './storage.ts';
 
+/**
+ * The application user of the stand-in set, with a password holding every character that the operator
+ * must escape in the URI (mongodb/mongodb-kubernetes@1.10.0 pkg/util/stringutil EncodeUserinfoComponent).
+ * A test credential of an in-memory double, not a secret.
+ */
+export const STAND_IN_APP_USER: StandInUser = { db: 'admin', username: 'users-api', password: 'p@ss:w/rd?#[]% +&=' };
+
 export interface ReplicaSetOptions {
   /** Default 3. */
   members?: number;

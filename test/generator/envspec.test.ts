@@ -83,3 +83,24 @@ describe('rules across environments', () => {
     ]);
   });
 });
+
+describe('value rules after the schema (scripts/lib/env-rules.ts)', () => {
+  it('run only once the schema passes, so one value is reported once', () => {
+    const data: any = valid();
+    data.replicas = 0; // a schema error
+    data.mongodb.storage.size = '0Gi'; // a rule error, reported once the schema passes
+    expect(validateEnvSpec('qa', FILE, data).problems.map((p) => p.path)).toEqual(['/replicas']);
+    data.replicas = 1;
+    expect(validateEnvSpec('qa', FILE, data).problems.map((p) => p.path)).toEqual(['/mongodb/storage/size']);
+  });
+
+  it('report every rule problem at once, each with file, pointer and fix', () => {
+    const data: any = valid();
+    data.namespace = 'kube-qa';
+    data.targetRevision = '-x';
+    data.resources.requests.memory = '1Gi';
+    const problems = validateEnvSpec('qa', FILE, data).problems;
+    expect(problems.map((p) => p.path).sort()).toEqual(['/namespace', '/resources/requests/memory', '/targetRevision']);
+    for (const p of problems) expect([p.file, Boolean(p.fix)]).toEqual([FILE, true]);
+  });
+});

@@ -127,31 +127,7 @@ describe('status CLI', () => {
   });
 });
 
-describe('rotate-db-password CLI', () => {
-  it('rotates, restarts the API, and never prints the new password', async () => {
-    const kubeconfig = await cluster({
-      // plays the operator: a new password makes it rewrite the connection-string Secret
-      onWrite: (obj, f) => {
-        if (obj.kind === 'Secret' && obj.metadata.name === MONGODB.passwordSecret) {
-          f.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: MONGODB.connectionSecret, namespace: obj.metadata.namespace! }, data: { 'connectionString.standard': 'ZHVtbXk=' } });
-        }
-      },
-    });
-    fake!.put({ apiVersion: 'v1', kind: 'Secret', metadata: { name: MONGODB.passwordSecret, namespace: 'staging' }, data: { password: Buffer.from('dummy-old').toString('base64') } });
-    fake!.put({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'users-api', namespace: 'staging' }, spec: { replicas: 2, template: { metadata: {} } } });
-    const r = await run('rotate-db-password', ['staging'], kubeconfig);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('rolling restart of staging/users-api started');
-    const stored = (fake!.find('v1', 'Secret', MONGODB.passwordSecret, 'staging')!.data as Record<string, string>).password!;
-    const password = Buffer.from(stored, 'base64').toString();
-    expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    for (const out of [r.stdout, r.stderr]) {
-      expect(out).not.toContain(password);
-      expect(out).not.toContain(stored);
-    }
-  });
-});
+// rotate-db-password talks to no cluster any more (a rotation is a commit): test/cluster/rotate.test.ts.
 
 describe('diff --live CLI', () => {
   it('compares the working tree render of an environment with the cluster: everything is new on an empty cluster, exit 1 with --exit-code', async () => {

@@ -10,7 +10,7 @@ const REPO = resolve(import.meta.dirname, '../..');
 export interface TempRepo {
   dir: string;
   /** node <script> …args in the repository; never throws. */
-  run(args: string[]): { status: number; stdout: string; stderr: string };
+  run(args: string[], env?: Record<string, string>): { status: number; stdout: string; stderr: string };
   git(...args: string[]): string;
   remove(): void;
 }
@@ -28,8 +28,8 @@ export function tempRepo(prefix: string): TempRepo {
   }
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   writeFileSync(join(dir, '.gitignore'), 'node_modules\n.cache/\n.gitops-tx/\n.gitops.lock\n');
-  const run = (args: string[]) => {
-    const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  const run = (args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', ...env } });
     return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
   };
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });

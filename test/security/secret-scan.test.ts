@@ -20,6 +20,7 @@ import {
   secretsIn,
 } from '../../scripts/lib/secret-scan.ts';
 import { checkDotenv } from '../../scripts/lib/envfile.ts';
+import { namesSecret } from '../../scripts/lib/secrets-detect/rules.ts';
 import { looksLikeCredential } from '../../scripts/lib/validate/policies.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -100,6 +101,11 @@ describe('the secret detector (secretlint recommended preset + repository rules)
     ['a template-literal password', 'test/x.test.ts', 'const uri = `mongodb://users-api:${encodeUserinfoComponent(STAND_IN_APP_USER.password)}@${hosts}/admin`;\n'],
   ])('does not flag %s', async (_name, file, content) => {
     expect(await detectInText(file, content)).toEqual([]);
+  });
+
+  it('a secret-named key is a whole word at the end of the key', () => {
+    for (const key of ['password', 'DB_PASSWORD', 'dbPassword', 'apiKey', 'api_key', 'githubToken', 'id-token', 'clientSecret', 'credentials']) expect(namesSecret(key), key).toBe(true);
+    for (const key of ['bypass', 'compass', 'passwordSecretRef', 'secretName', 'tokenFile', 'DBPASSWORD', 'keys']) expect(namesSecret(key), key).toBe(false);
   });
 
   it(`skips a line marked "${ALLOW_DIRECTIVE}" (secretlint's own directive)`, async () => {

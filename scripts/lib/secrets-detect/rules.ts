@@ -110,8 +110,19 @@ const kubernetesSecret = repoRule(
 // ---------------------------------------------------------------------------------------------------
 // Literal values under secret-named keys in settings files (YAML, JSON, .env)
 
-/** The key ends in a word that names a credential (so `passwordSecretRef`, `secretName`, `tokenFile` do not). */
-const SECRET_KEY = /(?:^|[^A-Za-z]|[a-z])(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key|private[-_]?key|credentials?)$/i;
+const SECRET_WORD = /(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key|private[-_]?key|credentials?)$/i;
+
+/**
+ * The key ends in a word that names a credential, starting a word of its own (`DB_PASSWORD`, `dbPassword`,
+ * `apiKey`, `token`; not `bypass`, nor `passwordSecretRef`, `secretName`, `tokenFile`).
+ */
+export function namesSecret(key: string): boolean {
+  const m = SECRET_WORD.exec(key);
+  if (!m) return false;
+  if (m.index === 0) return true;
+  const before = key[m.index - 1]!;
+  return !/[A-Za-z]/.test(before) || (/[a-z]/.test(before) && /[A-Z]/.test(key[m.index]!));
+}
 const DOTENV_FILE = /(^|\/)\.env(\.[^/]*)?$/;
 const DOTENV_LINE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/gm;
 
@@ -141,7 +152,7 @@ const secretSetting = repoRule(
   (source, report) => {
     if (DOTENV_FILE.test(source.filePath ?? '')) {
       for (const m of source.content.matchAll(DOTENV_LINE)) {
-        if (!SECRET_KEY.test(m[1] ?? '') || !isLiteralSecret(m[2] ?? '')) continue;
+        if (!namesSecret(m[1] ?? '') || !isLiteralSecret(m[2] ?? '')) continue;
         const start = m.index ?? 0;
         report('SECRET_SETTING', [start, start + m[0].length]);
       }
@@ -152,7 +163,7 @@ const secretSetting = repoRule(
     for (const doc of Array.isArray(docs) ? docs : [docs]) {
       if (doc.errors.length > 0) continue; // reported by kubernetes-secret
       for (const { key, value } of scalarsUnderKeys(doc.contents)) {
-        if (!isScalar(value) || typeof value.value !== 'string' || !SECRET_KEY.test(key) || !isLiteralSecret(value.value)) continue;
+        if (!isScalar(value) || typeof value.value !== 'string' || !namesSecret(key) || !isLiteralSecret(value.value)) continue;
         const at = value.range ?? [0, 1];
         report('SECRET_SETTING', [at[0], Math.max(at[1], at[0] + 1)]);
       }
@@ -174,7 +185,7 @@ const LOGIN_NAME_SCHEMES = /^(?:ssh|git\+ssh|ssh\+git|sftp)$/i;
 export function isPlaceholder(value: string): boolean {
   const v = decodeURIComponentSafe(value);
   if (/^[$%{<]/.test(v)) return true; // a variable, a template, a <placeholder>
-  return /^(?:|user(?:name)?|pass(?:word)?|passwd|pwd|token|secret|x+|\*+|\.+|…|<[^<>]*>|\$\{[^}]*\}|\$\([^)]*\)|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Za-z_][A-Za-z0-9_]*|\[[^\]]*\]|(?:your|my)[-_]?[a-z_-]*|changeme)$/i.test(v);
+  return /^(?:|user(?:name)?|pass(?:word)?|passwd|pwd|pw|token|secret|x+|\*+|\.+|…|<[^<>]*>|\$\{[^}]*\}|\$\([^)]*\)|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Za-z_][A-Za-z0-9_]*|\[[^\]]*\]|(?:your|my)[-_]?[a-z_-]*|changeme)$/i.test(v);
 }
 
 function decodeURIComponentSafe(s: string): string {

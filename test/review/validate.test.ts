@@ -63,6 +63,12 @@ describe('validate policies', () => {
     expect(await findings('prod', [withContainer(() => {}, 3), netpol, pdb])).toEqual([]);
   });
 
+  it('does not ask a Job\'s run-to-completion container for probes', async () => {
+    const d = withContainer((c) => { delete c.livenessProbe; delete c.readinessProbe; }) as { spec: { template: unknown } };
+    const job = ns({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'once' }, spec: { template: d.spec.template } });
+    expect(await findings('prod', [job, netpol])).toEqual([]);
+  });
+
   it('every namespace needs a NetworkPolicy', async () => {
     expect(await findings('prod', [withContainer(() => {})])).toEqual(['network-policy ']);
   });

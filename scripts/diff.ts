@@ -33,6 +33,7 @@ const options = {
   format: { type: 'string', default: 'text' },
   out: { type: 'string' },
   'source-url': { type: 'string' },
+  'page-url': { type: 'string' },
   ...COLOR_OPTION,
   'exit-code': { type: 'boolean' },
 } as const;
@@ -55,6 +56,7 @@ const spec: CliSpec<typeof options> = {
     '--format <f>     text (default), markdown (pull-request comments), json, or html (a self-contained page)',
     '--out <file>     write the output to <file> (atomically) instead of stdout',
     '--source-url <u> link sources as <u>/<path>#L<line> (e.g. https://github.com/o/r/blob/<head sha>)',
+    '--page-url <u>   markdown: link the HTML page of the same diff (e.g. the workflow artifact\'s URL)',
     COLOR_HELP,
     '--exit-code      exit 1 when there is a difference',
   ],
@@ -84,7 +86,8 @@ async function output(report: DiffReport, format: DiffFormat, values: ParsedArgs
   const sourceUrl = values['source-url'];
   if (format !== 'html') {
     const { formatReport } = await import('./lib/diff/format.ts');
-    return formatReport(report, format, undefined, { color, ...(sourceUrl ? { sourceUrl } : {}) });
+    const pageUrl = values['page-url'];
+    return formatReport(report, format, undefined, { color, ...(sourceUrl ? { sourceUrl } : {}), ...(pageUrl ? { pageUrl } : {}) });
   }
   const { formatHtml } = await import('./lib/diff/html.ts');
   return formatHtml(report, sourceUrl ? { sourceUrl } : {});

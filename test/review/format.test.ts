@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { toYaml } from '../../scripts/lib/yaml.ts';
 import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
@@ -79,5 +81,22 @@ describe('resource diff', () => {
     const head = normalizeRender([cm('x-bbbbbbbbbb'), cm('x-cccccccccc')].join('---\n'));
     const d = diffEnvironment('dev', base, head)!;
     expect(d.counts).toEqual({ added: 2, changed: 0, removed: 1 });
+  });
+});
+
+describe('the pull-request workflow', () => {
+  it('renders the page, uploads it as one unzipped file and links it from the comment, with source links to the head commit', () => {
+    type Step = { id?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+    const wf = parse(readFileSync('.github/workflows/pr-diff.yml', 'utf8')) as { jobs: { diff: { steps: Step[] } } };
+    const steps = wf.jobs.diff.steps;
+    const html = steps.findIndex((s) => /scripts\/diff\.ts .*--format html/.test(s.run ?? '') && /--out "\$RUNNER_TEMP\/review\.html"/.test(s.run ?? ''));
+    const upload = steps.findIndex((s) => s.uses?.startsWith('actions/upload-artifact@') === true);
+    const markdown = steps.findIndex((s) => /--format markdown/.test(s.run ?? '') && /--page-url "\$PAGE_URL"/.test(s.run ?? ''));
+    expect(html).toBeGreaterThan(-1);
+    expect(upload).toBeGreaterThan(html);
+    expect(markdown).toBeGreaterThan(upload);
+    expect(steps[upload]).toMatchObject({ id: 'page', with: { archive: false, path: '${{ runner.temp }}/review.html' } });
+    expect(steps[markdown]!.env!.PAGE_URL).toBe('${{ steps.page.outputs.artifact-url }}');
+    for (const i of [html, markdown]) expect(steps[i]!.env!.SOURCE_URL).toContain('${{ github.event.pull_request.head.sha }}');
   });
 });

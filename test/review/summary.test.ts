@@ -132,11 +132,12 @@ describe('diff opens with the summary (real generator and kustomize, a copy of t
     const head = repo.git('rev-parse', '--short', 'HEAD').trim();
     const base = repo.git('rev-parse', '--short', 'HEAD~1').trim();
     const url = 'https://github.com/example-org/gitops-users/blob/0123abc';
-    const r = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', 'markdown', '--source-url', url], repo.root);
+    const r = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', 'markdown', '--source-url', url, '--page-url', 'https://example.invalid/artifacts/7'], repo.root);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Base: \`${base}\` baseline: the repository as generated<br>Head: \`${head}\` prod 0.9.0; staging: quieter, manual sync<br>Kustomize: `);
     expect(r.stdout).toMatch(/Kustomize: (kubectl kustomize|kustomize) v5\./);
+    expect(r.stdout).toContain('**[Review page](https://example.invalid/artifacts/7)**: the same diff as one self-contained HTML file');
     const row = (env: string) => r.stdout.split('\n').find((l) => l.startsWith(`| ${env} |`));
     expect(row('prod')).toMatch(/\| image 0\.1\.0 → 0\.9\.0; rolls users-api \|$/);
     expect(row('staging')).toMatch(/\| config LOG\\_LEVEL info → warn; sync automated \(prune, selfHeal\) → manual; rolls users-api \|$/);

@@ -44,6 +44,8 @@ export interface FormatOptions {
   color?: boolean;
   /** URL that repository paths are appended to for source links, e.g. https://github.com/o/r/blob/<sha>. */
   sourceUrl?: string;
+  /** Markdown: a link to the HTML page of the same diff (the PR workflow's artifact). */
+  pageUrl?: string;
 }
 
 /** GitHub rejects issue and pull-request comments longer than this many characters. */
@@ -174,8 +176,9 @@ function itemMd(i: SummaryItem, sourceUrl: string | undefined): string {
   return `* ${ITEM_LABEL[i.kind]} ${what}${change} in ${escapeMd(i.resource)}${from}`;
 }
 
-function summary(report: DiffReport): string {
+function summary(report: DiffReport, pageUrl?: string): string {
   const lines = [`### Rendered manifests: \`${report.base}\` → \`${report.head}\``, ''];
+  if (pageUrl && report.envs.length > 0) lines.push(`**[Review page](${pageUrl})**: the same diff as one self-contained HTML file (side by side, highlighted, policy findings beside each resource; download and open it).`, '');
   const about = [commitMd(report.baseCommit, 'Base'), commitMd(report.headCommit, 'Head'), report.kustomize ? `Kustomize: ${escapeMd(report.kustomize)}` : undefined].filter(Boolean);
   if (about.length > 0) lines.push(about.join('<br>'), '');
   if (report.envs.length === 0) {
@@ -255,7 +258,7 @@ function packInOrder(items: readonly string[], room: number): string[][] {
 export function formatMarkdown(report: DiffReport, limit: number = GITHUB_COMMENT_LIMIT, options: FormatOptions = {}): string[] {
   const headerRoom = 200; // the per-comment marker and "part i of n" line
   const budget = limit - headerRoom;
-  const blocks: string[] = [`${summary(report)}\n`];
+  const blocks: string[] = [`${summary(report, options.pageUrl)}\n`];
   for (const d of report.envs) {
     const whole = envOpen(d, '', options.sourceUrl) + d.changes.map((c) => resourceBlock(c)).join('\n') + ENV_CLOSE;
     if (whole.length <= budget) {

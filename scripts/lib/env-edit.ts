@@ -2,7 +2,7 @@
 // the edited text exactly as generate would, then under the repository lock regenerate, write
 // atomically (only the generated paths and that env.yaml), render the environment before and after
 // and return the rendered diff, and with `commit` record exactly those files with the diff in the
-// message. Used by rotate-db-password (scripts/lib/secrets/rotate.ts); promote follows the same steps.
+// message. Used by promote (scripts/lib/promote) and rotate-db-password (scripts/lib/secrets/rotate.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';

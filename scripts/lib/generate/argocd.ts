@@ -190,7 +190,13 @@ export function platformProject(settings: RepoSettings, envs: readonly EnvSpec[]
   });
 }
 
-/** The root's project: exactly the kinds of the generated files under argocd/ (Applications, AppProjects, Namespaces). */
+/**
+ * The root's project: exactly the kinds of the generated files under argocd/ — Applications, the
+ * AppProjects (a new environment's project must come from `git push` alone, so the root creates it;
+ * bootstrap only creates the projects that exist when it runs) and the environments' Namespaces by name.
+ * Which project each Application may name is not something Argo CD restricts, so `validate` does
+ * (policy argocd-project), and the root syncs no file but the generated ones (rootInclude).
+ */
 export function rootProject(settings: RepoSettings, rootObjects: readonly object[]): object {
   const { cluster, namespaced } = kindsOf(rootObjects);
   return appProject(settings, ROOT_PROJECT_NAME, {

@@ -153,6 +153,21 @@ describe('the CLIs on a repository that protects prod', () => {
     }
   }, 60_000);
 
+  it('validate reports a hand-edited argocd/apps/prod.yaml as protected-environment findings (exit 1)', () => {
+    const file = join(dir, 'argocd/apps/prod.yaml');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, original.replace(/^    argocd\.argoproj\.io\/sync-options: .*\n/m, '').replace(/^  syncPolicy:\n/m, '  syncPolicy:\n    automated: { prune: true }\n'));
+    try {
+      const r = run('validate');
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(/argocd\/apps\/prod\.yaml: \[protected-environment\] Application argocd\/prod-users-api \/metadata\/annotations\/argocd\.argoproj\.io~1sync-options: protected environment prod's Application lacks Prune=false/);
+      expect(r.out).toMatch(/\[protected-environment\] .* lacks Delete=false/);
+      expect(r.out).toMatch(/\[protected-environment\] Application argocd\/prod-users-api \/spec\/syncPolicy\/automated: protected environment prod syncs automatically/);
+    } finally {
+      writeFileSync(file, original);
+    }
+  }, 120_000);
+
   it('delete-env prod --yes is refused (exit 2), nothing deleted', () => {
     const before = readTree(dir);
     const index = gitFiles();

@@ -73,7 +73,7 @@ export const MONGODB = {
   authDb: 'admin',
   /** The application's database: the only one its user may read and write. */
   appDb: 'users',
-  /** Secret with key `password`, created on the cluster by bootstrap / rotate-db-password, never in git. */
+  /** Secret with key `password`, created in the cluster by the environment's PreSync hook (scripts/lib/secrets/hook.ts), never in git. */
   passwordSecret: 'users-db-users-api-password',
   passwordKey: 'password',
   /** Created and owned by the operator: <resource>-<auth db>-<user>. Never render it from git. */

@@ -88,7 +88,7 @@ export function mongoDBCommunity(): Record<string, unknown> {
         {
           name: MONGODB.appUser,
           db: MONGODB.authDb,
-          // Created on the cluster (bootstrap / rotate-db-password), never in git: only its name is here.
+          // Created in the cluster by the PreSync password hook (scripts/lib/secrets/hook.ts), never in git: only its name is here.
           passwordSecretRef: { name: MONGODB.passwordSecret, key: MONGODB.passwordKey },
           // Least privilege: the application's own database, nothing else (no *AnyDatabase, nothing on admin).
           roles: [{ name: 'readWrite', db: MONGODB.appDb }],

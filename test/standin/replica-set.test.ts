@@ -3,7 +3,7 @@
 import { MongoClient, MongoServerError } from 'mongodb';
 import type { TopologyDescription } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeUserinfoComponent, startMongoStandInReplicaSet } from '../support/mongo-standin/index.ts';
+import { encodeUserinfoComponent, operatorConnectionString, startMongoStandInReplicaSet } from '../support/mongo-standin/index.ts';
 import type { MongoStandInReplicaSet } from '../support/mongo-standin/index.ts';
 import { STAND_IN_APP_USER } from '../support/test-mongo.ts';
 
@@ -23,6 +23,29 @@ function client(uri: string): MongoClient {
   cleanups.push(() => c.close());
   return c;
 }
+
+describe("the operator's connection-string format", () => {
+  // Expected strings from mongodb/mongodb-kubernetes@1.10.0: pkg/authentication/authtypes/authtypes_test.go
+  // (TestGetLoginString) and mongodb-community-operator/api/v1/mongodbcommunity_types_test.go
+  // (TestMongoDBCommunity_MongoAuthUserURI).
+  it.each([
+    ['pass word', 'pass%20word'],
+    ['pass+word', 'pass%2Bword'],
+    ['rob:name', 'rob%3Aname'],
+    ['password', 'password'],
+  ])('escapes %j as %j', (input, escaped) => {
+    expect(encodeUserinfoComponent(input)).toBe(escaped);
+  });
+
+  it('builds MongoAuthUserURI exactly as the operator does', () => {
+    expect(operatorConnectionString({ username: 'testuser', password: 'password', resourceName: 'my-rs', namespace: 'my-namespace', members: 2, database: 'admin' })).toBe(
+      'mongodb://testuser:password@my-rs-0.my-rs-svc.my-namespace.svc.cluster.local:27017,my-rs-1.my-rs-svc.my-namespace.svc.cluster.local:27017/admin?replicaSet=my-rs&ssl=false',
+    );
+    expect(operatorConnectionString({ username: 'rob', password: 'pass word', resourceName: 'my-rs', namespace: 'my-namespace', members: 2, database: 'admin' })).toBe(
+      'mongodb://rob:pass%20word@my-rs-0.my-rs-svc.my-namespace.svc.cluster.local:27017,my-rs-1.my-rs-svc.my-namespace.svc.cluster.local:27017/admin?replicaSet=my-rs&ssl=false',
+    );
+  });
+});
 
 describe('stand-in replica set (stand-in)', () => {
   it("is discovered by the driver from the operator's connection string: three members, one primary", async () => {

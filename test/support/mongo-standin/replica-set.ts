@@ -75,7 +75,7 @@ export interface MongoStandInReplicaSet {
   stop(): Promise<void>;
 }
 
-/** mongod's electionId: an ObjectId of 0x7fffffff and the term (repl/replication_coordinator_impl.cpp). */
+/** An electionId that grows with the term (the driver ranks primaries by electionId, then setVersion). */
 function electionIdFor(term: number): ObjectId {
   return new ObjectId(`7fffffff${term.toString(16).padStart(16, '0')}`);
 }

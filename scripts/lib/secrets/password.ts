@@ -1,5 +1,6 @@
-// The MongoDB user's password Secret in each environment namespace: created on the cluster with a
-// crypto-random value, only when absent, never overwritten by bootstrap, never printed, never in git.
+// The MongoDB user's password Secret, created from this machine only when absent. Superseded by the
+// environment's PreSync hook (scripts/lib/secrets/hook.ts), which makes it in the cluster from git alone;
+// kept until bootstrap stops calling ensurePasswordSecret (issue 13), then to be deleted.
 import { randomBytes } from 'node:crypto';
 import { MONGODB } from '../spec.ts';
 import type { Kube, KubeObject } from '../kube/client.ts';
@@ -43,16 +44,4 @@ export async function ensurePasswordSecret(kube: Kube, namespace: string, opts: 
     throw error;
   }
   return 'created';
-}
-
-/**
- * Replaces the password with a new random one (server-side apply, forced: rotation is the one
- * time we mean to overwrite). The operator sees the change, updates the database user and the
- * connection-string Secret it owns.
- */
-export async function rotatePassword(kube: Kube, namespace: string, newPassword: () => string): Promise<void> {
-  const secret = passwordSecret(namespace, '');
-  delete secret.stringData;
-  secret.data = { [MONGODB.passwordKey]: Buffer.from(newPassword()).toString('base64') };
-  await kube.apply(secret, { force: true });
 }

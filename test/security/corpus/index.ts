@@ -70,7 +70,9 @@ export function buildCorpus(seed = 20261201): CorpusCase[] {
     const le = Buffer.from(text, 'utf16le');
     return Buffer.concat([Buffer.from(bom), bigEndian ? Buffer.from(le).swap16() : le]);
   };
-  const aliasBomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)].join('\n');
+  // A Secret-shaped document made of a billion-laughs alias tree (the issue's reproduction: the old scanner
+  // expanded it and the whole scan aborted).
+  const aliasBomb = ['kind: Secret', 'a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)].join('\n');
 
   const planted: [string, string, string, string | Uint8Array][] = [
     ['pem-rsa-markdown', 'RSA private key (PKCS#1 PEM) in a runbook', 'docs/runbook.md', `# Access\n\n\`\`\`\n${rsa}\`\`\`\n`],
@@ -108,7 +110,7 @@ export function buildCorpus(seed = 20261201): CorpusCase[] {
     ['nul-byte', 'AWS key id in a file with one NUL byte', 'scripts/data.txt', `header\u0000\nid=${awsId}\n`],
     ['node-modules', 'npm token in a force-added node_modules file', 'node_modules/left-pad/index.js', `module.exports = '${npm}';\n`],
     ['package-lock', 'URL credentials in package-lock.json', 'package-lock.json', `{\n  "packages": {\n    "node_modules/x": {\n      "resolved": "https://ci:${pw}@registry.example.com/x/-/x-1.0.0.tgz"\n    }\n  }\n}\n`],
-    ['yaml-alias-bomb', 'YAML alias bomb (cannot be checked safely)', 'platform/bomb.yaml', aliasBomb],
+    ['yaml-alias-bomb', 'YAML alias bomb in a Secret-shaped file (cannot be checked safely)', 'platform/bomb.yaml', aliasBomb],
     ['yaml-syntax-error', 'YAML syntax error around a Secret', 'overlays/dev/broken.yaml', `apiVersion: v1\nkind: Secret\ndata:\n  password: ${b64(pw)}\n   bad: [\n`],
     ['gzip', 'gzip-compressed file with a token inside', 'backup/env.gz', gzipSync(Buffer.from(`TOKEN=${ghClassic}\n`))],
     ['yaml-password', 'literal password under `password:` in YAML values', 'platform/values.yaml', `db:\n  user: app\n  password: ${pw}\n`],

@@ -168,6 +168,19 @@ describe('validate CLI (on a copy of this repository)', () => {
     }
   }, 120_000);
 
+  it('fails with exit 1 and policy capacity when gitops.yaml gives the cluster less than prod alone asks for', async () => {
+    repo.edit('gitops.yaml', /capacity:\n  cpu: [^\n]+\n/, 'capacity:\n  cpu: 2000m\n');
+    try {
+      const r = await runScript('validate', ['--format', 'json'], repo.root);
+      expect(r.code).toBe(1);
+      const found = (JSON.parse(r.stdout) as { findings: Array<{ env: string; policy: string; file: string; message: string }> }).findings.filter((f) => f.policy === 'capacity');
+      expect(found.map((f) => `${f.env} ${f.file}`)).toEqual(['prod overlays/prod/env.yaml', 'repository gitops.yaml']);
+      expect(found[0]!.message).toMatch(/^environment prod alone asks for more than the cluster has: \d+m CPU requested, capacity 2000m CPU/);
+    } finally {
+      repo.git('checkout', '--', 'gitops.yaml');
+    }
+  }, 120_000);
+
   it('rejects an unknown format with exit 2', async () => {
     const r = await runScript('validate', ['--format', 'xml'], repo.root);
     expect(r.code).toBe(2);

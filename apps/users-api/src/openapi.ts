@@ -47,8 +47,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
   const user = { $ref: '#/components/schemas/User' };
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-fA-F]{24}$' } };
   const common = {
-    '400': problem('Malformed id, parameter or body'),
-    '503': problem('MongoDB is unavailable'),
+    '400': problem('Malformed id, parameter or body; a field with forbidden characters is named in errors[].pointer'),
+    '503': problem('MongoDB is unavailable, or its unique indexes are being ensured (writes)'),
   };
   return {
     openapi: '3.1.0',
@@ -89,8 +89,9 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
               content: { 'application/json': { schema: user } },
             },
             ...common,
-            '409': problem('username or email already taken'),
-            '413': problem('Body too large'),
+            '408': problem('The body did not arrive in time (connection closed)'),
+            '409': problem('The same username or email by the identity rules (Unicode-normalized, case-insensitive) already exists'),
+            '413': problem('Body too large (reading stops at the limit; connection closed)'),
             '415': problem('Body is not JSON'),
           },
         },
@@ -114,8 +115,9 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
             '200': { description: 'The updated user', content: { 'application/json': { schema: user } } },
             ...common,
             '404': problem('No such user'),
-            '409': problem('username or email already taken'),
-            '413': problem('Body too large'),
+            '408': problem('The body did not arrive in time (connection closed)'),
+            '409': problem('The same username or email by the identity rules (Unicode-normalized, case-insensitive) already exists'),
+            '413': problem('Body too large (reading stops at the limit; connection closed)'),
             '415': problem('Body is not JSON'),
           },
         },
@@ -128,7 +130,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
       [PATHS.readiness]: {
         get: {
           operationId: 'readiness',
-          responses: { '200': { description: 'Ready for traffic' }, '503': { description: 'MongoDB unreachable, not yet initialised, or shutting down' } },
+          responses: { '200': { description: 'Ready for traffic' }, '503': { description: 'MongoDB unreachable, not yet initialised, unique indexes missing or being ensured, or shutting down' } },
         },
       },
       [PATHS.metrics]: { get: { operationId: 'metrics', responses: { '200': { description: 'Prometheus text exposition' } } } },

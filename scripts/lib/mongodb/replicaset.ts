@@ -3,6 +3,7 @@
 // API's contract, so the API's Deployment, its NetworkPolicy peer and the database cannot disagree.
 import { APP_NAME } from '../../../apps/users-api/src/contract.ts';
 import type { Problem } from '../errors.ts';
+import { isQuantity, parseQuantity } from '../quantity.ts';
 import { MONGODB, type ContainerResources, type EnvSpec } from '../spec.ts';
 import {
   MONGODB_DATABASE_SYNC_WAVE, MONGODB_ENV_DEFAULTS, MONGODB_OPERATOR_DEFAULTS, MONGODB_OPERATOR_POD_NAME,
@@ -212,16 +213,10 @@ export function mongoReplicaSetBase(operatorNamespace: string = MONGODB_OPERATOR
   return [...databaseRbac(), mongoNetworkPolicy(operatorNamespace), mongoPodDisruptionBudget(), mongoDBCommunity()];
 }
 
-const QUANTITY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-const FACTOR: Record<string, number> = {
-  '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12,
-};
-
-/** Bytes of a Kubernetes memory quantity, or undefined if it is not one we understand. */
+/** Bytes of a Kubernetes memory quantity (the one quantity parser, scripts/lib/quantity.ts), or undefined. */
 export function memoryBytes(quantity: string): number | undefined {
-  const m = QUANTITY.exec(quantity);
-  if (!m) return undefined;
-  return Number(m[1]) * (FACTOR[m[2] ?? ''] ?? 1);
+  const q = parseQuantity(quantity);
+  return isQuantity(q) ? Number(q.num) / Number(q.den) : undefined;
 }
 
 /**

@@ -71,8 +71,6 @@ export const PLATFORM_PROJECT_NAME = 'platform';
 /** An environment's project has its Application's name, so it never collides with root or platform. */
 export const envProjectName = (env: string): string => applicationName(env);
 export const PROJECTS_DIR = `${ARGOCD_DIR}/projects`;
-/** Kept for callers that named the old single project; it is the platform project now. */
-export const PROJECT_NAME = PLATFORM_PROJECT_NAME;
 
 export interface GroupKind {
   group: string;

@@ -60,6 +60,12 @@ describe('the secret detector (secretlint recommended preset + repository rules)
     expect(findings).toContainEqual(expect.objectContaining({ file, line, rule: 'kubernetes-secret' }));
   });
 
+  it('finds a Kustomize secretGenerator with literals, not one without', async () => {
+    const with_ = await detectInText('overlays/dev/kustomization.yaml', `kind: Kustomization\nsecretGenerator:\n- name: db\n  literals:\n  - conn=${randomSecret()}\n`);
+    expect(with_).toEqual([expect.objectContaining({ line: 5, rule: 'kubernetes-secret' })]);
+    expect(await detectInText('overlays/dev/kustomization.yaml', 'kind: Kustomization\nsecretGenerator:\n- name: db\n  options: {disableNameSuffixHash: true}\n')).toEqual([]);
+  });
+
   it('finds a block-scalar password, in a Secret and in any YAML settings file', async () => {
     const secret = randomSecret();
     const inSecret = await detectInText('s.yaml', `kind: Secret\nstringData:\n  password: |\n    ${secret}\n`);

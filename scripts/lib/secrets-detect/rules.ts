@@ -3,7 +3,7 @@
 //
 // - kubernetes-secret: a Kubernetes Secret that carries data, in any form a manifest can take (YAML or
 //   JSON, `kind: "Secret"` quoted, nested in a `kind: List` or any other object, flow style, block
-//   scalars), plus a YAML file that cannot be read safely (syntax error, alias bomb): a finding, so the
+//   scalars, a Kustomize secretGenerator with literals or files), plus a YAML file that cannot be read safely (syntax error, alias bomb): a finding, so the
 //   file is never passed over in silence.
 // - url-credentials: user-info in any URL (`https://TOKEN@host`, `user:pw@`, short passwords, ssh
 //   passwords) and credential query parameters (`?password=`). The preset's basicauth rule only sees
@@ -77,6 +77,7 @@ const kubernetesSecret = repoRule(
   'kubernetes-secret',
   {
     SECRET_WITH_DATA: { en: () => 'a Kubernetes Secret with data or stringData in git' },
+    SECRET_GENERATOR: { en: () => 'a Kustomize secretGenerator with literals or files from git' },
     YAML_UNREADABLE: { en: () => 'a YAML/JSON syntax error: the file cannot be checked for Secrets' },
     YAML_ALIAS_BOMB: { en: () => `more than ${MAX_YAML_ALIASES} YAML aliases (an alias bomb): the file cannot be checked safely` },
   },
@@ -97,6 +98,14 @@ const kubernetesSecret = repoRule(
       }
       if (aliases > MAX_YAML_ALIASES) report('YAML_ALIAS_BOMB', [doc.range[0], Math.max(doc.range[1], doc.range[0] + 1)]);
       for (const map of maps(doc.contents)) {
+        // Kustomize's secretGenerator makes a Secret from literals or from files in git.
+        const generators = pairValue(map, 'secretGenerator');
+        if (isSeq(generators)) {
+          for (const g of generators.items) {
+            const source = ['literals', 'files', 'envs', 'env'].map((k) => pairValue(g as YamlNode, k)).find((v) => hasEntries(v) && !(isSeq(v) && v.items.length === 0));
+            if (source) report('SECRET_GENERATOR', [(source.range ?? [0, 1])[0], (source.range ?? [0, 1])[1]]);
+          }
+        }
         const kind = pairValue(map, 'kind');
         if (!isScalar(kind) || kind.value !== 'Secret') continue;
         if (!hasEntries(pairValue(map, 'data')) && !hasEntries(pairValue(map, 'stringData'))) continue;

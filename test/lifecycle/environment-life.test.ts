@@ -224,18 +224,29 @@ describeEnvtest('an environment from git alone', () => {
     return { hookOutput };
   }
 
-  /** The root Application's objects (argocd/, recursively, without root.yaml), as its directory source yields them. */
+  /**
+   * The root Application's objects, as its directory source yields them: the files under its path that
+   * its `directory.include` glob names (a `{a,b,…}` list of paths relative to the path), else every
+   * YAML/JSON file there except root.yaml.
+   */
   function rootObjects(): Obj[] {
-    const out: Obj[] = [];
-    const walk = (dir: string) => {
-      for (const d of readdirSync(join(repo.dir, dir), { withFileTypes: true })) {
-        const rel = `${dir}/${d.name}`;
-        if (d.isDirectory()) walk(rel);
-        else if (/\.(ya?ml|json)$/.test(d.name) && rel !== 'argocd/root.yaml') out.push(...docs(readFileSync(join(repo.dir, rel), 'utf8')));
-      }
-    };
-    walk('argocd');
-    return out;
+    const root = docs(readFileSync(join(repo.dir, 'argocd/root.yaml'), 'utf8'))[0]!;
+    const path: string = root.spec.source.path;
+    const include: string | undefined = root.spec.source.directory?.include;
+    let files: string[] = [];
+    if (include) {
+      files = include.replace(/^\{|\}$/g, '').split(',').map((f) => `${path}/${f}`);
+    } else {
+      const walk = (dir: string) => {
+        for (const d of readdirSync(join(repo.dir, dir), { withFileTypes: true })) {
+          const rel = `${dir}/${d.name}`;
+          if (d.isDirectory()) walk(rel);
+          else if (/\.(ya?ml|json)$/.test(d.name) && rel !== `${path}/root.yaml`) files.push(rel);
+        }
+      };
+      walk(path);
+    }
+    return files.flatMap((f) => docs(readFileSync(join(repo.dir, f), 'utf8')));
   }
 
   beforeAll(async () => {

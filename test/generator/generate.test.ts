@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { HTTP_PORT, PATHS, RUN_AS_USER } from '../../apps/users-api/src/contract.ts';
+import { rootInclude } from '../../scripts/lib/generate/argocd.ts';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
+import { literalInclude } from '../../scripts/lib/validate/validate.ts';
 import { MONGODB } from '../../scripts/lib/spec.ts';
 import { GENERATED_HEADER_PREFIX } from '../../scripts/lib/yaml.ts';
 import { inputsWith } from './support.ts';
@@ -139,6 +141,13 @@ describe('generateRepo', () => {
     const generated = Object.keys(files).filter((f) => f.startsWith('argocd/') && f !== 'argocd/root.yaml').map((f) => f.slice('argocd/'.length));
     expect(root.spec.source.directory.exclude).toBeUndefined();
     expect(root.spec.source.directory.include).toBe(`{${generated.sort().join(',')}}`);
+  });
+
+  it('refuses a generated file name with glob characters in the root\'s include, and validate reads only literal lists', () => {
+    expect(() => rootInclude(['argocd/apps/a*.yaml'])).toThrow(/glob characters/);
+    expect(literalInclude('{apps/a.yaml,projects/b.yaml}')).toEqual(['apps/a.yaml', 'projects/b.yaml']);
+    expect(literalInclude('*.yaml')).toBeUndefined();
+    expect(literalInclude('{apps/*,x.yaml}')).toBeUndefined();
   });
 
   it('drops an environment\'s files when it is removed from the inputs', () => {

@@ -194,6 +194,7 @@ const LOGIN_NAME_SCHEMES = /^(?:ssh|git\+ssh|ssh\+git|sftp)$/i;
 export function isPlaceholder(value: string): boolean {
   const v = decodeURIComponentSafe(value);
   if (/^[$%{<]/.test(v)) return true; // a variable, a template, a <placeholder>
+  if ([...v].length === 1) return true; // documentation shorthand: mongodb://u:p@host
   return /^(?:|user(?:name)?|pass(?:word)?|passwd|pwd|pw|token|secret|x+|\*+|\.+|…|<[^<>]*>|\$\{[^}]*\}|\$\([^)]*\)|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Za-z_][A-Za-z0-9_]*|\[[^\]]*\]|(?:your|my)[-_]?[a-z_-]*|changeme)$/i.test(v);
 }
 

@@ -26,7 +26,7 @@ function integer(range: { min: number; max: number; unit: string; why?: string }
     const value = /^(0|[1-9][0-9]{0,15})$/.test(text) ? Number(text) : Number.NaN;
     if (!(value >= range.min && value <= range.max)) {
       throw new EnvError(
-        `must be a whole number of ${range.unit} from ${range.min} to ${range.max}, in decimal digits${range.why ? ` (${range.why})` : ''}; got ${JSON.stringify(text)}`,
+        `must be a whole number of ${range.unit} from ${range.min} to ${range.max}, in decimal digits${range.why ? ` (${range.why})` : ''}`,
       );
     }
     return value;
@@ -88,14 +88,14 @@ const mongoUri = makeValidator<string>((input: string) => {
 const databaseName = makeValidator<string>((input: string) => {
   const text = String(input);
   if (text.length === 0 || Buffer.byteLength(text) >= 64 || /[/\\. "$\0]/.test(text)) {
-    throw new EnvError(`must be a MongoDB database name: 1 to 63 bytes without / \\ . " $ space or NUL; got ${JSON.stringify(text)}`);
+    throw new EnvError('must be a MongoDB database name: 1 to 63 bytes without / \\ . " $ space or NUL');
   }
   return text;
 });
 
 const listenAddress = makeValidator<string>((input: string) => {
   const text = String(input);
-  if (isIP(text) === 0) throw new EnvError(`must be an IP address to listen on (0.0.0.0 or :: for every address); got ${JSON.stringify(text)}`);
+  if (isIP(text) === 0) throw new EnvError('must be an IP address to listen on (0.0.0.0 or :: for every address)');
   return text;
 });
 
@@ -160,9 +160,10 @@ export class ConfigError extends Error {
 export function checkConfig(env: Record<string, string | undefined>, options: CheckConfigOptions = {}): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   if (options.perEnvironment) {
-    for (const [key, reason] of Object.entries(DEPLOYMENT_BOUND_SETTINGS)) {
-      if (env[key] === undefined) continue;
-      problems.push({ key, message: `cannot be set per environment: ${reason}`, fix: `delete the ${key} line` });
+    for (const [key, { allowed, reason }] of Object.entries(DEPLOYMENT_BOUND_SETTINGS)) {
+      const value = env[key];
+      if (value === undefined || (allowed as readonly string[]).includes(value)) continue;
+      problems.push({ key, message: `cannot be changed per environment: ${reason}`, fix: `delete the ${key} line` });
     }
   }
   let parsed: Config | undefined;
@@ -203,8 +204,8 @@ function crossFieldProblems(config: Config): ConfigProblem[] {
 }
 
 function describe(key: string, error: Error): string {
-  // envalid messages echo the offending value; a secret's value must not reach logs. Our own URI
-  // messages are redacted (checkMongoUri) and are the only ones let through for a secret key.
+  // Values are never echoed (a .env value can be a pasted credential); our validators' messages name
+  // the range instead. URI messages are redacted (checkMongoUri) before they get here.
   const message = error instanceof EnvError ? error.message.trim() : '';
   if ((SECRET_CONFIG_KEYS as readonly string[]).includes(key)) {
     return /^(is not a MongoDB connection string|has an invalid option)/.test(message) ? message : 'has an invalid value (value not shown: secret)';

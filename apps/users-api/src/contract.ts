@@ -44,12 +44,19 @@ export const TERMINATION_GRACE_PERIOD_SECONDS = 30;
 export const SHUTDOWN_HARD_EXIT_MARGIN_MS = 5000;
 
 /**
- * Settings a per-environment .env may not set: the manifests' containerPort, probes and Service are
+ * Settings a per-environment .env may not change: the manifests' containerPort, probes and Service are
  * bound to HTTP_PORT on every pod address, so another PORT or a loopback HOST leaves pods never ready.
+ * `allowed` are the only values a .env may repeat; `reason` says why.
  */
 export const DEPLOYMENT_BOUND_SETTINGS = {
-  PORT: `the container port, the probes and the Service are generated for ${HTTP_PORT} (apps/users-api/src/contract.ts HTTP_PORT)`,
-  HOST: 'the kubelet probes and the Service reach the pod on its own IP, so the API must listen on every address',
+  PORT: {
+    allowed: [String(HTTP_PORT)],
+    reason: `the container port, the probes and the Service are generated for ${HTTP_PORT} (apps/users-api/src/contract.ts HTTP_PORT)`,
+  },
+  HOST: {
+    allowed: ['0.0.0.0', '::'],
+    reason: 'the kubelet probes and the Service reach the pod on its own IP, so the API must listen on every address (0.0.0.0 or ::)',
+  },
 } as const;
 
 /** Numeric non-root identity shared by the Dockerfile (USER) and the pod securityContext. */

@@ -13,12 +13,13 @@ const spec: CliSpec<typeof options> = {
   name: 'scan-secrets',
   synopsis: '[path…]',
   description:
-    'Scans every file git tracks (node_modules paths and lockfiles included), the staged version of a file when it ' +
-    'differs from the work tree, and untracked files git would add — or only those under the given paths — with ' +
-    "secretlint's recommended rules plus this repository's (Kubernetes Secrets with data in any form, credentials " +
-    'in URLs, JSON Web Tokens, base64-encoded private keys). UTF-16 and files with NUL bytes are decoded; a file ' +
-    'that cannot be read (compressed, a YAML alias bomb or syntax error, a submodule) is a finding too. Values are ' +
-    'never printed. Exit 1 when anything is found.',
+    'Scans every file git tracks (node_modules paths and lockfiles included), a staged change that differs from ' +
+    'the work tree, and untracked files git would add — or only those under the given paths — with secretlint\'s ' +
+    "recommended rules plus this repository's (Kubernetes Secrets and secretGenerators with data in any form, " +
+    'literal values under secret-named keys in YAML/JSON/.env, credentials in URLs, JSON Web Tokens, base64-encoded ' +
+    'private keys). UTF-16 and files with NUL bytes are decoded; a file that cannot be read (compressed, a YAML alias ' +
+    'bomb or syntax error, a submodule) is a finding too. Values are never printed. A documented fake is allowed ' +
+    'with "secretlint-disable-line" on its line. Exit 1 when anything is found, 2 on bad usage.',
   optionHelp: [],
   options,
   positionals: [0, Number.POSITIVE_INFINITY],

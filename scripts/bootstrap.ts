@@ -2,68 +2,77 @@
 // Thin shell over scripts/lib/bootstrap: parse, load the kubeconfig, run, print, exit code.
 import { runCli } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
-import { createKube, loadKubeConfig } from './lib/kube/client.ts';
 import { runBootstrap } from './lib/bootstrap/index.ts';
 import { readBootstrapInputs } from './lib/bootstrap/inputs.ts';
+import { settleRepository } from './lib/generate/commands.ts';
 import { describeCredentials, readRepoCredentials } from './lib/bootstrap/repository.ts';
-import { fetchText } from './lib/bootstrap/fetch.ts';
-import { randomPassword } from './lib/secrets/password.ts';
+import { fetchText, readManifestFile } from './lib/bootstrap/fetch.ts';
 
 await runCli(
   {
     name: 'bootstrap',
-    synopsis: '[--context <ctx>] [--dry-run] [--repo-password-file <file> | --repo-ssh-key-file <file>]',
+    synopsis: '[--context <ctx>] [--dry-run] [--argocd-manifest <file>] [--repo-password-file <file> | --repo-ssh-key-file <file> | --remove-repo-credentials]',
     description:
-      'Installs the pinned Argo CD (server-side apply of its upstream manifest), its health checks, each environment\'s MongoDB password Secret (random, only if absent), the repository, the AppProject and the root Application. Safe to re-run: only differences are applied.',
+      'What only a human does once: installs the pinned Argo CD (server-side apply of its upstream manifest), its health checks, registers the repository and applies the root Application; AppProjects are created only when absent (Argo CD owns them from git). Everything else comes from git through Argo CD. Safe to re-run: only differences are written; --dry-run sends every write with dryRun=All.',
     optionHelp: [
       '--context <ctx>              kubeconfig context (default: the current one)',
-      '--dry-run                    read the cluster and print the plan; change nothing',
+      '--dry-run                    read the cluster, have the server dry-run every write (dryRun=All), print the plan; change nothing',
+      '--argocd-manifest <file>     the Argo CD install.yaml of the pinned version from a file (air-gapped); default: download it',
       '--repo-username <name>       username for a private https repo (default $GITOPS_REPO_USERNAME or "git")',
       '--repo-password-file <file>  password/token for a private https repo (or set $GITOPS_REPO_PASSWORD)',
       '--repo-ssh-key-file <file>   SSH private key for a private ssh repo',
-      '--timeout <seconds>          per-request timeout (default 15)',
-      '--wait <seconds>             how long to wait for Argo CD to become ready (default 300)',
+      '--remove-repo-credentials    remove the stored repository credentials (public repository, revoked key)',
+      '--allow-untested-kubernetes  proceed on a Kubernetes version outside Argo CD\'s tested range',
+      '--timeout <seconds>          per-request timeout, 1–600 (default 15)',
+      '--wait <seconds>             how long to wait for Argo CD to become ready, 1–3600 (default 300)',
     ],
     options: {
       context: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      'argocd-manifest': { type: 'string' },
       'repo-username': { type: 'string' },
       'repo-password-file': { type: 'string' },
       'repo-ssh-key-file': { type: 'string' },
-      timeout: { type: 'string' },
-      wait: { type: 'string' },
+      'remove-repo-credentials': { type: 'boolean' },
+      'allow-untested-kubernetes': { type: 'boolean' },
+      timeout: { type: 'number', min: 1, max: 600, unit: 'seconds', default: 15 },
+      wait: { type: 'number', min: 1, max: 3600, unit: 'seconds', default: 300 },
     },
     positionals: [0, 0],
-    examples: ['zx scripts/bootstrap.ts --dry-run', 'GITOPS_REPO_PASSWORD=$(cat ~/.github-token) zx scripts/bootstrap.ts --context k3s'],
+    examples: [
+      'zx scripts/bootstrap.ts --dry-run',
+      'GITOPS_REPO_PASSWORD=$(cat ~/.github-token) zx scripts/bootstrap.ts --context k3s',
+      'zx scripts/bootstrap.ts --argocd-manifest ./install.yaml',
+    ],
   },
   import.meta.url,
   async ({ values }, io) => {
-    const seconds = (v: string | undefined, flag: string, dflt: number): number => {
-      if (v === undefined) return dflt;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number of seconds`);
-      return n;
-    };
-    const timeoutMs = seconds(values.timeout, '--timeout', 15) * 1000;
-    const waitMs = seconds(values.wait, '--wait', 300) * 1000;
+    const remove = values['remove-repo-credentials'] === true;
+    if (remove && (values['repo-password-file'] || values['repo-ssh-key-file'])) {
+      throw new UsageError('--remove-repo-credentials cannot be combined with --repo-password-file or --repo-ssh-key-file');
+    }
+    const manifestFile = values['argocd-manifest'];
+    // Read every local input before the first request, so a bad file changes nothing.
+    const manifestText = manifestFile !== undefined ? readManifestFile(manifestFile) : undefined;
+    await settleRepository(process.cwd(), 'bootstrap', io.err);
     const inputs = await readBootstrapInputs(process.cwd());
-    const repoCredentials = readRepoCredentials(
-      { passwordFile: values['repo-password-file'], sshKeyFile: values['repo-ssh-key-file'], username: values['repo-username'] },
-      process.env,
-    );
-    io.out(`repository ${inputs.repoURL}: ${describeCredentials(repoCredentials)}`);
-    const kube = createKube(loadKubeConfig(values.context), { timeoutMs });
+    const repoCredentials = remove
+      ? undefined
+      : readRepoCredentials({ passwordFile: values['repo-password-file'], sshKeyFile: values['repo-ssh-key-file'], username: values['repo-username'] }, process.env);
+    io.out(`repository ${inputs.repoURL}: ${remove ? 'removing stored credentials' : repoCredentials ? describeCredentials(repoCredentials) : 'no credentials given (stored ones are kept)'}`);
+    // The Kubernetes client (~900 modules) is loaded here, not at start-up: --help and usage errors stay instant.
+    const { createKube, loadKubeConfig } = await import('./lib/kube/client.ts');
+    const kube = createKube(loadKubeConfig(values.context), { timeoutMs: values.timeout! * 1000 });
     await runBootstrap(
-      { ...inputs, repoCredentials },
+      { ...inputs, repoCredentials, removeRepoCredentials: remove, ...(manifestFile !== undefined ? { manifestFile } : {}) },
       {
         kube,
-        fetchManifest: (url) => fetchText(url, 60_000),
-        newPassword: randomPassword,
+        fetchManifest: manifestText !== undefined ? async () => manifestText : (url) => fetchText(url, 60_000),
         log: io.out,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-        readiness: { timeoutMs: waitMs, intervalMs: 3_000 },
+        readiness: { timeoutMs: values.wait! * 1000, intervalMs: 3_000 },
       },
-      { dryRun: values['dry-run'] === true },
+      { dryRun: values['dry-run'] === true, allowUntestedKubernetes: values['allow-untested-kubernetes'] === true },
     );
     return 0;
   },

@@ -3,11 +3,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { runCli } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
-import { applicationName } from './lib/envspec.ts';
-import { createKube, loadKubeConfig } from './lib/kube/client.ts';
-import { envArguments, readRepoInputs } from './lib/repo-inputs.ts';
-import { settleRepository } from './lib/generate/commands.ts';
-import { collectStatus, formatStatusJson, formatStatusText, watchStatus } from './lib/status/index.ts';
 import type { EnvStatus } from './lib/status/index.ts';
 
 await runCli(
@@ -15,26 +10,30 @@ await runCli(
     name: 'status',
     synopsis: '[env…] [--watch] [--format text|json] [--context <ctx>]',
     description:
-      'Shows, per environment, the Argo CD Application sync and health, the deployed revision, the MongoDB phase and the API Deployment readiness. Exits 1 when anything is degraded.',
+      'Shows, per environment, the Argo CD Application sync and health, the deployed revision, the MongoDB phase and the API Deployment readiness. Exits 1 when anything is degraded (broken); an environment on its way (first sync, rollout) is progressing, exit 0. --watch polls until every environment is settled or degraded.',
     optionHelp: [
       '--watch            poll until every environment is settled or degraded (at most --polls times; Ctrl-C stops)',
       '--format <fmt>     text (default) or json',
       '--context <ctx>    kubeconfig context (default: the current one)',
-      '--interval <s>     seconds between polls with --watch (default 5)',
-      '--polls <n>        maximum polls with --watch (default 120)',
+      '--interval <s>     seconds between polls with --watch, 0.5–600 (default 5)',
+      '--polls <n>        maximum polls with --watch, 1–10000 (default 120)',
+      '--timeout <s>      per-request timeout in seconds, 1–600 (default 15)',
     ],
     options: {
       watch: { type: 'boolean' },
       format: { type: 'string', default: 'text' },
       context: { type: 'string' },
-      interval: { type: 'string' },
-      polls: { type: 'string' },
+      interval: { type: 'number', min: 0.5, max: 600, unit: 'seconds', default: 5 },
+      polls: { type: 'number', integer: true, min: 1, max: 10_000, unit: 'polls', default: 120 },
+      timeout: { type: 'number', min: 1, max: 600, unit: 'seconds', default: 15 },
     },
     positionals: [0, 100],
     examples: ['zx scripts/status.ts', 'zx scripts/status.ts prod --format json', 'zx scripts/status.ts staging --watch'],
   },
   import.meta.url,
   async ({ values, positionals }, io) => {
+    // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+    const [{ applicationName }, { envArguments, readRepoInputs }, { settleRepository }, { collectStatus, formatStatusJson, formatStatusText, watchStatus }] = await Promise.all([import('./lib/envspec.ts'), import('./lib/repo-inputs.ts'), import('./lib/generate/commands.ts'), import('./lib/status/index.ts')]);
     const format = values.format ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(format)}`);
     envArguments(process.cwd(), positionals, { mustExist: true });
@@ -44,7 +43,9 @@ await runCli(
     const unknown = positionals.filter((p) => !known.includes(p));
     if (unknown.length > 0) throw new UsageError(`unknown environment ${unknown.join(', ')}; known: ${known.join(', ')}`);
     const chosen = (positionals.length > 0 ? [...new Set(positionals)].sort() : known).map((name) => ({ name, namespace: envs[name]!.spec.namespace, application: applicationName(name) }));
-    const kube = createKube(loadKubeConfig(values.context));
+    // The Kubernetes client (~900 modules) is loaded here, not at start-up: --help and usage errors stay instant.
+    const { createKube, loadKubeConfig } = await import('./lib/kube/client.ts');
+    const kube = createKube(loadKubeConfig(values.context), { timeoutMs: values.timeout! * 1000 });
     const print = (s: EnvStatus[]) => io.out(format === 'json' ? formatStatusJson(s) : formatStatusText(s));
     let statuses: EnvStatus[];
     if (values.watch) {
@@ -53,8 +54,8 @@ await runCli(
       process.once('SIGINT', stop);
       try {
         statuses = await watchStatus(kube, chosen, settings.argocd.namespace, {
-          intervalMs: Number(values.interval ?? 5) * 1000,
-          maxPolls: Number(values.polls ?? 120),
+          intervalMs: values.interval! * 1000,
+          maxPolls: values.polls!,
           signal: controller.signal,
           sleep: (ms, signal) => delay(ms, undefined, { signal }),
           onPoll: (s, n) => {
@@ -69,6 +70,11 @@ await runCli(
       statuses = await collectStatus(kube, chosen, settings.argocd.namespace);
       print(statuses);
     }
-    return statuses.some((s) => s.degraded) ? 1 : 0;
+    if (statuses.some((s) => s.degraded)) return 1;
+    if (values.watch && !statuses.every((s) => s.ok)) {
+      io.err(`status: not settled after ${values.polls} polls: ${statuses.filter((s) => !s.ok).map((s) => s.env).join(', ')} still progressing`);
+      return 1;
+    }
+    return 0;
   },
 );

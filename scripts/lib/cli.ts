@@ -5,7 +5,24 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, UsageError, exitCodeOf, formatProblem } from './errors.ts';
 
-export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean | string[] }>;
+/** A flag parsed by node:util parseArgs as written. */
+export interface TextOption { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean | string[] }
+/**
+ * A typed, ranged number: `--polls abc`, `--interval -1` or `--polls 2.5` are usage errors (exit 2)
+ * naming the flag, what it accepts and its unit, never a silent NaN or 0.
+ */
+export interface NumberOption {
+  type: 'number';
+  /** whole numbers only */
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  /** for messages: "seconds", "polls" */
+  unit?: string;
+  default?: number;
+  short?: string;
+}
+export type OptionSpec = Record<string, TextOption | NumberOption>;
 
 export interface CliSpec<O extends OptionSpec> {
   /** e.g. "new-env" */
@@ -23,7 +40,12 @@ export interface CliSpec<O extends OptionSpec> {
 }
 
 export interface ParsedArgs<O extends OptionSpec> {
-  values: { [K in keyof O]: O[K]['type'] extends 'boolean' ? boolean | undefined : O[K]['multiple'] extends true ? string[] | undefined : string | undefined };
+  values: {
+    [K in keyof O]: O[K]['type'] extends 'boolean' ? boolean | undefined
+      : O[K]['type'] extends 'number' ? number | undefined
+      : O[K] extends { multiple: true } ? string[] | undefined
+      : string | undefined;
+  };
   positionals: string[];
 }
 
@@ -47,13 +69,44 @@ export function scriptArgv(scriptUrl: string, argv: readonly string[] = process.
   return argv.slice(i === -1 ? 2 : i + 1);
 }
 
+/** What a number flag accepts, for its error message: "a whole number of seconds from 1 to 3600". */
+export function describeNumber(o: NumberOption): string {
+  const what = `${o.integer ? 'a whole number' : 'a number'}${o.unit ? ` of ${o.unit}` : ''}`;
+  if (o.min !== undefined && o.max !== undefined) return `${what} from ${o.min} to ${o.max}`;
+  if (o.min !== undefined) return `${what}, at least ${o.min}`;
+  if (o.max !== undefined) return `${what}, at most ${o.max}`;
+  return what;
+}
+
+/** Parses one number flag's text; throws UsageError naming the flag, the value and what it accepts. */
+export function parseNumberOption(flag: string, text: string, o: NumberOption): number {
+  const trimmed = text.trim();
+  // Number('') is 0 and Number('0x10') is 16: accept plain decimal notation only.
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(trimmed) ? Number(trimmed) : Number.NaN;
+  const bad = !Number.isFinite(n) || (o.integer && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max);
+  if (bad) throw new UsageError(`--${flag} must be ${describeNumber(o)}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
 export function parseCli<O extends OptionSpec>(spec: CliSpec<O>, args: readonly string[]): ParsedArgs<O> | 'help' {
   if (args.includes('--help') || args.includes('-h')) return 'help';
+  // Number options are read as strings by parseArgs, then converted and range-checked here.
+  const textOptions: Record<string, TextOption> = {};
+  for (const [name, o] of Object.entries(spec.options)) {
+    textOptions[name] = o.type === 'number' ? { type: 'string', ...(o.short ? { short: o.short } : {}) } : o;
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], options: spec.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...args], options: textOptions, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+  }
+  const values = parsed.values as Record<string, unknown>;
+  for (const [name, o] of Object.entries(spec.options)) {
+    if (o.type !== 'number') continue;
+    const v = values[name];
+    if (typeof v === 'string') values[name] = parseNumberOption(name, v, o);
+    else if (o.default !== undefined) values[name] = o.default;
   }
   const [min, max] = spec.positionals;
   const n = parsed.positionals.length;

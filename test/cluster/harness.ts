@@ -1,4 +1,5 @@
-// Shared set-up for the cluster tests: a fake API server, a client pointed at it, captured output.
+// Set-up for the few cluster tests that need faults a real API server cannot produce (timeouts, 5xx,
+// dropped connections): a fake API server, a client pointed at it, captured output.
 import type { FakeKube, FakeKubeOptions } from '../support/fake-kube/server.ts';
 import { startFakeKube } from '../support/fake-kube/server.ts';
 import { seedK3s } from '../support/fake-kube/fixtures.ts';
@@ -24,7 +25,6 @@ export async function harness(options: FakeKubeOptions & { seed?: Parameters<typ
   const kube = createKube(kubeConfigFor(fake.url), { timeoutMs: options.timeoutMs ?? 5_000 });
   const lines: string[] = [];
   const issued: string[] = [];
-  let n = 0;
   return {
     fake,
     kube,
@@ -33,11 +33,6 @@ export async function harness(options: FakeKubeOptions & { seed?: Parameters<typ
     deps: {
       kube,
       fetchManifest: async () => FAKE_INSTALL_MANIFEST,
-      newPassword: () => {
-        const p = DUMMY_PASSWORDS[n++ % DUMMY_PASSWORDS.length]!;
-        issued.push(p);
-        return p;
-      },
       log: (line) => lines.push(line),
       sleep: async () => {},
       readiness: { timeoutMs: 50, intervalMs: 10 },

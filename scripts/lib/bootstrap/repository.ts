@@ -39,6 +39,9 @@ export function readRepoCredentials(opts: { passwordFile?: string; sshKeyFile?: 
   return undefined;
 }
 
+/** The repository Secret's credential keys (Argo CD's repository Secret format). */
+export const CREDENTIAL_KEYS = ['username', 'password', 'sshPrivateKey'] as const;
+
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 export function repositorySecret(namespace: string, repoURL: string, credentials: RepoCredentials | undefined): KubeObject {

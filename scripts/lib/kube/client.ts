@@ -4,7 +4,13 @@ import {
   ApiException, AuthorizationV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, VersionApi,
   createConfiguration, ServerConfiguration,
 } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { ConflictError } from '../errors.ts';
+import { KubeRequestError, explainKubeError } from './errors.ts';
+
+export { KubeRequestError, explainKubeError } from './errors.ts';
 
 /** Our name in managedFields: server-side apply records which fields this toolkit owns. */
 export const FIELD_MANAGER = 'gitops-toolkit';
@@ -35,6 +41,10 @@ export interface ApplyOptions {
   /** Server-side dry run (`dryRun=All`): validated and defaulted by the server, stored nowhere. */
   dryRun?: boolean;
   force?: boolean;
+  /** `fieldValidation=Strict`: an unknown or duplicate field is an error, not a warning. */
+  strict?: boolean;
+  /** The fix a 409 field-manager conflict should name for this object. */
+  conflictFix?: string;
 }
 
 export interface Kube {
@@ -50,30 +60,41 @@ export interface Kube {
   /** Server-side apply (`application/apply-patch+yaml`) with our field manager. */
   apply(obj: KubeObject, options?: ApplyOptions): Promise<KubeObject>;
   /** POST; fails with KubeRequestError code 409 when the object already exists. */
-  create(obj: KubeObject): Promise<KubeObject>;
+  create(obj: KubeObject, options?: { dryRun?: boolean }): Promise<KubeObject>;
   /** Strategic merge patch of a few fields (e.g. the pod-template annotation that restarts a rollout). */
   patch(ref: ObjectRef, patch: Record<string, unknown>): Promise<KubeObject>;
   /** Whether a kind is namespaced, from discovery; undefined when the server does not know the kind. */
   isNamespaced(apiVersion: string, kind: string): Promise<boolean | undefined>;
 }
 
-/** A failed cluster request, with a message saying what to do. */
-export class KubeRequestError extends ConflictError {
-  readonly status: number | undefined;
-  constructor(message: string, status: number | undefined) {
-    super(message);
-    this.name = 'KubeRequestError';
-    this.status = status;
-  }
-}
-
 /**
  * The current kubeconfig (KUBECONFIG or ~/.kube/config), switched to `context` when given.
  * Only CLIs call this; libraries receive the KubeConfig (or a Kube) as an argument.
  */
-export function loadKubeConfig(context?: string): KubeConfig {
+export function loadKubeConfig(context?: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  // Which files the client would read, checked first: its fallbacks (in-cluster, then
+  // http://localhost:8080) turn a missing file into an unrelated TLS/HTTP message.
+  const listed = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
+  if (listed.length > 0) {
+    const missing = listed.filter((f) => !existsSync(f));
+    if (missing.length > 0) {
+      throw new ConflictError(
+        `KUBECONFIG names ${missing.map((f) => JSON.stringify(f)).join(', ')}, which does not exist\n` +
+          '    fix: point KUBECONFIG at your kubeconfig file (k3s: a copy of /etc/rancher/k3s/k3s.yaml), or unset it to use ~/.kube/config',
+      );
+    }
+  } else if (!existsSync(join(env.HOME ?? homedir(), '.kube', 'config')) && !env.KUBERNETES_SERVICE_HOST) {
+    throw new ConflictError(
+      'no kubeconfig found: KUBECONFIG is not set and ~/.kube/config does not exist\n' +
+        '    fix: set KUBECONFIG to your kubeconfig file or create ~/.kube/config (k3s: sudo cat /etc/rancher/k3s/k3s.yaml > ~/.kube/config)',
+    );
+  }
   const kc = new KubeConfig();
-  kc.loadFromDefault();
+  try {
+    kc.loadFromDefault();
+  } catch (error) {
+    throw new ConflictError(`cannot read the kubeconfig (${listed.join(', ') || '~/.kube/config'}): ${(error as Error).message}\n    fix: check the file with \`kubectl config view\``);
+  }
   if (context !== undefined) {
     if (!kc.getContexts().some((c) => c.name === context)) {
       throw new ConflictError(
@@ -84,56 +105,13 @@ export function loadKubeConfig(context?: string): KubeConfig {
     kc.setCurrentContext(context);
   }
   if (!kc.getCurrentCluster()) {
-    throw new ConflictError('no current cluster in the kubeconfig\n    fix: set KUBECONFIG (k3s: /etc/rancher/k3s/k3s.yaml) or pass --context');
+    throw new ConflictError(`the kubeconfig has no current cluster (context ${JSON.stringify(kc.getCurrentContext())})\n    fix: set current-context (kubectl config use-context <name>) or pass --context`);
   }
   return kc;
 }
 
 function describe(ref: { kind: string; name?: string; namespace?: string }): string {
   return `${ref.kind}${ref.namespace ? ` ${ref.namespace}/` : ' '}${ref.name ?? ''}`.trimEnd();
-}
-
-function causeCode(error: unknown): string | undefined {
-  let e: unknown = error;
-  for (let i = 0; i < 5 && e && typeof e === 'object'; i++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-/** Turns any client error into a KubeRequestError whose message names the request and the fix. */
-export function explainKubeError(error: unknown, action: string, server: string, timeoutMs: number): KubeRequestError {
-  if (error instanceof KubeRequestError) return error;
-  if (error instanceof ApiException) {
-    const body = error.body as { message?: string } | string | undefined;
-    const detail = typeof body === 'object' && body?.message ? body.message : typeof body === 'string' ? body : '';
-    const code = error.code;
-    const fix =
-      code === 401 ? 'your credentials were rejected: refresh them (k3s: copy /etc/rancher/k3s/k3s.yaml again) and retry'
-      : code === 403 ? 'ask a cluster admin for this permission, or use a context with cluster-admin (k3s: the default admin kubeconfig)'
-      : code === 404 ? 'the API or object does not exist on this cluster; check the server version and that Argo CD is installed'
-      : code === 409 ? 'someone else changed the object; run the command again'
-      : 'check the message above, fix the cause and run the command again';
-    return new KubeRequestError(`${action} failed: HTTP ${code}${detail ? `: ${detail}` : ''}\n    fix: ${fix}`, code);
-  }
-  const code = causeCode(error);
-  const name = (error as { name?: string } | undefined)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
-    return new KubeRequestError(
-      `${action} timed out after ${timeoutMs} ms (cluster ${server})\n    fix: check that the cluster is up and not overloaded (kubectl get --raw /readyz), then retry; raise --timeout for a slow link`,
-      undefined,
-    );
-  }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') {
-    return new KubeRequestError(
-      `cannot reach the cluster at ${server} (${code}) during ${action}\n    fix: start the cluster (k3s: sudo systemctl start k3s), or point KUBECONFIG / --context at a running one; test with \`kubectl version\``,
-      undefined,
-    );
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new KubeRequestError(`${action} failed: ${message}`, undefined);
 }
 
 function isNotFound(error: unknown): boolean {
@@ -151,6 +129,7 @@ export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new ConflictError('no current cluster in the kubeconfig\n    fix: pass --context or set KUBECONFIG');
   const server = cluster.server;
+  const target = { context: kc.getCurrentContext(), server };
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(server, {}),
     authMethods: { default: kc },
@@ -171,11 +150,11 @@ export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
   const authz = new AuthorizationV1Api(configuration);
   const discover = (discovery as unknown as { resource(a: string, k: string): Promise<{ name: string; namespaced: boolean } | undefined> }).resource.bind(discovery);
 
-  async function call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  async function call<T>(action: string, fn: () => Promise<T>, conflictFix?: string): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      throw explainKubeError(error, action, server, timeoutMs);
+      throw explainKubeError(error, { action, target, timeoutMs, conflictFix });
     }
   }
 
@@ -185,7 +164,7 @@ export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
       return await discover(apiVersion, kind);
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw explainKubeError(error, `discovery of ${apiVersion}`, server, timeoutMs);
+      throw explainKubeError(error, { action: `discovery of ${apiVersion}`, target, timeoutMs });
     }
   }
 
@@ -253,7 +232,7 @@ export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
         return (await request('GET', path, {})) as KubeObject;
       } catch (error) {
         if (isNotFound(error)) return undefined;
-        throw explainKubeError(error, `reading ${describe(ref)}`, server, timeoutMs);
+        throw explainKubeError(error, { action: `reading ${describe(ref)}`, target, timeoutMs });
       }
     },
     async list(apiVersion, kind, namespace, labelSelector) {
@@ -268,20 +247,25 @@ export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
       const what = describe({ kind: obj.kind, ...obj.metadata });
       const path = await pathOf({ ...obj, name: obj.metadata.name, namespace: obj.metadata.namespace });
       if (!path) throw unknownKind(obj);
-      return call(`server-side apply of ${what}`, async () =>
+      return call(`${opts.dryRun ? 'dry-run ' : ''}server-side apply of ${what}`, async () =>
         (await request(
           'PATCH',
           path,
-          { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: String(opts.force ?? false), dryRun: opts.dryRun ? 'All' : undefined },
+          {
+            fieldManager: opts.fieldManager ?? FIELD_MANAGER,
+            force: String(opts.force ?? false),
+            dryRun: opts.dryRun ? 'All' : undefined,
+            fieldValidation: opts.strict ? 'Strict' : undefined,
+          },
           { contentType: PatchStrategy.ServerSideApply, value: obj },
         )) as KubeObject,
-      );
+      opts.conflictFix);
     },
-    async create(obj) {
+    async create(obj, opts = {}) {
       const path = await pathOf({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace });
       if (!path) throw unknownKind(obj);
-      return call(`creating ${describe({ kind: obj.kind, ...obj.metadata })}`, async () =>
-        (await request('POST', path, { fieldManager: FIELD_MANAGER }, { contentType: 'application/json', value: obj })) as KubeObject,
+      return call(`${opts.dryRun ? 'dry-run ' : ''}creating ${describe({ kind: obj.kind, ...obj.metadata })}`, async () =>
+        (await request('POST', path, { fieldManager: FIELD_MANAGER, dryRun: opts.dryRun ? 'All' : undefined }, { contentType: 'application/json', value: obj })) as KubeObject,
       );
     },
     async patch(ref, body) {

@@ -6,35 +6,28 @@ import { diffEnvironment } from '../diff/diffRenders.ts';
 import type { EnvironmentDiff } from '../diff/diffRenders.ts';
 import { idOf } from '../render/normalize.ts';
 import type { RenderedObject } from '../render/normalize.ts';
-import { canonicalize } from '../yaml.ts';
+import { comparable } from '../kube/compare.ts';
 import type { Kube, KubeObject } from '../kube/client.ts';
 import type { DiffReport } from '../diff/format.ts';
 import type { KustomizeTool } from '../kustomize.ts';
 import { UsageError } from '../errors.ts';
-import { envDir } from '../layout.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ARGOCD_APPS_DIR, envDir } from '../layout.ts';
 import { readRepoInputs } from '../repo-inputs.ts';
 import { parseYamlStream } from '../yaml.ts';
 
 /**
- * Argo CD's field manager: dry-running as Argo CD makes a field removed from git show as removed
- * (fields owned by other managers, e.g. an HPA's replicas, stay and are not drift).
+ * Argo CD's own server-side apply: the environment Applications sync with `ServerSideApply=true`, so
+ * Argo CD applies as field manager "argocd-controller" (argoproj/argo-cd@v3.5.1:common/common.go
+ * ArgoCDSSAManager, passed in controller/sync.go WithServerSideApplyManager) with forced conflicts
+ * (argoproj/argo-cd@v3.5.1:gitops-engine/pkg/utils/kube/resource_ops.go `o.ForceConflicts =
+ * serverSideApply`) and strict field validation unless `Validate=false`. Dry-running the same apply
+ * shows what a sync would change: a field removed from git is removed (argocd-controller owned it),
+ * a hand-scaled replica count is set back, and fields only other managers own (an HPA's) stay.
  */
 export const LIVE_DIFF_FIELD_MANAGER = 'argocd-controller';
-
-/** Bookkeeping the server writes on every object; never drift. */
-const SERVER_METADATA = ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink'];
-
-function comparable(obj: KubeObject): Record<string, unknown> {
-  const copy = structuredClone(obj) as Record<string, unknown> & { metadata: Record<string, unknown> };
-  delete copy.status;
-  for (const k of SERVER_METADATA) delete copy.metadata[k];
-  const annotations = copy.metadata.annotations as Record<string, string> | undefined;
-  if (annotations) {
-    delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
-    if (Object.keys(annotations).length === 0) delete copy.metadata.annotations;
-  }
-  return canonicalize(copy) as Record<string, unknown>;
-}
+export const ARGOCD_SSA_SYNC_OPTION = 'ServerSideApply=true';
 
 const rendered = (object: Record<string, unknown>): RenderedObject => ({ id: idOf(object), object });
 
@@ -63,7 +56,7 @@ export async function liveDiff(input: LiveDiffInput): Promise<EnvironmentDiff | 
       wantSide.push(rendered(comparable(obj)));
       continue;
     }
-    const wouldBe = await kube.apply(obj, { dryRun: true, force: true, fieldManager: LIVE_DIFF_FIELD_MANAGER });
+    const wouldBe = await kube.apply(obj, { dryRun: true, force: true, strict: true, fieldManager: LIVE_DIFF_FIELD_MANAGER });
     liveSide.push(rendered(comparable(live)));
     wantSide.push(rendered(comparable(wouldBe)));
   }
@@ -75,6 +68,16 @@ export interface LiveReportOptions {
   env: string;
   kube: Kube;
   kustomize: KustomizeTool;
+  /** Told when the environment's Application does not sync with server-side apply (then this diff is not its semantics). */
+  warn?: (line: string) => void;
+}
+
+/** Whether argocd/apps/<env>.yaml syncs with server-side apply, as this diff assumes. */
+export function applicationUsesServerSideApply(root: string, env: string): boolean | undefined {
+  const file = join(root, ARGOCD_APPS_DIR, `${env}.yaml`);
+  if (!existsSync(file)) return undefined;
+  const app = parseYamlStream(readFileSync(file, 'utf8')).find((d) => (d as KubeObject)?.kind === 'Application') as { spec?: { syncPolicy?: { syncOptions?: string[] } } } | undefined;
+  return (app?.spec?.syncPolicy?.syncOptions ?? []).includes(ARGOCD_SSA_SYNC_OPTION);
 }
 
 /**
@@ -85,6 +88,9 @@ export async function liveDiffReport(opts: LiveReportOptions): Promise<DiffRepor
   const { envs } = await readRepoInputs(opts.root);
   const env = envs[opts.env];
   if (!env) throw new UsageError(`unknown environment ${JSON.stringify(opts.env)}; known: ${Object.keys(envs).sort().join(', ')}`);
+  if (applicationUsesServerSideApply(opts.root, opts.env) === false) {
+    opts.warn?.(`warning: ${ARGOCD_APPS_DIR}/${opts.env}.yaml does not sync with ${ARGOCD_SSA_SYNC_OPTION}; this diff shows server-side apply semantics, so a field removed from git may not be removed by its client-side sync`);
+  }
   const yaml = await opts.kustomize.build(opts.root, envDir(opts.env));
   const objects = parseYamlStream(yaml).filter((d): d is KubeObject => typeof (d as KubeObject)?.metadata?.name === 'string');
   const diff = await liveDiff({ env: opts.env, objects, namespace: env.spec.namespace, kube: opts.kube });

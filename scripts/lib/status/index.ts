@@ -19,12 +19,17 @@ export interface EnvStatus {
   deployment: { ready: number; desired: number; updated: number } | null;
   /** Settled: Synced, Healthy, MongoDB Running, every replica ready. */
   ok: boolean;
-  /** Something is broken (not merely still rolling out): the command exits 1. */
+  /** Something is broken (not merely on its way: a missing object, Unknown health or a rollout in progress is progressing): exit 1. */
   degraded: boolean;
   problems: string[];
 }
 
-const BROKEN_HEALTH = new Set(['Degraded', 'Missing', 'Unknown']);
+/**
+ * Health statuses that mean broken. Argo CD's health states (argoproj/argo-cd@v3.5.1:
+ * gitops-engine/pkg/health/health.go): Healthy, Progressing, Suspended, Degraded, Missing, Unknown.
+ * Missing (not created yet) and Unknown (not assessed yet) are what a first sync looks like: progressing.
+ */
+const BROKEN_HEALTH = new Set(['Degraded']);
 
 interface AppLive {
   status?: {
@@ -34,20 +39,29 @@ interface AppLive {
   };
 }
 
+interface DeploymentLive {
+  spec?: { replicas?: number };
+  status?: { readyReplicas?: number; updatedReplicas?: number; conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string }> };
+}
+
+const MONGODB_API = 'mongodbcommunity.mongodb.com/v1';
+
 export async function collectStatus(kube: Kube, envs: readonly EnvRef[], argocdNamespace: string): Promise<EnvStatus[]> {
   const out: EnvStatus[] = [];
+  // Whether the operator's CRD is installed at all: "not found" would hide the real cause.
+  const operatorInstalled = (await kube.isNamespaced(MONGODB_API, 'MongoDBCommunity')) !== undefined;
   for (const env of envs) {
     const problems: string[] = [];
     let degraded = false;
     const app = (await kube.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', name: env.application, namespace: argocdNamespace })) as (AppLive & object) | undefined;
     let application: EnvStatus['application'] = null;
     if (!app) {
-      degraded = true;
-      problems.push(`Application ${argocdNamespace}/${env.application} not found: run bootstrap, or wait for the root app to sync`);
+      problems.push(`Application ${argocdNamespace}/${env.application} does not exist yet: the root Application creates it on its next sync (run bootstrap if it has never run)`);
     } else {
       const sync = app.status?.sync?.status ?? 'Unknown';
       const health = app.status?.health?.status ?? 'Unknown';
-      const opFailed = app.status?.operationState?.phase === 'Failed' || app.status?.operationState?.phase === 'Error';
+      const phase = app.status?.operationState?.phase;
+      const opFailed = phase === 'Failed' || phase === 'Error';
       application = { name: env.application, sync, health, revision: app.status?.sync?.revision ?? null, message: app.status?.health?.message ?? app.status?.operationState?.message ?? null };
       if (BROKEN_HEALTH.has(health)) {
         degraded = true;
@@ -55,28 +69,35 @@ export async function collectStatus(kube: Kube, envs: readonly EnvRef[], argocdN
       }
       if (opFailed) {
         degraded = true;
-        problems.push(`last sync ${app.status?.operationState?.phase}: ${app.status?.operationState?.message ?? 'see argocd app get'}`);
+        problems.push(`last sync ${phase}: ${app.status?.operationState?.message ?? 'see argocd app get'}`);
       }
     }
-    const db = (await kube.get({ apiVersion: 'mongodbcommunity.mongodb.com/v1', kind: 'MongoDBCommunity', name: MONGODB.resourceName, namespace: env.namespace })) as { status?: { phase?: string } } | undefined;
-    const mongodb = db ? { phase: db.status?.phase ?? 'Pending' } : null;
-    if (!mongodb) {
-      degraded = true;
-      problems.push(`MongoDBCommunity ${env.namespace}/${MONGODB.resourceName} not found`);
-    } else if (mongodb.phase === 'Failed') {
-      degraded = true;
-      problems.push('MongoDB phase Failed: kubectl describe mongodbcommunity -n ' + env.namespace);
+    let mongodb: EnvStatus['mongodb'] = null;
+    if (!operatorInstalled) {
+      problems.push(`the MongoDB operator is not installed (no CustomResourceDefinition for ${MONGODB_API} MongoDBCommunity): the mongodb-operator Application installs it; check it with kubectl -n ${argocdNamespace} get application`);
+    } else {
+      const db = (await kube.get({ apiVersion: MONGODB_API, kind: 'MongoDBCommunity', name: MONGODB.resourceName, namespace: env.namespace })) as { status?: { phase?: string; message?: string } } | undefined;
+      mongodb = db ? { phase: db.status?.phase ?? 'Pending' } : null;
+      if (!db) problems.push(`MongoDBCommunity ${env.namespace}/${MONGODB.resourceName} does not exist yet`);
+      else if (mongodb?.phase === 'Failed') {
+        degraded = true;
+        problems.push(`MongoDB phase Failed${db.status?.message ? `: ${db.status.message}` : ''}: kubectl describe mongodbcommunity -n ${env.namespace}`);
+      }
     }
-    const dep = (await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', name: APP_NAME, namespace: env.namespace })) as
-      | { spec?: { replicas?: number }; status?: { readyReplicas?: number; updatedReplicas?: number } }
-      | undefined;
+    const dep = (await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', name: APP_NAME, namespace: env.namespace })) as DeploymentLive | undefined;
     const deployment = dep ? { ready: dep.status?.readyReplicas ?? 0, desired: dep.spec?.replicas ?? 1, updated: dep.status?.updatedReplicas ?? 0 } : null;
-    if (!deployment) {
-      degraded = true;
-      problems.push(`Deployment ${env.namespace}/${APP_NAME} not found`);
-    } else if (deployment.desired > 0 && deployment.ready === 0) {
-      degraded = true;
-      problems.push(`no ready replicas of ${APP_NAME}: kubectl -n ${env.namespace} describe deployment ${APP_NAME}`);
+    if (!dep) {
+      problems.push(`Deployment ${env.namespace}/${APP_NAME} does not exist yet`);
+    } else {
+      // A rollout is broken once the Deployment controller gives up (progressDeadlineSeconds), which
+      // is also when Argo CD calls it Degraded; before that, 0 ready replicas are a rollout in progress.
+      const stalled = dep.status?.conditions?.find((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded');
+      if (stalled) {
+        degraded = true;
+        problems.push(`rollout of ${APP_NAME} stalled (ProgressDeadlineExceeded${stalled.message ? `: ${stalled.message}` : ''}): kubectl -n ${env.namespace} describe deployment ${APP_NAME}`);
+      } else if (deployment && deployment.desired > 0 && deployment.ready < deployment.desired) {
+        problems.push(`${deployment.ready}/${deployment.desired} replicas of ${APP_NAME} ready (rolling out)`);
+      }
     }
     const ok = !degraded && application?.sync === 'Synced' && application.health === 'Healthy' && mongodb?.phase === 'Running' && deployment !== null && deployment.ready >= deployment.desired;
     out.push({ env: env.name, namespace: env.namespace, application, mongodb, deployment, ok, degraded, problems });

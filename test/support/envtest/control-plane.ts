@@ -104,6 +104,13 @@ async function killAndWait(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Kill the control plane even if this process dies without running its teardown (SIGKILL, crash). */
+export function watchdog(pids: number[], dir: string): void {
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; kill -9 ${pids.join(' ')} 2>/dev/null; rm -rf '${dir}'`;
+  const w = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  w.unref();
+}
+
 export interface StartOptions {
   assetsDir: string;
   /** how long to wait for /readyz (default 120 s: the machine may be busy) */

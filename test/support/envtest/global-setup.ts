@@ -2,11 +2,11 @@
 // upstream CRDs of Argo CD v3.5.1 (only the CustomResourceDefinitions of its install.yaml) and MCK
 // 1.10.0 installed once. Test files reach it through inject('envtest') (see index.ts).
 // Without KUBEBUILDER_ASSETS nothing starts; describeEnvtest() then skips (or fails under CI=true).
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { parseAllDocuments } from 'yaml';
-import { startControlPlane } from './control-plane.ts';
+import { startControlPlane, watchdog } from './control-plane.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { upstreamDir, UPSTREAM_FILES } from './upstream.ts';
 import type { ProvidedEnvtest } from './upstream.ts';
@@ -29,18 +29,21 @@ function installCrds(cp: ControlPlane, assets: string, dir: string): void {
   const run = (args: string[], input?: string) => execFileSync(kubectl, ['--kubeconfig', cp.kubeconfigPath, ...args], { input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8' });
   try {
     run(['apply', '--server-side', '--field-manager=envtest', '-f', '-'], docs);
-    run(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=180s']);
+    // `kubectl wait` fails on a CRD whose status is not written yet (".status.conditions accessor
+    // error"): retry a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        run(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=180s']);
+        break;
+      } catch (e) {
+        if (attempt >= 10) throw e;
+        execFileSync('sleep', ['1']);
+      }
+    }
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`envtest: installing the upstream CRDs failed: ${err.stderr || err.message}`);
   }
-}
-
-/** Kill the control plane even if this process dies without running teardown (SIGKILL, crash). */
-function watchdog(pids: number[], dir: string): void {
-  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; kill -9 ${pids.join(' ')} 2>/dev/null; rm -rf '${dir}'`;
-  const w = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
-  w.unref();
 }
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {

@@ -1,11 +1,12 @@
 // The test-file side of the shared real API server (see global-setup.ts and control-plane.ts).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, inject, it } from 'vitest';
-import { kubeconfigYamlFor } from './control-plane.ts';
+import { kubeconfigYamlFor, startControlPlane, watchdog } from './control-plane.ts';
 import type { ProvidedEnvtest } from './upstream.ts';
+import { upstreamDir } from './upstream.ts';
 
 export { UPSTREAM_FILES } from './upstream.ts';
 export const ENVTEST_LABEL = '(kube-apiserver v1.28)';
@@ -61,15 +62,10 @@ function run(bin: string, args: string[], input?: string): Promise<KubectlResult
 
 let cached: Envtest | undefined;
 
-/** The run's shared server (started once per vitest run in globalSetup, CRDs of Argo CD 3.5.1 and
- *  MCK 1.10.0 installed). Use your own namespaces (unique names) so files do not collide. */
-export async function useEnvtest(): Promise<Envtest> {
-  if (cached) return cached;
-  const p: ProvidedEnvtest | undefined = inject('envtest');
-  if (!p) throw new Error(`no envtest server was started for this run. ${SETUP_HINT}`);
+function envtestOf(p: ProvidedEnvtest): Envtest {
   const scratch = mkdtempSync(join(tmpdir(), 'envtest-client-'));
   let n = 0;
-  const env: Envtest = {
+  return {
     server: p.server,
     kubeconfigPath: p.kubeconfigPath,
     kubeconfigYaml: p.kubeconfigYaml,
@@ -90,6 +86,35 @@ export async function useEnvtest(): Promise<Envtest> {
       return file;
     },
   };
+}
+
+/**
+ * A private server for one test file, for what the shared one cannot show: a fresh cluster without
+ * any CRD (bootstrap from nothing, an operator that is not installed). Costs a few seconds; stop() it
+ * in afterAll. Only inside describeEnvtest (needs KUBEBUILDER_ASSETS).
+ */
+export async function startPrivateEnvtest(): Promise<Envtest & { stop(): Promise<void> }> {
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  if (!assets) throw new Error(SETUP_HINT);
+  const cp = await startControlPlane({ assetsDir: assets });
+  watchdog(cp.pids, cp.dir);
+  const kill = () => { for (const pid of cp.pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } };
+  process.once('exit', kill);
+  const kubectl = existsSync(join(assets, 'kubectl')) ? join(assets, 'kubectl') : 'kubectl';
+  const env = envtestOf({
+    server: cp.server, caPem: cp.caPem, adminToken: cp.adminToken, noRightsToken: cp.noRightsToken,
+    kubeconfigPath: cp.kubeconfigPath, kubeconfigYaml: cp.kubeconfigYaml, upstreamDir: upstreamDir(), kubectl,
+  });
+  return { ...env, stop: async () => { process.off('exit', kill); await cp.stop(); } };
+}
+
+/** The run's shared server (started once per vitest run in globalSetup, CRDs of Argo CD 3.5.1 and
+ *  MCK 1.10.0 installed). Use your own namespaces (unique names) so files do not collide. */
+export async function useEnvtest(): Promise<Envtest> {
+  if (cached) return cached;
+  const p: ProvidedEnvtest | undefined = inject('envtest');
+  if (!p) throw new Error(`no envtest server was started for this run. ${SETUP_HINT}`);
+  const env = envtestOf(p);
   cached = env;
   return env;
 }

@@ -95,11 +95,7 @@ export function bootstrapInputs(overrides: Partial<BootstrapInputs> = {}): Boots
   return {
     repoURL: 'https://example.invalid/gitops.git',
     argocd: { version: '3.1.0', namespace: 'argocd' },
-    environments: [
-      { name: 'staging', namespace: 'users-staging' },
-      { name: 'prod', namespace: 'users-prod' },
-    ],
-    project,
+    projects: [project],
     root: rootApp,
     healthChecks: { 'resource.customizations.health.argoproj.io_Application': 'return { status = "Healthy" }\n' },
     ...overrides,

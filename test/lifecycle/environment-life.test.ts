@@ -109,8 +109,8 @@ describeEnvtest('an environment from git alone', () => {
     const r = await env.kubectl(['get', RESOURCE[kind] ?? kind.toLowerCase(), name, ...(namespace ? ['-n', namespace] : []), '-o', 'json']);
     return r.code === 0 ? (JSON.parse(r.stdout) as Obj) : undefined;
   }
-  /** Applies one wave as Argo CD does (server-side apply), after checking nothing it refers to is missing. */
-  async function applyWave(label: string, objs: Obj[]): Promise<void> {
+  /** What the objects of one wave refer to that does not exist yet (objects of the same wave count as there). */
+  async function missingFor(objs: Obj[]): Promise<string[]> {
     const missing: string[] = [];
     const here = new Set(objs.map((o) => key({ kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })));
     for (const o of objs) {
@@ -119,7 +119,11 @@ describeEnvtest('an environment from git alone', () => {
         if (!(await exists(ref))) missing.push(`${key({ kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace })} needs ${key(ref)}`);
       }
     }
-    expect(missing, `missing before ${label}`).toEqual([]);
+    return missing;
+  }
+  /** Applies one wave as Argo CD does (server-side apply), after checking nothing it refers to is missing. */
+  async function applyWave(label: string, objs: Obj[]): Promise<void> {
+    expect(await missingFor(objs), `missing before ${label}`).toEqual([]);
     const ordered = [...objs].sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'));
     await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'argocd-controller', '-f', '-'], ordered.map((o) => JSON.stringify(o)).join('\n'));
     log.push(`${label}: ${objs.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
@@ -287,8 +291,9 @@ describeEnvtest('an environment from git alone', () => {
     expect(envApp.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
     for (const app of objs.filter((o) => o.kind === 'Application')) expect(app.spec.syncPolicy.retry.limit, app.metadata.name).toBe(-1);
 
-    // The check below is not vacuous: the operator's Application needs the environment's namespace.
-    expect(references(operatorApp!)).toContainEqual({ kind: 'Namespace', name: ENV });
+    // The check is not vacuous: applied before the namespace wave (the old order, where the namespace came
+    // with the environment's own Application), the operator's Application would miss the namespace.
+    expect(await missingFor([operatorApp!])).toContain(`Application/${ARGOCD_NS}/${operatorApp!.metadata.name} needs Namespace/${ENV}`);
     expect(references(envApp)).toContainEqual({ kind: 'Namespace', name: ENV });
     const healthLua = readFileSync(join(repo.dir, 'argocd/health/application.lua'), 'utf8');
     for (const w of [...new Set(objs.map(waveOf))].sort((a, b) => a - b)) {

@@ -274,6 +274,34 @@ describeMongo('users API under hostile input', () => {
     await expectClientError(response, [413]);
   });
 
+  it('never stores two users for two spellings of one identity (case, NFC/NFD, full-width), nor a lone surrogate', async () => {
+    // Letters with and without precomposed accents, so NFD and case variants are real variants.
+    const letter = fc.constantFrom(...'aeiouclnsxzAEIOUCLNS\u00e9\u00e8\u00e7\u00f1\u00fc\u00e5\u00c9\u00d1'.split(''));
+    const spell = (text: string, how: number): string => {
+      if (how === 0) return text.toUpperCase();
+      if (how === 1) return text.normalize('NFD');
+      if (how === 2) return text.toLowerCase().normalize('NFD').toUpperCase();
+      // Full-width forms of the ASCII letters (U+FF21…), which NFKC maps back.
+      return [...text].map((c) => (/[A-Za-z]/.test(c) ? String.fromCodePoint(c.codePointAt(0)! + 0xfee0) : c)).join('');
+    };
+    let serial = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: letter, minLength: 1, maxLength: 12 }), fc.integer({ min: 0, max: 3 }), fc.boolean(), async (stem, how, surrogate) => {
+        serial += 1;
+        tried += 2;
+        const username = `${stem}${serial}`;
+        const first = await api.send('POST', '/users', { name: `Twin ${serial}`, username, email: `twin-${serial}@example.test` });
+        expect(first.status).toBe(201);
+        const twin = spell(username, how);
+        const body = JSON.stringify({ name: `Twin ${serial}b`, username: twin, email: `twin-${serial}b@example.test` });
+        const second = await api.send('POST', '/users', surrogate ? body.replace('"name":"Twin', '"name":"\\ud800Twin') : body);
+        // A lone surrogate is refused before the identity is even looked at; otherwise the twin is a 409.
+        expect(second.status).toBe(surrogate ? 400 : 409);
+      }),
+      runs(60),
+    );
+  });
+
   it('stored nothing but users with three string fields and their identity keys: no operator, no $-prefixed or dotted key', async () => {
     const docs = await client.db(mongo.dbName).collection('users').find({}).toArray();
     // Enough accepted users that the check means something, some of them with operator-looking text.

@@ -2,9 +2,6 @@
 // zx scripts/delete-env.ts <name> --yes: remove an environment's overlay and its Argo CD Application.
 import { runCli } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
-import { applicationName } from './lib/envspec.ts';
-import { findRepoRoot, runDeleteEnv } from './lib/generate/commands.ts';
-import { envArgument } from './lib/repo-inputs.ts';
 
 await runCli(
   {
@@ -25,6 +22,8 @@ await runCli(
   },
   import.meta.url,
   async ({ values, positionals }, io) => {
+    // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+    const [{ applicationName }, { findRepoRoot, runDeleteEnv }, { envArgument }] = await Promise.all([import('./lib/envspec.ts'), import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts')]);
     const root = findRepoRoot();
     const name = envArgument(root, positionals[0]!, { mustExist: true });
     if (values.yes !== true) throw new UsageError(`deleting environment ${name} needs --yes (nothing was written)`);

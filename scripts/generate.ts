@@ -2,8 +2,6 @@
 // zx scripts/generate.ts [--check]: regenerate every generated file from gitops.yaml and overlays/*.
 import { runCli } from './lib/cli.ts';
 import { formatProblem } from './lib/errors.ts';
-import { describeDrift } from './lib/generate/index.ts';
-import { findRepoRoot, runGenerate } from './lib/generate/commands.ts';
 
 await runCli(
   {
@@ -21,6 +19,8 @@ await runCli(
   },
   import.meta.url,
   async ({ values }, io) => {
+    // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+    const [{ describeDrift }, { findRepoRoot, runGenerate }] = await Promise.all([import('./lib/generate/index.ts'), import('./lib/generate/commands.ts')]);
     const root = findRepoRoot();
     const result = await runGenerate(root, { check: values.check === true, err: io.err });
     for (const w of result.warnings) io.err(`warning: ${formatProblem(w)}`);

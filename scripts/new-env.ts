@@ -2,8 +2,6 @@
 // zx scripts/new-env.ts <name> [--from <env>] [--namespace <ns>] [--force [--allow-shrink]]: create (or reset) an environment.
 import { runCli } from './lib/cli.ts';
 import { formatProblem } from './lib/errors.ts';
-import { findRepoRoot, newEnvNextSteps, runNewEnv } from './lib/generate/commands.ts';
-import { envArgument } from './lib/repo-inputs.ts';
 
 await runCli(
   {
@@ -27,6 +25,8 @@ await runCli(
   },
   import.meta.url,
   async ({ values, positionals }, io) => {
+    // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+    const [{ findRepoRoot, newEnvNextSteps, runNewEnv }, { envArgument }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts')]);
     const root = findRepoRoot();
     const name = envArgument(root, positionals[0]!, { mustExist: false });
     if (values.from !== undefined) envArgument(root, values.from, { mustExist: true, option: '--from' });

@@ -1,11 +1,8 @@
 #!/usr/bin/env zx
 // Thin shell over scripts/lib/promote.
 import { runCli } from './lib/cli.ts';
-import { findRepoRoot, settleRepository } from './lib/generate/commands.ts';
-import { envArguments } from './lib/repo-inputs.ts';
 import { locateKustomize } from './lib/kustomize.ts';
 import type { KustomizeTool } from './lib/kustomize.ts';
-import { promote } from './lib/promote/index.ts';
 
 await runCli(
   {
@@ -20,6 +17,8 @@ await runCli(
   },
   import.meta.url,
   async ({ values, positionals }, io) => {
+    // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+    const [{ findRepoRoot, settleRepository }, { envArguments }, { promote }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/promote/index.ts')]);
     const root = findRepoRoot();
     envArguments(root, positionals, { mustExist: true });
     await settleRepository(root, 'promote', io.err);

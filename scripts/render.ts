@@ -3,13 +3,10 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runCli } from './lib/cli.ts';
+import { progressLine } from './lib/term.ts';
 import { ConflictError, FindingsError } from './lib/errors.ts';
-import { checkRepository, settleRepository, staleMessage } from './lib/generate/commands.ts';
-import { envArguments } from './lib/repo-inputs.ts';
 import type { CliSpec } from './lib/cli.ts';
 import { locateKustomize } from './lib/kustomize.ts';
-import { renderEnvironments } from './lib/render/render.ts';
-import { normalizeRender, renderedText } from './lib/render/normalize.ts';
 
 const options = { out: { type: 'string' }, force: { type: 'boolean' } } as const;
 
@@ -29,6 +26,8 @@ const spec: CliSpec<typeof options> = {
 };
 
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
+  // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+  const [{ checkRepository, settleRepository, staleMessage }, { envArguments }, { renderEnvironments }, { normalizeRender, renderedText }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/render/normalize.ts')]);
   const root = process.cwd();
   envArguments(root, positionals, { mustExist: true });
   await settleRepository(root, 'render', io.err);
@@ -36,7 +35,9 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   const { drift } = await checkRepository(root);
   if (drift.length > 0) throw new FindingsError(staleMessage('render', drift));
   const kustomize = await locateKustomize();
-  const rendered = await renderEnvironments({ root, envs: positionals, kustomize });
+  // "rendering 3/8 environments…" on stderr, only on a TTY and only past a second (scripts/lib/term.ts).
+  const progress = progressLine(process.stderr, (done, total) => `rendering ${done}/${total} environments…`);
+  const rendered = await renderEnvironments({ root, envs: positionals, kustomize, onProgress: progress.update }).finally(progress.end);
   const texts = rendered.map((r) => ({ env: r.env, text: renderedText(normalizeRender(r.yaml)) }));
   if (values.out) {
     const out = resolve(values.out);

@@ -2,16 +2,11 @@
 // zx scripts/validate.ts [env…] [--format text|json|github]: schema and policy checks of rendered manifests.
 import { existsSync } from 'node:fs';
 import { runCli } from './lib/cli.ts';
+import { progressLine } from './lib/term.ts';
 import { ARGOCD_DIR } from './lib/layout.ts';
 import type { CliSpec } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
-import { checkRepository, settleRepository, staleMessage } from './lib/generate/commands.ts';
-import { envArguments, readRepoInputs } from './lib/repo-inputs.ts';
 import { locateKustomize } from './lib/kustomize.ts';
-import { renderEnvironments } from './lib/render/render.ts';
-import { createSchemaRegistry } from './lib/validate/schema.ts';
-import { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository } from './lib/validate/validate.ts';
-import { generateRepo } from './lib/generate/index.ts';
 import type { ValidateFormat } from './lib/validate/validate.ts';
 import { POLICIES, WAIVER_ANNOTATION_PREFIX } from './lib/validate/policies.ts';
 
@@ -34,6 +29,8 @@ const spec: CliSpec<typeof options> = {
 };
 
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
+  // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+  const [{ checkRepository, settleRepository, staleMessage }, { envArguments, readRepoInputs }, { renderEnvironments }, { createSchemaRegistry }, { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository }, { generateRepo }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts'), import('./lib/generate/index.ts')]);
   const format = (values.format ?? 'text') as ValidateFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
   const root = process.cwd();
@@ -43,7 +40,9 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   const { drift } = await checkRepository(root);
   if (drift.length > 0) io.err(staleMessage('validate', drift));
   const kustomize = await locateKustomize();
-  const rendered = await renderEnvironments({ root, envs: positionals, kustomize });
+  // "rendering 3/8 environments…" on stderr, only on a TTY and only past a second (scripts/lib/term.ts).
+  const progress = progressLine(process.stderr, (done, total) => `rendering ${done}/${total} environments…`);
+  const rendered = await renderEnvironments({ root, envs: positionals, kustomize, onProgress: progress.update }).finally(progress.end);
   const registry = await createSchemaRegistry();
   const findings = await validateEnvironments(root, rendered, registry);
   const scopes = rendered.map((r) => r.env);

@@ -1,5 +1,7 @@
 // The stand-in as a replica set, seen through the official driver: real discovery from the operator's
 // connection string, SCRAM-SHA-256 with escaped credentials, failover after the primary dies, step-down.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { MongoClient, MongoServerError } from 'mongodb';
 import type { TopologyDescription } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,5 +124,36 @@ describe('stand-in replica set (stand-in)', () => {
     expect(again).toMatchObject({ n: 1, ok: 1 });
     expect(await admin.collection('c').countDocuments()).toBe(1);
     await session.endSession();
+  });
+});
+
+describe('the runner with --members (stand-in)', () => {
+  const MAIN = fileURLToPath(new URL('../support/mongo-standin/main.ts', import.meta.url));
+
+  it('--members 3 prints an operator-format URI that the driver connects to; --members 9 exits 2', async () => {
+    const child = spawn(process.execPath, [MAIN, '--port', '0', '--members', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanups.push(async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    });
+    const uri = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        const match = /MONGODB_URI=(\S+)/.exec(text);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`exited ${code}: ${text}`)));
+    });
+    expect(uri).toMatch(/^mongodb:\/\/users-api:[^@]+@127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\/admin\?replicaSet=users-db&ssl=false$/);
+    const c = client(uri);
+    await c.db('t').collection('c').insertOne({ a: 1 });
+    expect(await c.db('t').collection('c').countDocuments()).toBe(1);
+
+    const bad = spawn(process.execPath, [MAIN, '--members', '9'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    bad.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => bad.on('close', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain('--members');
   });
 });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TX_DIR } from '../../scripts/lib/atomic.ts';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
 import { readRepoInputs } from '../../scripts/lib/repo-inputs.ts';
+import { spawn } from 'node:child_process';
 import { makeToolkitRepo, recordFigures, runScript, snapshotTree } from './support.ts';
 
 const BAD_NAMES = ['..', '.', 'a/b', 'dev/../prod'];
@@ -114,6 +115,48 @@ describe('a run killed at its commit point is finished by the next command, whic
     expect(existsSync(join(dir, TX_DIR))).toBe(false);
     held++;
   }, 60_000);
+
+  it('generate killed with SIGKILL at 6 moments: the next command leaves every generated file all old or all new, never mixed', async () => {
+    const spec = join(dir, 'overlays/dev/env.yaml');
+    const original = readFileSync(spec, 'utf8');
+    const oldFiles = generateRepo(await readRepoInputs(dir));
+    writeFileSync(spec, original.replace(/^namespace: dev(-moved)?$/m, 'namespace: dev-killed'));
+    const newFiles = generateRepo(await readRepoInputs(dir));
+    const touched = [...new Set([...Object.keys(oldFiles), ...Object.keys(newFiles)])].filter((f) => oldFiles[f] !== newFiles[f]);
+    expect(touched.length).toBeGreaterThan(3);
+    const state = (f: string, files: Record<string, string>) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : undefined) === files[f];
+    let recovered = 0;
+    let finished = 0;
+    try {
+      for (const delayMs of [150, 300, 450, 600, 800, 1100]) {
+        attacks++;
+        // back to the old tree
+        for (const f of touched) {
+          if (oldFiles[f] === undefined) rmSync(join(dir, f), { force: true });
+          else writeFileSync(join(dir, f), oldFiles[f]!);
+        }
+        const child = spawn(process.execPath, ['scripts/generate.ts'], { cwd: dir, stdio: 'ignore' });
+        const closed = new Promise((r) => child.once('close', r));
+        await new Promise((r) => setTimeout(r, delayMs));
+        child.kill('SIGKILL');
+        await closed;
+        const next = await runScript(dir, 'generate', ['--check']);
+        if (next.err.includes('recovered an interrupted run')) recovered++;
+        const allOld = touched.every((f) => state(f, oldFiles));
+        const allNew = touched.every((f) => state(f, newFiles));
+        expect(allOld || allNew, `killed after ${delayMs} ms: ${next.err}`).toBe(true);
+        expect(next.code).toBe(allNew ? 0 : 1);
+        if (allNew) finished++;
+        expect(existsSync(join(dir, TX_DIR))).toBe(false);
+        held++;
+      }
+    } finally {
+      writeFileSync(spec, original);
+      await runScript(dir, 'generate', []);
+    }
+    // Which moment a kill hits depends on the machine's load: the figures say how the kills landed.
+    recordFigures({ inputsKills: 6, inputsKillsRecoveredMidTransaction: recovered, inputsKillsAfterFinish: finished });
+  }, 240_000);
 
   it('a run killed before its commit point is discarded by any command (here status), which says so', async () => {
     const tx = join(dir, TX_DIR, '1-uncommitted');

@@ -3,7 +3,7 @@
 // and no secret-shaped string is ever committed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -267,6 +267,20 @@ describe('scan-secrets (CLI)', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('locked.txt:1: unscannable: cannot be read');
     rmSync(join(dir, 'locked.txt'));
+  });
+
+  it('a tracked symlink is scanned as what git stores (its target path), never followed', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'scan-secrets-outside-'));
+    try {
+      writeFileSync(join(outside, 'creds.txt'), `${awsKeyId()}\n`);
+      symlinkSync(join(outside, 'creds.txt'), join(dir, 'link.txt'));
+      git('add', 'link.txt');
+      expect(run().status).toBe(0);
+      git('rm', '-q', '--cached', 'link.txt');
+      rmSync(join(dir, 'link.txt'));
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('scans the staged version when the work tree no longer has the secret', () => {

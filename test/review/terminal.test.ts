@@ -1,5 +1,9 @@
 // The terminal: colour only where it helps (a TTY, or when asked), never in pipes and logs unless forced;
 // a progress line on stderr only on a TTY and only for runs longer than a second.
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { progressLine, shouldColor, stripAnsi, style } from '../../scripts/lib/term.ts';
 import { runScript } from './cli.ts';
@@ -111,5 +115,42 @@ describe('diff on a terminal and in a pipe', () => {
     const bad = await runScript('diff', [...args, '--color=sometimes'], repo.root, env({}));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--color must be one of auto, always, never, not "sometimes"');
+  });
+});
+
+// util-linux `script` runs the CLI on a pseudo-terminal: stdout and stderr are TTYs, as for a person.
+const SCRIPT = '/usr/bin/script';
+describe.skipIf(!existsSync(SCRIPT))('diff on a real terminal (util-linux script)', () => {
+  let repo: FixtureRepo;
+  let bin: string;
+  beforeEach(() => {
+    repo = createFixtureRepo(['staging']);
+    repo.write(overlayFiles('staging', { tag: '1.1.0' }));
+    repo.commit('staging: users-api 1.1.0');
+    // A kustomize that takes 1.5 s per build, so the run lasts longer than the one-second threshold.
+    bin = mkdtempSync(join(tmpdir(), 'slow-kustomize-'));
+    mkdirSync(join(bin, 'bin'));
+    writeFileSync(join(bin, 'bin/kustomize'), '#!/bin/sh\nif [ "$1" = version ]; then echo v5.5.0-slow; exit 0; fi\nsleep 1.5\nexec kubectl kustomize "$2"\n');
+    chmodSync(join(bin, 'bin/kustomize'), 0o755);
+  });
+  afterEach(() => {
+    repo.cleanup();
+    rmSync(bin, { recursive: true, force: true });
+  });
+
+  it('colours by default and shows a progress line that it clears before the output', async () => {
+    const diff = resolve(import.meta.dirname, '../../scripts/diff.ts');
+    const command = `'${process.execPath}' '${diff}' --base HEAD~1 --head HEAD`;
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(bin, 'bin')}${delimiter}${process.env.PATH ?? ''}`, TERM: 'xterm' };
+    delete env.NO_COLOR;
+    delete env.FORCE_COLOR;
+    const out = await new Promise<string>((done, fail) => {
+      execFile(SCRIPT, ['-qec', command, '/dev/null'], { cwd: repo.root, env, encoding: 'utf8' }, (error, stdout) => (error ? fail(error) : done(stdout)));
+    });
+    expect(out).toMatch(/\r\x1b\[Krendering [0-2]\/2 environment builds…/);
+    // The line is cleared before the report starts, and the report is coloured.
+    const report = out.indexOf('render diff');
+    expect(out.lastIndexOf('\r\x1b[K', report)).toBeGreaterThan(out.lastIndexOf('rendering', report));
+    expect(out).toContain('\x1b[32m+          image: ghcr.io/example/users-api:1.1.0\x1b[39m');
   });
 });

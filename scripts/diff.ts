@@ -11,16 +11,10 @@ import { renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { DiffFormat, DiffReport } from './lib/diff/format.ts';
 import { COLOR_HELP, COLOR_OPTION, parseColorChoice, progressLine, shouldColor } from './lib/term.ts';
-import { enableCompileCache } from 'node:module';
 import type { RefsSource, reviewChanges } from './lib/diff/review.ts';
 // Start-up: `--help` and argument errors load only the modules above (node built-ins, the CLI edge,
 // the terminal helpers); generate's checks, the review core, YAML and the formats are imported below,
 // on the paths that need them (bench/README.md, "Start-up").
-
-// The modules imported lazily below are compiled once and then read from V8's code cache (in
-// NODE_COMPILE_CACHE, default the OS temp dir; NODE_DISABLE_COMPILE_CACHE=1 turns it off): ~30 % less CPU
-// to load them on every later run.
-enableCompileCache?.();
 
 const FORMATS: readonly DiffFormat[] = ['text', 'markdown', 'json', 'html'];
 

@@ -37,7 +37,8 @@ export function parseDotenv(file: string, input: string | Uint8Array): ParsedDot
     text = input;
   } else {
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(input);
+      // ignoreBOM: keep a BOM so that the rule below sees it (the default decoder drops it silently).
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(input);
     } catch {
       // kustomize: "line [...] has invalid utf8 bytes"; it refuses the whole build.
       return { entries: [], values: {}, problems: [{ file, message: 'is not valid UTF-8 (kustomize refuses to build it)', fix: 'save the file as UTF-8' }] };

@@ -76,10 +76,16 @@ export function findInvisibleCharacters(text: string): InvisibleCharacter[] {
 
 /** The same check as a list of problems for `file` (field: line and column), with the fix. */
 export function invisibleCharacterProblems(file: string, text: string, field?: string): Problem[] {
-  return findInvisibleCharacters(text).map((c) => ({
-    file,
-    path: field ?? `line ${c.line}`,
-    message: `${field ? `line ${c.line} ` : ''}column ${c.column}: contains ${c.label}, an invisible or text-direction character (what a reviewer sees is not what is used)`,
-    fix: `delete the character (e.g. retype the ${field ? 'value' : 'line'}); inputs accept visible text, spaces and tabs only`,
-  }));
+  const lines = text.split('\n');
+  return findInvisibleCharacters(text).map((c) => {
+    // The setting the line holds (`KEY=` in .env, `key:` in YAML), so the message names the field.
+    const key = field ? undefined : /^\s*(?:-\s+)?([A-Za-z0-9_.-]+)\s*[=:]/.exec(lines[c.line - 1] ?? '')?.[1];
+    const where = field ? `line ${c.line} ` : '';
+    return {
+      file,
+      path: field ?? `line ${c.line}`,
+      message: `${where}column ${c.column}${key ? ` (${key})` : ''}: contains ${c.label}, an invisible or text-direction character (what a reviewer sees is not what is used)`,
+      fix: `delete the character (e.g. retype the ${field || key ? 'value' : 'line'}); inputs accept visible text, spaces and tabs only`,
+    };
+  });
 }

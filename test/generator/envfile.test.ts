@@ -36,6 +36,11 @@ describe('parseDotenv refuses lines whose meaning differs between Kustomize and 
     expect(problems[0]!.fix).toBeTruthy();
   });
 
+  it('refuses a byte-order mark given as bytes too (the default UTF-8 decoder used to drop it silently)', () => {
+    const { problems } = parseDotenv(FILE, new Uint8Array([0xef, 0xbb, 0xbf, ...Buffer.from('LOG_LEVEL=info\n')]));
+    expect(problems.map((p) => p.message)).toEqual([expect.stringMatching(/byte-order mark/)]);
+  });
+
   it('refuses a file that is not UTF-8 as a whole', () => {
     const { problems } = parseDotenv(FILE, new Uint8Array([0x41, 0x3d, 0xff, 0x0a]));
     expect(problems[0]!.message).toMatch(/not valid UTF-8/);
@@ -60,7 +65,7 @@ describe('checkDotenv validates values against the API config spec', () => {
     ['MONGODB_PASSWORD=hunter2\n', /looks like a secret/],
     ['API_TOKEN=abc\n', /looks like a secret/],
     ['MONGODB_URI=mongodb://db:27017/admin\n', /is a secret/],
-    ['HOST=https://user:pw@example.com\n', /URI with credentials/], // secretlint-disable-line -- a planted fake credential
+    ['LOG_LEVEL=https://deploy:s3cr3t-pw@git.internal.example.org/x\n', /looks like a secret/], // secretlint-disable-line -- a planted fake credential
     ['FAVOURITE_COLOUR=blue\n', /not a setting of the users API/],
     ['LOG_LEVEL=loud\n', /LOG_LEVEL/],
     ['PORT=eighty\n', /PORT/],

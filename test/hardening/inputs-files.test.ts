@@ -149,8 +149,8 @@ describe('bytes the toolkit would have to change, and characters a reviewer cann
   });
 
   it.each([
-    ['a zero-width space in a .env value', 'overlays/dev/.env', 'LOG_LEVEL=in\u200bfo\n', /overlays\/dev\/\.env line \d+: column 13: contains U\+200B ZERO WIDTH SPACE/],
-    ['a right-to-left override in a .env value', 'overlays/dev/.env', 'LOG_LEVEL=\u202eofni\n', /overlays\/dev\/\.env line \d+: column 11: contains U\+202E RIGHT-TO-LEFT OVERRIDE/],
+    ['a zero-width space in a .env value', 'overlays/dev/.env', 'LOG_LEVEL=in\u200bfo\n', /overlays\/dev\/\.env line \d+: column 13 \(LOG_LEVEL\): contains U\+200B ZERO WIDTH SPACE/],
+    ['a right-to-left override in a .env value', 'overlays/dev/.env', 'LOG_LEVEL=\u202eofni\n', /overlays\/dev\/\.env line \d+: column 11 \(LOG_LEVEL\): contains U\+202E RIGHT-TO-LEFT OVERRIDE/],
     ['a right-to-left isolate in an env.yaml comment', 'overlays/dev/env.yaml', '# tag is \u2067safe\u2069\n', /overlays\/dev\/env\.yaml line \d+: column 10: contains U\+2067 RIGHT-TO-LEFT ISOLATE/],
     ['a word joiner in gitops.yaml', 'gitops.yaml', '# pinned\u2060\n', /gitops\.yaml line \d+: column 9: contains U\+2060 WORD JOINER/],
     ['a no-break space in env.yaml', 'overlays/dev/env.yaml', '#\u00a0note\n', /contains U\+00A0 SPACE CHARACTER \(not U\+0020\)/],

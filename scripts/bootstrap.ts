@@ -2,11 +2,6 @@
 // Thin shell over scripts/lib/bootstrap: parse, load the kubeconfig, run, print, exit code.
 import { runCli } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
-import { runBootstrap } from './lib/bootstrap/index.ts';
-import { readBootstrapInputs } from './lib/bootstrap/inputs.ts';
-import { settleRepository } from './lib/generate/commands.ts';
-import { describeCredentials, readRepoCredentials } from './lib/bootstrap/repository.ts';
-import { fetchText, readManifestFile } from './lib/bootstrap/fetch.ts';
 
 await runCli(
   {
@@ -47,6 +42,8 @@ await runCli(
   },
   import.meta.url,
   async ({ values }, io) => {
+    // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+    const [{ runBootstrap }, { readBootstrapInputs }, { settleRepository }, { describeCredentials, readRepoCredentials }, { fetchText, readManifestFile }] = await Promise.all([import('./lib/bootstrap/index.ts'), import('./lib/bootstrap/inputs.ts'), import('./lib/generate/commands.ts'), import('./lib/bootstrap/repository.ts'), import('./lib/bootstrap/fetch.ts')]);
     const remove = values['remove-repo-credentials'] === true;
     if (remove && (values['repo-password-file'] || values['repo-ssh-key-file'])) {
       throw new UsageError('--remove-repo-credentials cannot be combined with --repo-password-file or --repo-ssh-key-file');

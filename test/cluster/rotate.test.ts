@@ -45,7 +45,7 @@ describe('rotate-db-password', () => {
     const status = repo.git('status', '--porcelain').split('\n').filter(Boolean).map((l) => l.slice(3)).sort();
     expect(status).toEqual(['overlays/staging/env.yaml', 'overlays/staging/password-rotation-api.yaml', 'overlays/staging/password-rotation-job.yaml']);
     expect(repo.run(['scripts/generate.ts', '--check']).status).toBe(0);
-  });
+  }, 120_000);
 
   it('--commit records exactly the rotation with the diff in the message, and counts on from there', () => {
     repo.git('add', '-A');
@@ -61,7 +61,7 @@ describe('rotate-db-password', () => {
     expect(message).toMatch(/^rotate-db-password staging: password rotation 1 → 2\n\nRendered diff:/);
     expect(message).toContain(`${ROTATION_ANNOTATION}: "2"`);
     expect(repo.git('status', '--porcelain').trim()).toBe('');
-  });
+  }, 120_000);
 
   it('refuses an unknown environment and a broken env.yaml, writing nothing (exit 2)', () => {
     const unknown = repo.run(['scripts/rotate-db-password.ts', 'nope']);
@@ -79,12 +79,12 @@ describe('rotate-db-password', () => {
     expect(read('overlays/dev/password-rotation-job.yaml')).toMatch(/value: "0"/);
     writeFileSync(file, good);
     expect(existsSync(join(repo.dir, '.gitops.lock'))).toBe(false);
-  });
+  }, 120_000);
 
   it('never puts a password into git: the repository holds only the counter and the hook', () => {
     const tracked = repo.git('grep', '-n', '-I', '-i', '-E', 'passwordRotation|password-rotation', '--', 'overlays/staging').trim();
     expect(tracked).not.toBe('');
     // git grep exits 1 when nothing matches: no Secret object is generated or committed anywhere.
     expect(() => repo.git('grep', '-l', '-E', '^kind: Secret$', '--', 'overlays', 'platform', 'argocd', 'apps')).toThrow();
-  });
+  }, 120_000);
 });

@@ -313,7 +313,7 @@ describeEnvtest('an environment from git alone', () => {
       }
     }
     expect((await get('Namespace', ENV))!.metadata.labels!['pod-security.kubernetes.io/enforce']).toBe('baseline');
-  });
+  }, 300_000);
 
   it('the environment\'s first sync: the hook creates the password, the database finds it, the API finds the operator\'s connection string (kube-apiserver v1.28)', async () => {
     const { hookOutput } = await syncEnvironment('first sync');
@@ -330,7 +330,7 @@ describeEnvtest('an environment from git alone', () => {
     const again = await syncEnvironment('resync');
     expect(again.hookOutput).toContain('unchanged');
     expect(await password(MONGODB.passwordSecret)).toBe(pw);
-  });
+  }, 300_000);
 
   it('rotate-db-password --commit: the next sync replaces the password, waits for the operator, then rolls the API (kube-apiserver v1.28)', async () => {
     const before = (await password(MONGODB.passwordSecret))!;
@@ -345,7 +345,7 @@ describeEnvtest('an environment from git alone', () => {
     const dep = (await get('Deployment', 'users-api', ENV))!;
     expect(dep.spec.template.metadata.annotations[ROTATION_ANNOTATION]).toBe('1');
     expect(dep.spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
-  });
+  }, 300_000);
 
   it('delete-env: the root prunes the Application, whose finalizer deletes what it deployed; the namespace, PVCs and the password Secret stay, as documented (kube-apiserver v1.28)', async () => {
     const r = repo.run(['scripts/delete-env.ts', ENV, '--yes']);
@@ -381,5 +381,5 @@ describeEnvtest('an environment from git alone', () => {
     ]);
     expect(await exists({ kind: 'Namespace', name: ENV })).toBe(true);
     expect(log.length).toBeGreaterThan(5);
-  });
+  }, 300_000);
 });

@@ -84,7 +84,7 @@ describeEnvtest('database password hook', () => {
     writeFileSync(join(saDir, 'token'), token, { mode: 0o600 });
     writeFileSync(join(saDir, 'ca.crt'), env.caPem);
     writeFileSync(join(saDir, 'namespace'), ns);
-  });
+  }, 120_000);
 
   it('creates the password Secret once, with a random value it never prints (kube-apiserver v1.28)', async () => {
     const first = await runHook(env, saDir, '0');
@@ -100,7 +100,7 @@ describeEnvtest('database password hook', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('is at rotation 0: unchanged');
     expect(await password()).toBe(pw);
-  });
+  }, 120_000);
 
   it('a raised counter replaces the password and waits until the operator has applied it (kube-apiserver v1.28)', async () => {
     await operatorWritesConnectionSecret(); // the database is up with the current password
@@ -114,7 +114,7 @@ describeEnvtest('database password hook', () => {
     expect(after).not.toBe(before);
     expect(`${r.stdout}${r.stderr}`).not.toContain(after);
     expect((await secret(MONGODB.passwordSecret))!.metadata.annotations![ROTATION_ANNOTATION]).toBe('1');
-  });
+  }, 120_000);
 
   it('fails (so Argo CD retries the sync) when the operator does not apply the new password in time (kube-apiserver v1.28)', async () => {
     const r = await runHook(env, saDir, '2', { waitSeconds: 1 });
@@ -124,7 +124,7 @@ describeEnvtest('database password hook', () => {
     const retry = await runHook(env, saDir, '2', { whileWaiting: operatorWritesConnectionSecret });
     expect(retry.code).toBe(0);
     expect(retry.stdout).toContain('is at rotation 2: unchanged');
-  });
+  }, 120_000);
 
   it('the Role allows exactly that: no list, no other Secret, no delete, nothing else (kube-apiserver v1.28)', async () => {
     await env.kubectl(['-n', ns, 'create', 'secret', 'generic', 'someone-elses', '--from-literal=k=dummy-value']);
@@ -143,7 +143,7 @@ describeEnvtest('database password hook', () => {
     await denied(['get', 'secret', MONGODB.passwordSecret, '-n', 'default']);
     const ok = await env.kubectl(['--kubeconfig', asHook, '-n', ns, 'get', 'secret', MONGODB.passwordSecret, '-o', 'name']);
     expect(ok.stdout.trim()).toBe(`secret/${MONGODB.passwordSecret}`);
-  });
+  }, 120_000);
 
   it('`create` cannot be limited by resourceNames, which is why the Role grants it unnamed (kube-apiserver v1.28)', async () => {
     await env.kubectl(['-n', ns, 'create', 'serviceaccount', 'named-create']);
@@ -153,5 +153,5 @@ describeEnvtest('database password hook', () => {
     const r = await env.kubectl(['--kubeconfig', kc, '-n', ns, 'create', 'secret', 'generic', MONGODB.passwordSecret, '--from-literal=password=dummy-value']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/forbidden/);
-  });
+  }, 120_000);
 });

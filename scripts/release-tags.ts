@@ -5,10 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './lib/cli.ts';
 import { InputError, UsageError } from './lib/errors.ts';
-import { findRepoRoot } from './lib/generate/commands.ts';
 import { SETTINGS_FILE } from './lib/layout.ts';
-import { buildTags, githubOutput } from './lib/release/tags.ts';
-import { loadSettings } from './lib/repo-inputs.ts';
 
 await runCli(
   {
@@ -28,7 +25,9 @@ await runCli(
     examples: ['zx scripts/release-tags.ts >> "$GITHUB_OUTPUT"', 'zx scripts/release-tags.ts --ref refs/tags/v1.4.2 --sha "$(git rev-parse HEAD)" --format text'],
   },
   import.meta.url,
-  ({ values }, io) => {
+  async ({ values }, io) => {
+    // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+    const [{ findRepoRoot }, { buildTags, githubOutput }, { loadSettings }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/release/tags.ts'), import('./lib/repo-inputs.ts')]);
     const env = process.env;
     const ref = values.ref ?? env.GITHUB_REF;
     const sha = values.sha ?? env.GITHUB_SHA;

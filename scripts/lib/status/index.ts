@@ -145,8 +145,9 @@ export async function watchStatus(kube: Kube, envs: readonly EnvRef[], argocdNam
     if (last.every((s) => s.ok || s.degraded) || poll === opts.maxPolls) break;
     try {
       await opts.sleep(opts.intervalMs, opts.signal);
-    } catch {
-      break; // aborted while sleeping
+    } catch (error) {
+      if (opts.signal?.aborted) break; // Ctrl-C while sleeping
+      throw error;
     }
   }
   return last;

@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { runCli } from './lib/cli.ts';
 import type { CliSpec } from './lib/cli.ts';
 import { formatProblem, UsageError } from './lib/errors.ts';
-import { collectRepositoryFiles, compareFindings, detectInFiles, findingToProblem } from './lib/secret-scan.ts';
 import type { CollectedFiles } from './lib/secret-scan.ts';
 
 const options = {} as const;
@@ -27,6 +26,8 @@ const spec: CliSpec<typeof options> = {
 };
 
 await runCli(spec, import.meta.url, async ({ positionals }, io) => {
+  // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+  const { collectRepositoryFiles, compareFindings, detectInFiles, findingToProblem } = await import('./lib/secret-scan.ts');
   // A path that does not exist would scan nothing and pass: refuse it.
   const missing = positionals.filter((p) => !existsSync(p));
   if (missing.length > 0) throw new UsageError(`no such file or directory: ${missing.join(', ')}`);

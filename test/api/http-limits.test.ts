@@ -134,6 +134,17 @@ describeMongo('users API HTTP limits', () => {
     expect(parse(response).headers.connection).toBe('close');
   });
 
+  it('an endless chunked body on a GET is never drained: the answer comes and the connection closes', async () => {
+    const { response, closedByServer } = await exchange(
+      api.server.port,
+      'GET /users HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\n\r\n',
+      { endlessChunked: true },
+    );
+    expect(closedByServer).toBe(true);
+    expect(parse(response).status).toBe(200);
+    expect(parse(response).headers.connection).toBe('close');
+  });
+
   it.each([
     ['an empty Host', 'GET /users HTTP/1.1\r\nHost:\r\n\r\n'],
     ['no Host', 'GET /users HTTP/1.1\r\n\r\n'],

@@ -24,7 +24,7 @@ import { buildOpenApiDocument } from './openapi.ts';
 import { HttpProblem, problemBody, sendProblem } from './problem.ts';
 import type { ProblemKind } from './problem.ts';
 import type { Readiness } from './readiness.ts';
-import { CLOSE_CONNECTION, jsonBody } from './request-body.ts';
+import { CLOSE_CONNECTION, hasBody, jsonBody } from './request-body.ts';
 import { identityFieldErrors } from './identity.ts';
 import { OBJECT_ID_PATTERN, createUserValidators, fieldErrors } from './user-schema.ts';
 import type { UserPatch } from './user-schema.ts';
@@ -164,6 +164,9 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('Cache-Control', 'no-store');
     // Keep-alive clients learn to reconnect (to another replica) once this one is draining.
     if (readiness.isShuttingDown()) res.setHeader('Connection', 'close');
+    // Only POST and PATCH read a body; any other request that sends one gets its answer and the
+    // connection closes, instead of Node draining a body nobody reads (possibly endless).
+    if (req.method !== 'POST' && req.method !== 'PATCH' && hasBody(req) && req.headers['content-length'] !== '0') res.setHeader('Connection', 'close');
     // 'close' also fires when the client hangs up before the response is complete ('finish' does not);
     // those are recorded with nginx's 499 (client closed request) so they are visible, not lost.
     res.on('close', () => {

@@ -55,7 +55,7 @@ export function decodeJsonBody(contentType: string | undefined, raw: Buffer | un
 }
 
 /** Whether the request carries a body at all (RFC 9112 §6.3: Transfer-Encoding or Content-Length). */
-function hasBody(req: Request): boolean {
+export function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 

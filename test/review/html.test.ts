@@ -16,14 +16,16 @@ import type { RepoCopy } from './repo-copy.ts';
 // Functions given to page.evaluate run in the browser; the project compiles without the DOM library.
 declare const window: { innerHeight: number; getComputedStyle(e: unknown): { backgroundColor: string }; requestAnimationFrame(cb: () => void): void };
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// CHROMIUM_PATH, else Debian's chromium, else what a GitHub ubuntu runner has (Chrome; the Chromium snap shim).
+const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/google-chrome', '/usr/bin/chromium-browser'];
+const CHROMIUM = process.env.CHROMIUM_PATH ?? CANDIDATES.find((p) => existsSync(p)) ?? CANDIDATES[0]!;
 const REPO = resolve(import.meta.dirname, '../..');
 const SCREENSHOT_RUN = join(REPO, '.cache/review-page.png');
 const SCREENSHOT_DOCS = join(REPO, 'docs/images/review-page.png');
 const haveChromium = existsSync(CHROMIUM);
 // Locally a missing browser skips with the reason; under CI=true the test runs and fails without one.
 const runPage = haveChromium || process.env.CI === 'true';
-if (!runPage) console.warn(`review page test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!runPage) console.warn(`review page test skipped: no Chromium at ${CANDIDATES.join(', ')} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 describe('the page highlighter', () => {
   it('only wraps already-escaped text: nothing is ever un-escaped', () => {

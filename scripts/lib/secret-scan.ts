@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Problem } from './errors.ts';
 import { gitChecked, gitRaw } from './git.ts';
 import type { ByteSource, SecretFinding } from './secrets-detect/detect.ts';
+import { SETTING_VALUES_PATH } from './secrets-detect/rules.ts';
 import { detectInTextsSync } from './secrets-detect/sync.ts';
 
 export { compareFindings, decodeForScan, detectInFiles, detectInText, detectInTexts } from './secrets-detect/detect.ts';
@@ -64,7 +65,7 @@ export function secretsIn(values: readonly string[]): (string | undefined)[] {
   if (values.some((v) => /[\r\n\u2028\u2029]/.test(v))) return values.map(secretIn);
   const out: (string | undefined)[] = values.map(() => undefined);
   if (values.length === 0) return out;
-  for (const f of detectInTextsSync([{ path: 'values', text: values.join('\n') }])) {
+  for (const f of detectInTextsSync([{ path: SETTING_VALUES_PATH, text: values.join('\n') }])) {
     const i = f.line - 1;
     if (i < out.length && out[i] === undefined) out[i] = `${f.rule}: ${f.message}`;
   }
@@ -73,7 +74,7 @@ export function secretsIn(values: readonly string[]): (string | undefined)[] {
 
 /** What the detector finds in one value (`github: found GitHub Token`), or undefined; never the value. */
 export function secretIn(value: string): string | undefined {
-  const f = detectInTextsSync([{ path: 'value', text: value }])[0];
+  const f = detectInTextsSync([{ path: SETTING_VALUES_PATH, text: value }])[0];
   return f ? `${f.rule}: ${f.message}` : undefined;
 }
 

@@ -190,6 +190,23 @@ const CREDENTIAL_PARAM = /[?&](?:password|passwd|pwd|pass|secret|client_secret|t
 /** Schemes where a user name alone is the login name, not a credential (ssh://git@github.com/...). */
 const LOGIN_NAME_SCHEMES = /^(?:ssh|git\+ssh|ssh\+git|sftp)$/i;
 
+/**
+ * The path the synchronous callers give setting values (a .env file's values, a rendered ConfigMap's):
+ * scanned as a settings file.
+ */
+export const SETTING_VALUES_PATH = '(setting values)';
+
+/** Settings formats: .env, YAML, JSON, and setting values handed over one by one. */
+function isSettingsSource(source: SecretLintSourceCode): boolean {
+  const path = source.filePath ?? '';
+  return path === SETTING_VALUES_PATH || DOTENV_FILE.test(path) || MANIFEST_EXT.test(source.ext);
+}
+
+/** A reference the reader of the file resolves (`$VAR`, `${VAR}`, `$(cmd)`): never a literal. */
+export function isReference(value: string): boolean {
+  return value.startsWith('$');
+}
+
 /** A documentation placeholder or a reference, never a credential. */
 export function isPlaceholder(value: string): boolean {
   const v = decodeURIComponentSafe(value);
@@ -213,6 +230,10 @@ const urlCredentials = repoRule(
     URL_CREDENTIAL_PARAM: { en: () => 'a URI with credentials in a query parameter (password=, token=, …)' },
   },
   (source, report) => {
+    // In a settings file any user-info is refused (only a reference such as `$VAR` passes); in prose and
+    // code, documentation placeholders (`user:password@`, `<token>@`, `u:p@`) are not credentials.
+    const strict = isSettingsSource(source);
+    const exempt = strict ? isReference : isPlaceholder;
     for (const m of source.content.matchAll(URL_USERINFO)) {
       const scheme = m[1] ?? '';
       const info = m[2] ?? '';
@@ -221,12 +242,12 @@ const urlCredentials = repoRule(
       const password = colon === -1 ? undefined : info.slice(colon + 1);
       // With a password, the password is the credential (a user name beside an elided one is documentation);
       // without one, the user part is: a token (https://TOKEN@host), except an ssh login name (git@).
-      if (password !== undefined ? isPlaceholder(password) : isPlaceholder(user) || LOGIN_NAME_SCHEMES.test(scheme)) continue;
+      if (password !== undefined ? exempt(password) : exempt(user) || LOGIN_NAME_SCHEMES.test(scheme)) continue;
       const start = m.index ?? 0;
       report('URL_USERINFO', [start, start + m[0].length]);
     }
     for (const m of source.content.matchAll(CREDENTIAL_PARAM)) {
-      if (isPlaceholder(m[1] ?? '')) continue;
+      if (exempt(m[1] ?? '')) continue;
       const start = m.index ?? 0;
       report('URL_CREDENTIAL_PARAM', [start, start + m[0].length]);
     }

@@ -92,6 +92,7 @@ export function buildCorpus(seed = 20261201): CorpusCase[] {
     ['url-password-https', 'https URL with user:password@', 'README.md', `Clone: https://deploy:${pw}@git.example.com/o/r.git\n`],
     ['url-token-as-user', 'https URL with a token as the user', 'gitops.yaml', `repoURL: https://${hex(40)}@github.com/o/r.git\n`],
     ['url-short-password', 'URL password under 8 characters', 'gitops.yaml', `operator:\n  chartRepo: https://ci:${password(6)}@charts.example.com\n`],
+    ['url-placeholder-in-settings', 'placeholder user-info in a URL setting (any user-info is refused there)', 'gitops.yaml', 'repoURL: https://user:password@github.com/o/r.git\n'],
     ['url-ssh-password', 'ssh URL with a password', 'overlays/dev/env.yaml', `targetRevision: main\nrepoURL: ssh://git:${password(10)}@github.com/o/r.git\n`],
     ['url-mongodb-password', 'MongoDB connection string with a password', 'docs/db.md', `Connect with mongodb://app:${pw}@db-0.db:27017/users\n`],
     ['url-password-query', '`?password=` in a .env value', 'overlays/dev/.env', `HEALTH_URL=https://status.example.com/check?user=ci&password=${pw}\n`],

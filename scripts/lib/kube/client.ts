@@ -34,6 +34,8 @@ export interface AccessCheck {
   group: string;
   resource: string;
   namespace?: string;
+  /** one object's name (a Role rule with resourceNames) */
+  name?: string;
 }
 
 export interface ApplyOptions {
@@ -220,7 +222,7 @@ export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
           body: {
             apiVersion: 'authorization.k8s.io/v1',
             kind: 'SelfSubjectAccessReview',
-            spec: { resourceAttributes: { verb: check.verb, group: check.group, resource: check.resource, namespace: check.namespace } },
+            spec: { resourceAttributes: { verb: check.verb, group: check.group, resource: check.resource, namespace: check.namespace, name: check.name } },
           },
         });
         return { allowed: review.status?.allowed === true, reason: review.status?.reason };

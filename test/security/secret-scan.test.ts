@@ -301,6 +301,25 @@ describe('scan-secrets (CLI)', () => {
     rmSync(join(dir, 'app.yaml'));
   });
 
+  it('a submodule is reported as unscannable, not skipped', () => {
+    const sub = mkdtempSync(join(tmpdir(), 'scan-secrets-sub-'));
+    try {
+      execFileSync('git', ['init', '-q'], { cwd: sub });
+      writeFileSync(join(sub, 'x.txt'), 'x\n');
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'add', 'x.txt'], { cwd: sub });
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'x'], { cwd: sub });
+      git('-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', sub, 'vendor/sub');
+      const r = run();
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain('vendor/sub:1: unscannable: a submodule');
+      git('rm', '-q', '-f', 'vendor/sub');
+      git('rm', '-q', '-f', '.gitmodules');
+      rmSync(join(dir, '.git', 'modules'), { recursive: true, force: true });
+    } finally {
+      rmSync(sub, { recursive: true, force: true });
+    }
+  });
+
   it('a UTF-16 file, a file with a NUL byte, an alias bomb and a gzip file: all reported, none aborts the scan', () => {
     writeFileSync(join(dir, 'u16.txt'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`x\n${githubToken()}\n`, 'utf16le')]));
     writeFileSync(join(dir, 'nul.txt'), `a\u0000b\n${awsKeyId()}\n`);

@@ -13,7 +13,7 @@ import { ConflictError, InputError } from './errors.ts';
 import { envDir, envSpecFile, GENERATED_PATHS } from './layout.ts';
 import { readInputText } from './input-file.ts';
 import { generateRepo, plannedChanges } from './generate/index.ts';
-import { loadEnv } from './repo-inputs.ts';
+import { loadEnv, readRepoInputs } from './repo-inputs.ts';
 import type { RepoInputs } from './repo-inputs.ts';
 import type { KustomizeTool } from './kustomize.ts';
 import { diffEnvironment } from './diff/diffRenders.ts';
@@ -76,7 +76,13 @@ export async function applyEnvEdit(edit: EnvEdit): Promise<EnvEditResult> {
   }
 
   return withRepoLock(root, edit.command, async () => {
-    const files = generateRepo({ ...inputs, envs: { ...inputs.envs, [env]: { spec: checked.spec!, dotenv: target.dotenv, specText: newSpecText } } });
+    // Read the inputs again under the lock: what a run that finished meanwhile wrote (new-env, generate)
+    // is kept rather than undone; an env.yaml edited meanwhile is not overwritten.
+    const current = await readRepoInputs(root);
+    if (current.envs[env]?.specText !== (target.specText ?? current.envs[env]?.specText)) {
+      throw new ConflictError(`${specFile} changed while ${edit.command} was running; nothing was written. Run ${edit.command} again`);
+    }
+    const files = generateRepo({ ...current, envs: { ...current.envs, [env]: { spec: checked.spec!, dotenv: target.dotenv, specText: newSpecText } } });
     const changes: FileChanges = { ...plannedChanges(root, files), [specFile]: newSpecText };
     const paths = Object.keys(changes).sort();
 

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TX_DIR } from '../../scripts/lib/atomic.ts';
+import { applyEnvEdit } from '../../scripts/lib/env-edit.ts';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
 import { readRepoInputs } from '../../scripts/lib/repo-inputs.ts';
 import { spawn } from 'node:child_process';
@@ -84,6 +85,44 @@ describe('concurrent new-env runs (the lock covers reading, generating and writi
     for (const n of names) expect((await runScript(dir, 'delete-env', [n, '--yes'])).code).toBe(0);
     expect((await runScript(dir, 'generate', ['--check'])).code).toBe(0);
   }, 240_000);
+});
+
+describe('an env.yaml edit (promote, rotate-db-password) does not undo a run that finished while it waited', () => {
+  it('promote with inputs read before a new-env keeps the new environment and its Application', async () => {
+    attacks++;
+    const spec = join(dir, 'overlays/dev/env.yaml');
+    const original = readFileSync(spec, 'utf8');
+    const stale = await readRepoInputs(dir);
+    expect((await runScript(dir, 'new-env', ['late-1'])).code).toBe(0);
+    try {
+      await applyEnvEdit({ root: dir, command: 'promote', inputs: stale, env: 'dev', path: ['tag'], value: '5.5.5', labels: { before: 'before', after: 'after' } });
+      expect(readFileSync(spec, 'utf8')).toMatch(/^tag: 5\.5\.5$/m);
+      expect(existsSync(join(dir, 'argocd/apps/late-1.yaml'))).toBe(true);
+      expect((await runScript(dir, 'generate', ['--check'])).code).toBe(0);
+    } finally {
+      writeFileSync(spec, original);
+      expect((await runScript(dir, 'delete-env', ['late-1', '--yes'])).code).toBe(0);
+    }
+    held++;
+  }, 120_000);
+
+  it('an env.yaml changed while the edit waited is not overwritten (exit 2, run again)', async () => {
+    attacks++;
+    const spec = join(dir, 'overlays/dev/env.yaml');
+    const original = readFileSync(spec, 'utf8');
+    const stale = await readRepoInputs(dir);
+    writeFileSync(spec, `${original}# edited meanwhile\n`);
+    try {
+      const error = await applyEnvEdit({ root: dir, command: 'promote', inputs: stale, env: 'dev', path: ['tag'], value: '5.5.6', labels: { before: 'b', after: 'a' } }).catch((e: unknown) => e);
+      expect((error as Error).message).toContain('overlays/dev/env.yaml changed while promote was running; nothing was written');
+      expect((error as { exitCode: number }).exitCode).toBe(2);
+      expect(readFileSync(spec, 'utf8')).toBe(`${original}# edited meanwhile\n`);
+    } finally {
+      writeFileSync(spec, original);
+      await runScript(dir, 'generate', []);
+    }
+    held++;
+  }, 120_000);
 });
 
 describe('a run killed at its commit point is finished by the next command, which says so', () => {

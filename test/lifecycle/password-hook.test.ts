@@ -143,6 +143,17 @@ describeEnvtest('database password hook', () => {
     await denied(['get', 'secret', MONGODB.passwordSecret, '-n', 'default']);
     const ok = await env.kubectl(['--kubeconfig', asHook, '-n', ns, 'get', 'secret', MONGODB.passwordSecret, '-o', 'name']);
     expect(ok.stdout.trim()).toBe(`secret/${MONGODB.passwordSecret}`);
+    // The server's own account of what the token may do in the namespace (SelfSubjectRulesReview):
+    // the three Secret rules, and only what every authenticated user has (self reviews).
+    const rules = await env.kubectl(['--kubeconfig', asHook, '-n', ns, 'auth', 'can-i', '--list']);
+    expect(rules.code).toBe(0);
+    const resourceRows = rules.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s{2,}/)).filter((cols) => cols.length === 4 && cols[0] !== '');
+    const mine = resourceRows.filter(([resource]) => !/^selfsubject\w+\.(authentication|authorization)\.k8s\.io$/.test(resource!));
+    expect(mine.map((cols) => cols.join(' | ')).sort()).toEqual([
+      'secrets | [] | [] | [create]',
+      `secrets | [] | [${MONGODB.connectionSecret}] | [get]`,
+      `secrets | [] | [${MONGODB.passwordSecret}] | [get patch]`,
+    ].sort());
   }, 120_000);
 
   it('`create` cannot be limited by resourceNames, which is why the Role grants it unnamed (kube-apiserver v1.28)', async () => {

@@ -3,12 +3,13 @@
 //
 // - kubernetes-secret: a Kubernetes Secret that carries data, in any form a manifest can take (YAML or
 //   JSON, `kind: "Secret"` quoted, nested in a `kind: List` or any other object, flow style, block
-//   scalars, a Kustomize secretGenerator with literals or files), plus a YAML file that cannot be read safely (syntax error, alias bomb): a finding, so the
-//   file is never passed over in silence.
-// - url-credentials: user-info in any URL (`https://TOKEN@host`, `user:pw@`, short passwords, ssh
-//   passwords) and credential query parameters (`?password=`). The preset's basicauth rule only sees
+//   scalars), a Kustomize secretGenerator with literals or files; and a YAML/JSON file that cannot be
+//   read safely (syntax error, alias bomb) is a finding, so no file is passed over in silence.
+// - url-credentials: user-info in a URL (`https://TOKEN@host`, `user:pw@`, short passwords, ssh
+//   passwords) and credential query parameters (`?password=`). In settings files and values any
+//   user-info at all; elsewhere documentation placeholders pass. The preset's basicauth rule only sees
 //   http(s)/ftp with `[-A-Za-z0-9_]` user and password and a dotted host; its database-connection-string
-//   rule only mongodb/mysql/postgres with a password.
+//   rule only mongodb/mysql/postgres with a password of 4 characters or more.
 // - secret-setting: a literal value under a secret-named key (`password: |`, `apiKey: …`,
 //   `DB_PASSWORD=…`) in the settings formats this repository uses: YAML, JSON and .env.
 // - jwt: JSON Web Tokens; Kubernetes ServiceAccount tokens (what a kubeconfig or an Argo CD cluster
@@ -59,7 +60,7 @@ function pairValue(map: YamlNode, key: string): YamlNode | null | undefined {
 function hasEntries(node: YamlNode | null | undefined): boolean {
   if (node === null || node === undefined) return false;
   if (isAlias(node)) return true; // data borrowed from elsewhere: still data
-  if (isMap(node)) return node.items.length > 0;
+  if (isMap(node) || isSeq(node)) return node.items.length > 0;
   return isScalar(node) ? node.value !== null && node.value !== '' : true;
 }
 
@@ -102,7 +103,7 @@ const kubernetesSecret = repoRule(
         const generators = pairValue(map, 'secretGenerator');
         if (isSeq(generators)) {
           for (const g of generators.items) {
-            const source = ['literals', 'files', 'envs', 'env'].map((k) => pairValue(g as YamlNode, k)).find((v) => hasEntries(v) && !(isSeq(v) && v.items.length === 0));
+            const source = ['literals', 'files', 'envs', 'env'].map((k) => pairValue(g as YamlNode, k)).find(hasEntries);
             if (source) report('SECRET_GENERATOR', [(source.range ?? [0, 1])[0], (source.range ?? [0, 1])[1]]);
           }
         }

@@ -8,7 +8,7 @@
 // the first byte is staged.
 import {
   closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync,
-  rmSync, rmdirSync, writeFileSync, writeSync,
+  rmSync, rmdirSync, statSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -277,8 +277,22 @@ export async function withRepoLock<T>(root: string, command: string, fn: () => P
         rmSync(lockPath, { force: true });
         continue;
       }
-      if (holder.pid === undefined && ++unreadable > 40) {
-        throw new ConflictError(`the repository lock ${LOCK_FILE} is unreadable; delete ${lockPath} if no toolkit command is running`);
+      if (holder.pid === undefined) {
+        // A holder killed between creating the file and writing its pid leaves it empty: once it is
+        // older than any write takes, it is stale.
+        let ageMs = 0;
+        try {
+          ageMs = Date.now() - statSync(lockPath).mtimeMs;
+        } catch {
+          continue; // released meanwhile
+        }
+        if (ageMs > 2_000) {
+          rmSync(lockPath, { force: true });
+          continue;
+        }
+        if (++unreadable > 200) {
+          throw new ConflictError(`the repository lock ${LOCK_FILE} is unreadable; delete ${lockPath} if no toolkit command is running`);
+        }
       }
       const who = `pid ${holder.pid ?? '?'}: ${holder.command ?? 'unknown command'}`;
       if (Date.now() >= deadline) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LOCK_FILE, TX_DIR, confine, describeRecovery, recoverTransactions, settleInterruptedRun, withRepoLock, writeFilesAtomically } from '../../scripts/lib/atomic.ts';
@@ -172,6 +172,14 @@ describe('the repository lock', () => {
     await new Promise((r) => dead.once('exit', r));
     writeFileSync(join(root, LOCK_FILE), JSON.stringify({ pid: dead.pid, command: 'generate' }));
     await expect(withRepoLock(root, 'generate', () => 'ran')).resolves.toBe('ran');
+  });
+
+  it('takes over an empty lock file once it is stale (a holder killed before writing its pid)', async () => {
+    const root = tempRoot();
+    writeFileSync(join(root, LOCK_FILE), '');
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(join(root, LOCK_FILE), old, old);
+    await expect(withRepoLock(root, 'generate', () => 'ran', { waitMs: 0 })).resolves.toBe('ran');
   });
 
   it('releases the lock when the work throws', async () => {

@@ -3,6 +3,14 @@
 // switched on) plus this repository's rules (./rules.ts). Pure: text in, findings out; a finding names
 // file, line and rule, never the value. The measurement that chose it over the old hand-written scanner
 // is in docs/hardening.md ("Issue 11: secrets").
+// Upstream behaviour relied on (read in the installed 13.1.0 packages; sources in
+// secretlint/secretlint@v13.1.0:packages/@secretlint/…/src/index.ts):
+// - secretlint-rule-aws reports access key ids only with `enableIDScanRule` (default false);
+// - secretlint-rule-basicauth and -database-connection-string take `allows`, regular expressions as
+//   "/…/flags" strings matched against the whole URL (@textlint/regexp-string-matcher);
+// - secretlint-rule-filter-comments (in the preset) honours `secretlint-disable-line`,
+//   `secretlint-disable-next-line` and `secretlint-disable`/`secretlint-enable` anywhere on a line;
+// - core's `maskSecrets` masks the reported data inside messages.
 import { lintSource } from '@secretlint/core';
 import { creator as recommended } from '@secretlint/secretlint-rule-preset-recommend';
 import type { SecretLintCoreConfig, SecretLintCoreResultMessage } from '@secretlint/types';

@@ -14,7 +14,9 @@
 //   "Referring to resources"). So the Role may create any Secret in its own namespace, read and
 //   patch only these two by name, and nothing else — test/lifecycle/password-hook.test.ts proves it
 //   on a real API server with the ServiceAccount's own token.
-// - MCK watches each user's password Secret and reconciles when it changes; it writes the
+// - MCK watches each user's password Secret and reconciles when it changes, computing new SCRAM
+//   credentials when the password no longer matches the stored ones (mongodb/mongodb-kubernetes@1.10.0:
+//   pkg/authentication/scram/scram.go ensureScramCredentials); it writes the
 //   connection-string Secret (keys connectionString.standard, …, username, password) only after the
 //   replica set is ready with the new automation config (mongodb/mongodb-kubernetes@1.10.0:
 //   mongodb-community-operator/controllers/mongodb_users.go ensureUserResources /

@@ -66,6 +66,9 @@ export function intoNamespace(objects: readonly KubeObject[], from: string, to: 
   });
 }
 
+/** What an Argo CD sync applies as resources: everything but hooks (those it creates afresh per sync). */
+export const withoutHooks = (objects: readonly KubeObject[]): KubeObject[] => objects.filter((o) => !o.metadata.annotations?.['argocd.argoproj.io/hook']);
+
 /** Objects as one kubectl input (a v1 List). */
 export const asStream = (objects: readonly unknown[]): string => JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
 

@@ -28,6 +28,19 @@ import { parseYamlStream } from '../yaml.ts';
  */
 export const LIVE_DIFF_FIELD_MANAGER = 'argocd-controller';
 export const ARGOCD_SSA_SYNC_OPTION = 'ServerSideApply=true';
+export const ARGOCD_HOOK_ANNOTATION = 'argocd.argoproj.io/hook';
+
+/**
+ * Argo CD hooks (annotation argocd.argoproj.io/hook, other than "Skip" alone) are not synced as
+ * resources but created afresh for each sync (argoproj/argo-cd@v3.5.1:gitops-engine/pkg/sync/
+ * sync_context.go "Skipping hook", gitops-engine/pkg/sync/hook/hook.go IsHook), so they are no drift.
+ */
+export function isArgoHook(obj: KubeObject): boolean {
+  const value = obj.metadata.annotations?.['argocd.argoproj.io/hook'];
+  if (value === undefined) return false;
+  const types = value.split(',').map((t) => t.trim()).filter(Boolean);
+  return !(types.length === 1 && types[0] === 'Skip');
+}
 
 const rendered = (object: Record<string, unknown>): RenderedObject => ({ id: idOf(object), object });
 
@@ -46,6 +59,10 @@ export async function liveDiff(input: LiveDiffInput): Promise<EnvironmentDiff | 
   const liveSide: RenderedObject[] = [];
   const wantSide: RenderedObject[] = [];
   for (const original of input.objects) {
+    // Hooks (the PreSync password hook) exist only while a sync runs and never count as drift: Argo CD
+    // leaves them out of the sync status (argoproj/argo-cd@v3.5.1:controller/state.go, "For resource hooks
+    // ... do not affect overall sync status").
+    if (original.metadata.annotations?.[ARGOCD_HOOK_ANNOTATION]) continue;
     const namespaced = await kube.isNamespaced(original.apiVersion, original.kind);
     const obj: KubeObject =
       namespaced && !original.metadata.namespace ? { ...original, metadata: { ...original.metadata, namespace: input.namespace } } : original;

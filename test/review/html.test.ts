@@ -7,7 +7,12 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { escapeHtml, highlightYamlLine, resourceAnchor } from '../../scripts/lib/diff/html.ts';
+import { diffEnvironment } from '../../scripts/lib/diff/diffRenders.ts';
+import type { DiffReport } from '../../scripts/lib/diff/format.ts';
+import { escapeHtml, formatHtml, highlightYamlLine, resourceAnchor } from '../../scripts/lib/diff/html.ts';
+import { summarizeEnvironment } from '../../scripts/lib/diff/summary.ts';
+import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
+import { toYamlStream } from '../../scripts/lib/yaml.ts';
 import { runScript } from './cli.ts';
 import { DUMMY_SECRET_VALUE } from './fixture.ts';
 import { createRepoCopy } from './repo-copy.ts';
@@ -44,6 +49,34 @@ describe('the page highlighter', () => {
     expect(highlightYamlLine('  password: &lt;masked, changed&gt;')).toBe('  <span class="y-key">password</span>: <span class="y-mask">&lt;masked, changed&gt;</span>');
     // diff2html's word markers inside a value: only the key is wrapped.
     expect(highlightYamlLine('  image: a:<del>1</del>')).toBe('  <span class="y-key">image</span>: a:<del>1</del>');
+  });
+});
+
+describe('the page without a browser', () => {
+  const secret = (v: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'qa' }, data: { password: Buffer.from(v).toString('base64') } });
+  const deployment = (tag: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'qa' }, spec: { template: { spec: { containers: [{ name: 'api', image: `r/api:${tag}` }] } } } });
+  const report = (): DiffReport => {
+    const base = normalizeRender(toYamlStream([secret('old-value-1234'), deployment('1.0.0')]));
+    const head = normalizeRender(toYamlStream([secret('new-value-5678'), deployment('<script>2')]));
+    const d = diffEnvironment('qa', base, head)!;
+    return { base: 'main', head: 'HEAD', reached: ['dev', 'qa'], envs: [{ ...d, summary: summarizeEnvironment('qa', base, head) }] };
+  };
+
+  it('is deterministic, self-contained, escaped and masked', () => {
+    const page = formatHtml(report());
+    expect(formatHtml(report())).toBe(page);
+    expect(page).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none';`);
+    expect(page).not.toMatch(/<link\b|<script\s+src|@import|url\(\s*['"]?https?:/i);
+    expect(page).toContain('.d2h-wrapper'); // diff2html's stylesheet, inlined
+    expect(page).not.toContain('<script>2');
+    expect(page).toContain('&lt;script&gt;2');
+    for (const v of ['old-value-1234', 'new-value-5678']) {
+      expect(page).not.toContain(v);
+      expect(page).not.toContain(Buffer.from(v).toString('base64'));
+    }
+    expect(page).toContain('id="r-qa--deployment-apps--qa--api"');
+    expect(page).toContain('id="env-dev"'); // reached, identical: a collapsed section of its own
+    expect(page).toMatch(/<details class="env unchanged" id="env-dev">/);
   });
 });
 

@@ -30,7 +30,7 @@ const SCREENSHOT_DOCS = join(REPO, 'docs/images/review-page.png');
 const haveChromium = existsSync(CHROMIUM);
 // Locally a missing browser skips with the reason; under CI=true the test runs and fails without one.
 const runPage = haveChromium || process.env.CI === 'true';
-if (!runPage) console.warn(`review page test skipped: no Chromium at ${CANDIDATES.join(', ')} (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!runPage) console.warn(`review page test skipped: no Chromium at ${process.env.CHROMIUM_PATH ?? CANDIDATES.join(', ')} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 describe('the page highlighter', () => {
   it('only wraps already-escaped text: nothing is ever un-escaped', () => {

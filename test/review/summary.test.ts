@@ -142,6 +142,7 @@ describe('diff opens with the summary (real generator and kustomize, a copy of t
     expect(row('prod')).toMatch(/\| image 0\.1\.0 → 0\.9\.0; rolls users-api \|$/);
     expect(row('staging')).toMatch(/\| config LOG\\_LEVEL info → warn; sync automated \(prune, selfHeal\) → manual; rolls users-api \|$/);
     expect(row('dev')).toBeUndefined();
+    expect(r.stdout).toMatch(/<summary><b>prod<\/b>: 0 added, \d+ changed, 0 removed — image 0\.1\.0 → 0\.9\.0; rolls users-api<\/summary>/);
     expect(r.stdout).toMatch(/^\* image \S+ `0\.1\.0` → `0\.9\.0` in Deployment prod\/users-api — \[/m);
     expect(r.stdout).toContain(`\` in Deployment prod/users-api — [overlays/prod/env.yaml: tag](${url}/overlays/prod/env.yaml#L${lineOf('overlays/prod/env.yaml', 'tag:')})`);
     expect(r.stdout).toContain(`[overlays/staging/.env: LOG\\_LEVEL](${url}/overlays/staging/.env#L${lineOf('overlays/staging/.env', 'LOG_LEVEL=')})`);

@@ -202,7 +202,8 @@ function resourceBlock(c: ResourceChange, patch: string = c.patch): string {
 function envOpen(d: ReviewedEnvironment, continued: string, sourceUrl?: string): string {
   const items = continued === '' || continued.includes('part 1 ') ? (d.summary?.items ?? []).filter((i) => i.kind !== 'added' && i.kind !== 'removed') : [];
   const list = items.length > 0 ? `${items.map((i) => itemMd(i, sourceUrl)).join('\n')}\n\n` : '';
-  return `<details><summary><b>${escapeMd(d.env)}</b>${continued}: ${countsText(d)}</summary>\n\n${list}`;
+  const verdict = d.summary?.verdict ? ` — ${escapeMd(d.summary.verdict)}` : '';
+  return `<details><summary><b>${escapeMd(d.env)}</b>${continued}: ${countsText(d)}${verdict}</summary>\n\n${list}`;
 }
 const ENV_CLOSE = '\n</details>\n';
 

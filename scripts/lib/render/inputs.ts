@@ -188,6 +188,15 @@ export function collectInputs(tree: TreeReader | string, dir: string): InputSet 
   return { files: [...files].sort(), external: [...external].sort(), roles };
 }
 
+/** The `namespace:` a kustomization sets (undefined when it sets none or cannot be parsed). */
+export function overlayNamespace(tree: TreeReader | string, dir: string): string | undefined {
+  const reader = readerOf(tree);
+  const file = kustomizationFile(reader, dir);
+  if (!file) return undefined;
+  const doc = parsedKustomization(reader, file) as { namespace?: unknown } | undefined;
+  return doc && typeof doc === 'object' && typeof doc.namespace === 'string' ? doc.namespace : undefined;
+}
+
 /** Environments are the directories under overlays/ that hold a kustomization. Sorted. */
 export function listEnvironments(tree: TreeReader | string): string[] {
   const reader = readerOf(tree);

@@ -1,8 +1,11 @@
-// Rendering environments: `kustomize build overlays/<env>` for each, in parallel within the machine's
-// cores, skipping every environment whose inputs (and Kustomize itself) are byte-identical to a
-// previous build: the output is then read from the content-addressed cache under .cache/render/.
+// Rendering environments: `kustomize build overlays/<env>` for each, skipping every environment whose
+// inputs (and Kustomize itself) are byte-identical to a previous build: the output is then read from the
+// content-addressed cache under .cache/render/. Many misses are built in batches of overlays, one
+// Kustomize process per batch, two at a time (scripts/lib/render/batch.ts); a few are built one by one.
+// The canonical form of each render (what `render` prints, what diff and validate parse) is cached
+// beside it, so a warm run neither builds nor parses YAML.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fsTree } from './tree.ts';
 import type { TreeReader } from './tree.ts';
 import { availableParallelism } from 'node:os';
@@ -12,8 +15,11 @@ import { InputError, UsageError } from '../errors.ts';
 import type { Problem } from '../errors.ts';
 import { KustomizeBuildError } from '../kustomize.ts';
 import type { KustomizeTool } from '../kustomize.ts';
-import { collectInputs, listEnvironments, loadParsedKustomizations, saveParsedKustomizations } from './inputs.ts';
+import { collectInputs, listEnvironments, loadParsedKustomizations, overlayNamespace, saveParsedKustomizations } from './inputs.ts';
 import type { InputSet } from './inputs.ts';
+import { batchSizes, buildBatch, MIN_BATCH_BUILDS } from './batch.ts';
+import { normalizeRender, renderedText } from './normalize.ts';
+import type { RenderedObject } from './normalize.ts';
 
 export const RENDER_CACHE_DIR = '.cache/render';
 
@@ -25,6 +31,8 @@ export interface RenderedEnvironment {
   cacheKey: string;
   /** True when read from the cache (Kustomize was not run). */
   cached: boolean;
+  /** Where the canonical form is cached (canonicalText/canonicalObjects); absent: computed each time. */
+  cacheDir?: string;
 }
 
 export interface RenderOptions {
@@ -43,22 +51,27 @@ export interface RenderOptions {
   /** Absolute cache directory; default <root>/.cache/render. `null` disables the cache. */
   cacheDir?: string | null;
   concurrency?: number;
+  /** Build many overlays per Kustomize process (default true; false: one process per environment). */
+  batch?: boolean;
   /** Called with (0, n) before n Kustomize builds start and after each one finishes (for progress lines). */
   onProgress?: (done: number, total: number) => void;
 }
 
-/** `digests` memoises file hashes across the environments of one run (bases are shared). */
-export function cacheKeyOf(tree: TreeReader, inputs: InputSet, toolIdentity: string, digests = new Map<string, Buffer>()): string {
+/**
+ * The cache key of one environment: the tool's identity, then each input file's path and git blob id
+ * (TreeReader.blobId: free for a commit, one hash for a file on disk), then the external references.
+ * `ids` memoises blob ids across the environments of one run (bases are shared).
+ */
+export function cacheKeyOf(tree: TreeReader, inputs: InputSet, toolIdentity: string, ids = new Map<string, string>()): string {
   const h = createHash('sha256');
   h.update(`tool\0${toolIdentity}\0`);
   for (const file of inputs.files) {
-    h.update(`file\0${file}\0`);
-    let digest = digests.get(file);
-    if (!digest) {
-      digest = createHash('sha256').update(tree.read(file)).digest();
-      digests.set(file, digest);
+    let id = ids.get(file);
+    if (id === undefined) {
+      id = tree.blobId(file);
+      ids.set(file, id);
     }
-    h.update(digest);
+    h.update(`file\0${file}\0${id}\0`);
   }
   for (const ref of inputs.external) h.update(`ref\0${ref}\0`);
   return h.digest('hex');
@@ -78,12 +91,62 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, task:
   return results;
 }
 
+function writeAtomically(target: string, text: string): void {
+  const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, target);
+}
+
 function writeCacheEntry(cacheDir: string, key: string, yaml: string): void {
   mkdirSync(cacheDir, { recursive: true });
-  const target = join(cacheDir, `${key}.yaml`);
-  const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, yaml);
-  renameSync(tmp, target);
+  writeAtomically(join(cacheDir, `${key}.yaml`), yaml);
+}
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The canonical form of a render (normalize.ts), cached as `<key>.canonical.json`: the objects as JSON
+ * and the text `render` prints. JSON.parse is an order of magnitude cheaper than parsing the YAML again.
+ */
+interface Canonical {
+  text: string;
+  objects: RenderedObject[];
+}
+const canonicalMemo = new Map<string, string>();
+
+function canonicalJson(r: RenderedEnvironment): string {
+  const memoKey = `${r.cacheKey}\0${r.cacheDir ?? ''}`;
+  const memo = canonicalMemo.get(memoKey);
+  if (memo !== undefined) return memo;
+  const file = r.cacheDir ? join(r.cacheDir, `${r.cacheKey}.canonical.json`) : undefined;
+  let json = file ? readIfPresent(file) : undefined;
+  if (json === undefined) {
+    const objects = normalizeRender(r.yaml);
+    json = JSON.stringify({ text: renderedText(objects), objects } satisfies Canonical);
+    if (file) {
+      mkdirSync(r.cacheDir!, { recursive: true });
+      writeAtomically(file, json);
+    }
+  }
+  if (canonicalMemo.size > 2_000) canonicalMemo.clear();
+  canonicalMemo.set(memoKey, json);
+  return json;
+}
+
+/** The canonical YAML text of a render: `renderedText(normalizeRender(r.yaml))`, from the cache when it can. */
+export function canonicalText(r: RenderedEnvironment): string {
+  return (JSON.parse(canonicalJson(r)) as Canonical).text;
+}
+
+/** The canonical objects of a render: `normalizeRender(r.yaml)`, from the cache when it can (a fresh copy each call). */
+export function canonicalObjects(r: RenderedEnvironment): RenderedObject[] {
+  return (JSON.parse(canonicalJson(r)) as Canonical).objects;
 }
 
 /** Every environment that names no overlay is a usage error, reported together. */
@@ -110,12 +173,11 @@ export async function renderEnvironments(options: RenderOptions): Promise<Render
   const checkout = options.checkout ?? (<T>(_files: readonly string[], build: (dir: string) => Promise<T>) => build(root));
 
   if (cacheDir) loadParsedKustomizations(cacheDir);
-  const digests = new Map<string, Buffer>();
+  const ids = new Map<string, string>();
   const planned = envs.map((env) => {
     const inputs = collectInputs(tree, envDir(env));
-    const cacheKey = cacheKeyOf(tree, inputs, kustomize.identity, digests);
-    const file = cacheDir ? join(cacheDir, `${cacheKey}.yaml`) : undefined;
-    const yaml = file && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    const cacheKey = cacheKeyOf(tree, inputs, kustomize.identity, ids);
+    const yaml = cacheDir ? readIfPresent(join(cacheDir, `${cacheKey}.yaml`)) : undefined;
     return { env, inputs, cacheKey, yaml };
   });
   const misses = planned.filter((p) => p.yaml === undefined);
@@ -123,23 +185,44 @@ export async function renderEnvironments(options: RenderOptions): Promise<Render
   const built = new Map<string, string>();
   if (misses.length > 0) {
     const files = [...new Set(misses.flatMap((m) => m.inputs.files))].sort();
+    const parallel = Math.max(1, options.concurrency ?? availableParallelism());
     let done = 0;
+    const finished = (m: (typeof misses)[number], yaml: string): void => {
+      if (cacheDir) writeCacheEntry(cacheDir, m.cacheKey, yaml);
+      built.set(m.env, yaml);
+      options.onProgress?.(++done, misses.length);
+    };
+    const buildOne = async (dir: string, m: (typeof misses)[number]): Promise<void> => {
+      try {
+        finished(m, await kustomize.build(dir, envDir(m.env)));
+      } catch (error) {
+        if (!(error instanceof KustomizeBuildError)) throw error;
+        failures.push({
+          file: error.file ?? `${envDir(m.env)}/kustomization.yaml`,
+          message: `environment ${m.env}: kustomize build failed: ${error.detail}`,
+          fix: `correct the file named here, then run \`zx scripts/render.ts ${m.env}\` again`,
+        });
+      }
+    };
+    // Batches when there are many builds; a batch that fails or does not split cleanly is built again
+    // one environment at a time, so errors still name their environment.
+    let groups: Array<typeof misses> = misses.map((m) => [m]);
+    if (options.batch !== false && misses.length >= MIN_BATCH_BUILDS) {
+      let at = 0;
+      groups = batchSizes(misses.length, parallel).map((n) => misses.slice(at, (at += n)));
+    }
     options.onProgress?.(0, misses.length);
     await checkout(files, (dir) =>
-      mapBounded(misses, options.concurrency ?? availableParallelism(), async (m) => {
-        try {
-          const yaml = await kustomize.build(dir, envDir(m.env));
-          if (cacheDir) writeCacheEntry(cacheDir, m.cacheKey, yaml);
-          built.set(m.env, yaml);
-          options.onProgress?.(++done, misses.length);
-        } catch (error) {
-          if (!(error instanceof KustomizeBuildError)) throw error;
-          failures.push({
-            file: error.file ?? `${envDir(m.env)}/kustomization.yaml`,
-            message: `environment ${m.env}: kustomize build failed: ${error.detail}`,
-            fix: `correct the file named here, then run \`zx scripts/render.ts ${m.env}\` again`,
-          });
+      mapBounded(groups, parallel, async (group) => {
+        if (group.length > 1) {
+          const namespaces = new Map(group.map((m) => [m.env, overlayNamespace(tree, envDir(m.env))]));
+          const split = await buildBatch(kustomize, dir, group.map((m) => m.env), namespaces);
+          if (split) {
+            for (const m of group) finished(m, split.get(m.env)!);
+            return;
+          }
         }
+        for (const m of group) await buildOne(dir, m);
       }));
   }
   if (cacheDir) saveParsedKustomizations(cacheDir);
@@ -153,5 +236,6 @@ export async function renderEnvironments(options: RenderOptions): Promise<Render
     inputs: p.inputs,
     cacheKey: p.cacheKey,
     cached: p.yaml !== undefined,
+    ...(cacheDir ? { cacheDir } : {}),
   }));
 }

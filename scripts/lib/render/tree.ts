@@ -2,9 +2,10 @@
 // reader to find which environments a change reaches and to compute their cache keys without checking
 // anything out; only environments that must really be built get (a few files of) a worktree.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { gitChecked } from '../git.ts';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 
 /** Repo-relative POSIX paths throughout. */
 export interface TreeReader {
@@ -14,7 +15,22 @@ export interface TreeReader {
   read(rel: string): Buffer;
   /** Names of the directories directly under `rel` (empty when it is not a directory). */
   subdirectories(rel: string): string[];
+  /**
+   * The file's git blob id (SHA-1 of "blob <size>\0" and the bytes), the same for a file on disk and in
+   * a commit: the render cache keys on it, so a render of the working tree serves a later diff against
+   * the commit and back. A commit knows it from its tree listing without reading the file.
+   */
+  blobId(rel: string): string;
+  /** Loads these files' contents in one go before they are read (a commit reads blobs in one batch). */
+  prefetch(rels: readonly string[]): Promise<void>;
 }
+
+/** The git blob id of some bytes (what `git hash-object` prints). */
+export function blobIdOf(bytes: Buffer): string {
+  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+}
+
+const KUSTOMIZATION_BASENAMES = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
 
 export function fsTree(root: string): TreeReader {
   const stat = (rel: string) => {
@@ -28,6 +44,8 @@ export function fsTree(root: string): TreeReader {
     isFile: (rel) => stat(rel)?.isFile() ?? false,
     isDirectory: (rel) => stat(rel)?.isDirectory() ?? false,
     read: (rel) => readFileSync(join(root, rel)),
+    blobId: (rel) => blobIdOf(readFileSync(join(root, rel))),
+    prefetch: async () => {},
     subdirectories(rel) {
       try {
         return readdirSync(join(root, rel), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -41,12 +59,30 @@ export function fsTree(root: string): TreeReader {
 /** Whole-repository listings and blob batches can be large. */
 const GIT_MAX_BUFFER = 1024 * 1024 * 1024;
 
-/** Files larger than this are not preloaded; they are read on demand (rare: manifests are small). */
+/** Files larger than this are never held in memory ahead of use; they are read on demand. */
 const PRELOAD_LIMIT = 4 * 1024 * 1024;
 
+/** Reads blobs by id with one `git cat-file --batch`. */
+async function catBlobs(root: string, shas: readonly string[]): Promise<Map<string, Buffer>> {
+  const contents = new Map<string, Buffer>();
+  if (shas.length === 0) return contents;
+  const out = await gitChecked(root, ['cat-file', '--batch'], `${[...new Set(shas)].join('\n')}\n`, GIT_MAX_BUFFER);
+  let at = 0;
+  while (at < out.length) {
+    const eol = out.indexOf(0x0a, at);
+    const [sha, , size] = out.subarray(at, eol).toString('utf8').split(' ');
+    const n = Number(size);
+    contents.set(sha!, out.subarray(eol + 1, eol + 1 + n));
+    at = eol + 1 + n + 1;
+  }
+  return contents;
+}
+
 /**
- * A commit as a TreeReader: one `git ls-tree` for the shape, one `git cat-file --batch` for the
- * contents of every blob (so later reads are synchronous and free).
+ * A commit as a TreeReader: one `git ls-tree` for the shape and the blob ids, then the contents of the
+ * kustomization files only (what finding the reached environments parses), in one `git cat-file
+ * --batch`. Other files are loaded by `prefetch` (one batch per call) or, unfetched, one by one: a
+ * review reads the few blobs the reached environments need, not the whole repository.
  */
 export async function gitTree(root: string, commit: string): Promise<TreeReader> {
   const listing = (await gitChecked(root, ['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], undefined, GIT_MAX_BUFFER)).toString('utf8');
@@ -67,30 +103,35 @@ export async function gitTree(root: string, commit: string): Promise<TreeReader>
       blobs.set(path, { sha, size: Number(size) });
     }
   }
-  const wanted = [...blobs.values()].filter((b) => b.size <= PRELOAD_LIMIT).map((b) => b.sha);
+  const normal = (rel: string): string => posix.normalize(rel).replace(/^\.\/?/, '').replace(/\/$/, '');
   const contents = new Map<string, Buffer>();
-  if (wanted.length > 0) {
-    const out = await gitChecked(root, ['cat-file', '--batch'], `${[...new Set(wanted)].join('\n')}\n`, GIT_MAX_BUFFER);
-    let at = 0;
-    while (at < out.length) {
-      const eol = out.indexOf(0x0a, at);
-      const [sha, , size] = out.subarray(at, eol).toString('utf8').split(' ');
-      const n = Number(size);
-      contents.set(sha!, out.subarray(eol + 1, eol + 1 + n));
-      at = eol + 1 + n + 1;
+  const load = async (paths: Iterable<string>): Promise<void> => {
+    const wanted: string[] = [];
+    for (const p of paths) {
+      const blob = blobs.get(normal(p));
+      if (blob && blob.size <= PRELOAD_LIMIT && !contents.has(blob.sha)) wanted.push(blob.sha);
     }
-  }
-  const normal = (rel: string): string => rel.replace(/^\.\/?/, '').replace(/\/$/, '');
+    for (const [sha, bytes] of await catBlobs(root, wanted)) contents.set(sha, bytes);
+  };
+  await load([...blobs.keys()].filter((p) => KUSTOMIZATION_BASENAMES.has(p.slice(p.lastIndexOf('/') + 1))));
+  const blobOf = (rel: string): { sha: string; size: number } => {
+    const blob = blobs.get(normal(rel));
+    if (!blob) throw new Error(`${rel} does not exist in ${commit}`);
+    return blob;
+  };
   return {
     isFile: (rel) => blobs.has(normal(rel)),
     isDirectory: (rel) => dirs.has(normal(rel)),
     read(rel) {
-      const blob = blobs.get(normal(rel));
-      if (!blob) throw new Error(`${rel} does not exist in ${commit}`);
+      const blob = blobOf(rel);
       const cached = contents.get(blob.sha);
       if (cached) return cached;
-      return execFileSync('git', ['cat-file', 'blob', blob.sha], { cwd: root, maxBuffer: GIT_MAX_BUFFER });
+      const bytes = execFileSync('git', ['cat-file', 'blob', blob.sha], { cwd: root, maxBuffer: GIT_MAX_BUFFER });
+      if (blob.size <= PRELOAD_LIMIT) contents.set(blob.sha, bytes);
+      return bytes;
     },
+    blobId: (rel) => blobOf(rel).sha,
+    prefetch: (rels) => load(rels),
     subdirectories: (rel) => [...(dirs.get(normal(rel)) ?? [])],
   };
 }

@@ -2,6 +2,7 @@
 // would refuse, change or overflow; requests above limits; git revisions and URLs Argo CD would be fed;
 // reserved namespaces; protected environments. Run after the schema passed (types are known), every
 // problem with file, JSON pointer and fix. The facts behind each rule are cited where it is made.
+import { clusterSettingsProblems } from './clusters/index.ts';
 import type { Problem } from './errors.ts';
 import { gitRevisionProblem, gitUrlProblem, httpsUrlProblem } from './git-refs-urls.ts';
 import { compareQuantities, isQuantity, parseQuantity, quantityRangeProblem, type Quantity } from './quantity.ts';
@@ -105,6 +106,7 @@ export function settingsRuleProblems(file: string, s: RepoSettings): Problem[] {
     problems.push({ file, path: '/operator/namespace', message: `the MongoDB operator shares namespace "${s.operator.namespace}" with Argo CD; the AppProject would then let every environment's Application deploy into Argo CD's own namespace`, fix: 'give the operator a namespace of its own, e.g. mongodb-operator' });
   }
   problems.push(...envBodyProblems(file, s.defaults, '/defaults'));
+  problems.push(...clusterSettingsProblems(file, s));
   return problems;
 }
 

@@ -89,7 +89,11 @@ export const envSpecSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['namespace', ...envRequired],
-  properties: { namespace: { ...dnsLabel, description: 'Kubernetes namespace of the environment' }, ...envBody },
+  properties: {
+    namespace: { ...dnsLabel, description: 'Kubernetes namespace of the environment' },
+    cluster: { ...dnsLabel, maxLength: 40, description: 'The cluster it runs on: a name of gitops.yaml clusters (absent: in-cluster, where Argo CD runs); docs/clusters.md' },
+    ...envBody,
+  },
 } as const;
 
 export const settingsSchema = {
@@ -125,6 +129,27 @@ export const settingsSchema = {
       required: ['cpu', 'memory'],
       description: 'CPU and memory the cluster can give the pods of this repository; validate sums the effective pod requests against it',
       properties: { cpu, memory },
+    },
+    clusters: {
+      type: 'object',
+      description: 'The clusters environments run on, by name (env.yaml cluster); in-cluster is the one Argo CD runs in. docs/clusters.md',
+      // 40: a cluster's name is part of generated names (mongodb-operator-<name>, namespaces-<name>) that must stay DNS labels.
+      propertyNames: { ...dnsLabel, maxLength: 40 },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          server: { type: 'string', description: 'API server URL Argo CD reaches the cluster at (https); in-cluster: https://kubernetes.default.svc' },
+          context: { type: 'string', minLength: 1, pattern: '^[^\\s]+$', description: 'kubeconfig context the toolkit uses for this cluster (bootstrap --cluster, status, diff --live)' },
+          capacity: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['cpu', 'memory'],
+            description: 'CPU and memory this cluster can give the pods of this repository (in-cluster: the top-level capacity when absent)',
+            properties: { cpu, memory },
+          },
+        },
+      },
     },
   },
 } as const;

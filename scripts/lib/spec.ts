@@ -37,6 +37,8 @@ export interface EnvSpec {
   /** The environment's name: its overlay directory, its Argo CD Application. */
   name: string;
   namespace: string;
+  /** The cluster it runs on: a name of gitops.yaml `clusters` (absent: `in-cluster`, where Argo CD runs). */
+  cluster?: string;
   replicas: number;
   /** Image tag of the users API; never "latest". */
   tag: string;
@@ -46,6 +48,16 @@ export interface EnvSpec {
   sync: SyncPolicy;
   /** Git revision Argo CD tracks for this environment (branch, tag or commit). */
   targetRevision: string;
+}
+
+/** One entry of gitops.yaml `clusters` (docs/clusters.md). */
+export interface ClusterSpec {
+  /** The API server URL Argo CD reaches it at (in-cluster: https://kubernetes.default.svc, the default). */
+  server?: string;
+  /** The kubeconfig context the toolkit uses for it (bootstrap --cluster, status, diff --live). */
+  context?: string;
+  /** What this cluster can give the repository's pods (in-cluster falls back to the top-level capacity). */
+  capacity?: { cpu: string; memory: string };
 }
 
 export interface RepoSettings {
@@ -60,8 +72,10 @@ export interface RepoSettings {
   /** Protected environments (e.g. ["prod"]): manual sync, no prune or cascade deletion of their
    *  Application, delete-env only with --delete-protected (scripts/lib/env-rules.ts). */
   protected?: string[];
+  /** The clusters environments may run on (scripts/lib/clusters); absent: only `in-cluster`. */
+  clusters?: Record<string, ClusterSpec>;
   /** What a new environment gets when new-env is run without --from. */
-  defaults: Omit<EnvSpec, 'name' | 'namespace'>;
+  defaults: Omit<EnvSpec, 'name' | 'namespace' | 'cluster'>;
 }
 
 /** Facts of the MongoDB deployment that both the API's base and the replica-set base refer to. */

@@ -6,10 +6,11 @@
 import { applicationName } from '../envspec.ts';
 import { isProtectedEnv, PROTECTED_LABEL, PROTECTED_SYNC_OPTIONS, SYNC_OPTIONS_ANNOTATION } from '../env-rules.ts';
 import { ARGOCD_DIR, envDir } from '../layout.ts';
+import { clusterNamespacesDir, destination, envCluster, IN_CLUSTER_NAME, IN_CLUSTER_SERVER, namespacesAppName, platformProjectName } from '../clusters/index.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 
 export const ROOT_APP_NAME = 'root';
-export const IN_CLUSTER = 'https://kubernetes.default.svc';
+export const IN_CLUSTER = IN_CLUSTER_SERVER;
 export const WAVES = { namespaces: '-3', project: '-2', operator: '-1', environments: '0' } as const;
 const FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 
@@ -139,10 +140,18 @@ export function namespacedKinds(objects: object[]): Array<{ group: string; kind:
 export interface ProjectScope {
   description: string;
   sourceRepos: string[];
-  /** Namespaces its Applications deploy namespaced objects into. */
-  namespaces: string[];
+  /** Namespaces on in-cluster its Applications deploy namespaced objects into. */
+  namespaces?: string[];
+  /** Or with the cluster: namespace '' for an Application of cluster-scoped objects only. */
+  destinations?: Array<{ cluster: string; namespace: string }>;
   cluster: GroupKind[];
   namespaced: GroupKind[];
+}
+
+/** Unique, sorted by cluster then namespace. */
+function sortDestinations(list: NonNullable<ProjectScope['destinations']>): NonNullable<ProjectScope['destinations']> {
+  const seen = new Map(list.map((d) => [`${d.cluster}\u0000${d.namespace}`, d]));
+  return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d);
 }
 
 export function appProject(settings: RepoSettings, name: string, scope: ProjectScope): object {
@@ -154,7 +163,8 @@ export function appProject(settings: RepoSettings, name: string, scope: ProjectS
     spec: {
       description: scope.description,
       sourceRepos: [...new Set(scope.sourceRepos)].sort(),
-      destinations: [...new Set(scope.namespaces)].sort().map((namespace) => ({ server: IN_CLUSTER, namespace })),
+      destinations: sortDestinations([...(scope.namespaces ?? []).map((namespace) => ({ cluster: IN_CLUSTER_NAME, namespace })), ...(scope.destinations ?? [])])
+        .map((d) => destination(settings, d.cluster, d.namespace)),
       clusterResourceWhitelist: sortKinds(scope.cluster),
       namespaceResourceWhitelist: sortKinds(scope.namespaced),
     },
@@ -169,19 +179,23 @@ export function envProject(settings: RepoSettings, env: EnvSpec, renderedObjects
     // AppProject.spec.description has maxLength 255 (argo-cd v3.5.1 CRD): keep it short for 53-character names.
     description: `Environment ${env.name}: namespaced objects into namespace ${env.namespace} only`,
     sourceRepos: [settings.repoURL],
-    namespaces: [env.namespace],
+    destinations: [{ cluster: envCluster(env), namespace: env.namespace }],
     cluster: [],
     namespaced,
   });
 }
 
-/** The platform project: the operator chart's kinds, its namespace and the namespaces it binds its role in. */
-export function platformProject(settings: RepoSettings, envs: readonly EnvSpec[], chart: { cluster: GroupKind[]; namespaced: GroupKind[] }): object {
+/**
+ * The platform project of one cluster: the operator chart's kinds, its namespace and the namespaces it
+ * binds its role in, on that cluster (`envs` are the environments there).
+ */
+export function platformProject(settings: RepoSettings, envs: readonly EnvSpec[], chart: { cluster: GroupKind[]; namespaced: GroupKind[] }, onCluster = IN_CLUSTER_NAME): object {
   const op = settings.operator;
-  return appProject(settings, PLATFORM_PROJECT_NAME, {
-    description: 'The MongoDB operator (pinned Helm chart): its CRDs, cluster RBAC and Deployment; generated from gitops.yaml',
+  const where = onCluster === IN_CLUSTER_NAME ? '' : ` on cluster ${onCluster}`;
+  return appProject(settings, platformProjectName(PLATFORM_PROJECT_NAME, onCluster), {
+    description: `The MongoDB operator (pinned Helm chart)${where}: its CRDs, cluster RBAC and Deployment; generated from gitops.yaml`,
     sourceRepos: [op.chartRepo],
-    namespaces: [op.namespace, ...envs.map((e) => e.namespace)],
+    destinations: [op.namespace, ...envs.map((e) => e.namespace)].map((namespace) => ({ cluster: onCluster, namespace })),
     // The operator's Application creates its own namespace (CreateNamespace=true), and only that one.
     cluster: [...chart.cluster, { group: '', kind: 'Namespace', name: op.namespace }],
     namespaced: chart.namespaced,
@@ -195,12 +209,13 @@ export function platformProject(settings: RepoSettings, envs: readonly EnvSpec[]
  * Which project each Application may name is not something Argo CD restricts, so `validate` does
  * (policy argocd-project), and the root syncs no file but the generated ones (rootInclude).
  */
-export function rootProject(settings: RepoSettings, rootObjects: readonly object[]): object {
+export function rootProject(settings: RepoSettings, rootObjects: readonly object[], namespacesOn: readonly string[] = []): object {
   const { cluster, namespaced } = kindsOf(rootObjects);
   return appProject(settings, ROOT_PROJECT_NAME, {
     description: 'The root Application (app of apps): only the generated files under argocd/, from this repository',
     sourceRepos: [settings.repoURL],
-    namespaces: [settings.argocd.namespace],
+    // And the Namespaces-only Applications of other clusters (namespacesApplication): no namespace there.
+    destinations: [{ cluster: IN_CLUSTER_NAME, namespace: settings.argocd.namespace }, ...namespacesOn.map((c) => ({ cluster: c, namespace: '' }))],
     cluster,
     namespaced,
   });
@@ -230,7 +245,7 @@ export function rootApplication(settings: RepoSettings, files: readonly string[]
       // kinds of the generated files, only from this repository. It syncs only those files (rootInclude).
       project: ROOT_PROJECT_NAME,
       source: { repoURL: settings.repoURL, targetRevision: 'HEAD', path: ARGOCD_DIR, directory: { recurse: true, include: rootInclude(files) } },
-      destination: { server: IN_CLUSTER, namespace: settings.argocd.namespace },
+      destination: destination(settings, IN_CLUSTER_NAME, settings.argocd.namespace),
       syncPolicy: { automated: { prune: true, selfHeal: true }, retry: RETRY },
     },
   };
@@ -253,7 +268,7 @@ export function envApplication(settings: RepoSettings, env: EnvSpec): object {
     spec: {
       project: envProjectName(env.name),
       source: { repoURL: settings.repoURL, targetRevision: env.targetRevision, path: envDir(env.name) },
-      destination: { server: IN_CLUSTER, namespace: env.namespace },
+      destination: destination(settings, envCluster(env), env.namespace),
       syncPolicy: {
         automated: env.sync.automated ? { prune: env.sync.prune, selfHeal: env.sync.selfHeal } : undefined,
         // The namespace is the root's (environmentNamespace), so no CreateNamespace here. Server-side
@@ -262,6 +277,33 @@ export function envApplication(settings: RepoSettings, env: EnvSpec): object {
         syncOptions: ['ServerSideApply=true', 'PruneLast=true'],
         retry: RETRY,
       },
+    },
+  };
+}
+
+/**
+ * The Namespaces of the environments on a cluster other than in-cluster. The root Application deploys
+ * to in-cluster only (one destination per Application), so on another cluster this Application, a child
+ * of the root at the namespaces' wave, creates them from argocd/clusters/<cluster>/namespaces/ (files
+ * the root's include list leaves out) before the cluster's operator binds its role in them. Project
+ * root: its clusterResourceWhitelist names these Namespaces; destination without a namespace (cluster-
+ * scoped objects only). No finalizer and Prune=false on each Namespace: data is never deleted by a push.
+ */
+export function namespacesApplication(settings: RepoSettings, cluster: string): object {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: {
+      name: namespacesAppName(cluster),
+      namespace: settings.argocd.namespace,
+      annotations: { 'argocd.argoproj.io/sync-wave': WAVES.namespaces },
+      labels: { 'app.kubernetes.io/component': 'namespaces', cluster },
+    },
+    spec: {
+      project: ROOT_PROJECT_NAME,
+      source: { repoURL: settings.repoURL, targetRevision: 'HEAD', path: clusterNamespacesDir(ARGOCD_DIR, cluster) },
+      destination: destination(settings, cluster),
+      syncPolicy: { automated: { prune: true, selfHeal: true }, retry: RETRY },
     },
   };
 }

@@ -13,9 +13,12 @@ import { generatedHeader, isGenerated, toYaml } from '../yaml.ts';
 import { apiBaseObjects } from './api-base.ts';
 import {
   envApplication, envProject, envProjectName, environmentNamespace, NAMESPACES_DIR, PLATFORM_PROJECT_NAME, platformProject, PROJECTS_DIR,
-  ROOT_PROJECT_NAME, rootApplication, rootProject, WAVES,
+  namespacesApplication, ROOT_PROJECT_NAME, rootApplication, rootProject, WAVES,
 } from './argocd.ts';
-import { operatorChartKinds } from '../mongodb/operator.ts';
+import { MONGODB_OPERATOR_APP_NAME, operatorChartKinds } from '../mongodb/operator.ts';
+import {
+  clusterNamespacesDir, envCluster, envsByCluster, IN_CLUSTER_NAME, namesClusters, namespacesAppName, onCluster, operatorAppName, platformProjectName,
+} from '../clusters/index.ts';
 import { mongoDBCommunitySchemaFile } from '../mongodb/schema.ts';
 import { mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
 import { ingressObject, INGRESS_FILE, overlayKustomization, resourcesPatch, RESOURCES_PATCH_FILE } from './overlay.ts';
@@ -67,6 +70,7 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   };
   // Every environment renders a ConfigMap from its .env (configMapGenerator).
   const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'generated' } };
+  const remoteNamespaces: object[] = [];
   for (const env of envs) {
     const overlayObjects: object[] = [];
     const dir = envDir(env.name);
@@ -81,20 +85,38 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
       overlayObjects.push(ingress);
     }
     argocdFile(`${ARGOCD_APPS_DIR}/${env.name}.yaml`, sources, envApplication(settings, env));
-    argocdFile(`${NAMESPACES_DIR}/${env.name}.yaml`, sources, environmentNamespace(env));
+    // The root creates the Namespaces on in-cluster; on another cluster, that cluster's namespaces Application does.
+    const cluster = envCluster(env);
+    if (cluster === IN_CLUSTER_NAME) argocdFile(`${NAMESPACES_DIR}/${env.name}.yaml`, sources, environmentNamespace(env));
+    else {
+      files[`${clusterNamespacesDir(ARGOCD_DIR, cluster)}/${env.name}.yaml`] = yamlFile(sources, environmentNamespace(env));
+      remoteNamespaces.push(environmentNamespace(env));
+    }
     const rendered = [...Object.values(apiObjects), ...mongoObjects, ...overlayObjects, configMap];
     argocdFile(`${PROJECTS_DIR}/${envProjectName(env.name)}.yaml`, sources, envProject(settings, env, rendered));
   }
 
-  const watched = envs.map((e) => e.namespace).sort();
-  const operator = mongoOperatorApp(settings, watched, PLATFORM_PROJECT_NAME);
-  argocdFile(`${ARGOCD_APPS_DIR}/mongodb-operator.yaml`, [SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'], withWave(operator, WAVES.operator));
-  const chartKinds = operatorChartKinds(watched, settings.operator.namespace);
-  argocdFile(`${PROJECTS_DIR}/${PLATFORM_PROJECT_NAME}.yaml`, [SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'], platformProject(settings, envs, chartKinds));
+  // The MongoDB operator once per cluster that hosts an environment (in-cluster also when there is none
+  // and gitops.yaml names no clusters), watching only that cluster's environment namespaces, in the
+  // platform project of that cluster.
+  const byCluster = envsByCluster(envs);
+  if (byCluster.size === 0 && !namesClusters(settings)) byCluster.set(IN_CLUSTER_NAME, []);
+  const platformSources = [SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'];
+  for (const [cluster, there] of byCluster) {
+    const watched = there.map((e) => e.namespace).sort();
+    const project = platformProjectName(PLATFORM_PROJECT_NAME, cluster);
+    const operator = onCluster(settings, mongoOperatorApp(settings, watched, project), cluster);
+    argocdFile(`${ARGOCD_APPS_DIR}/${operatorAppName(MONGODB_OPERATOR_APP_NAME, cluster)}.yaml`, platformSources, withWave(operator, WAVES.operator));
+    const chartKinds = operatorChartKinds(watched, settings.operator.namespace);
+    argocdFile(`${PROJECTS_DIR}/${project}.yaml`, platformSources, platformProject(settings, there, chartKinds, cluster));
+    if (cluster !== IN_CLUSTER_NAME) argocdFile(`${ARGOCD_APPS_DIR}/${namespacesAppName(cluster)}.yaml`, [SETTINGS_FILE, 'overlays/*/env.yaml'], namespacesApplication(settings, cluster));
+  }
 
-  // The root's project allows exactly the kinds of what the root syncs, itself included.
+  // The root's project allows exactly the kinds of what the root syncs, itself included, and the
+  // Namespaces the other clusters' namespaces Applications create.
   const rootProjectFile = `${PROJECTS_DIR}/${ROOT_PROJECT_NAME}.yaml`;
-  const rootProj = rootProject(settings, [...argocdObjects.values(), { apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject' }]);
+  const remoteClusters = [...byCluster.keys()].filter((c) => c !== IN_CLUSTER_NAME);
+  const rootProj = rootProject(settings, [...argocdObjects.values(), ...remoteNamespaces, { apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject' }], remoteClusters);
   argocdFile(rootProjectFile, [SETTINGS_FILE, 'overlays/*/env.yaml'], rootProj);
   files[`${ARGOCD_DIR}/root.yaml`] = yamlFile([SETTINGS_FILE, 'overlays/*/env.yaml'], rootApplication(settings, [...argocdObjects.keys()]));
 

@@ -3,7 +3,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { API_BASE_DIR, ARGOCD_DIR, envDotenvFile, envKustomizationFile, envSpecFile, OVERLAYS_DIR, SETTINGS_FILE } from '../layout.ts';
-import { IN_CLUSTER, kindsOf, type GroupKind } from '../generate/argocd.ts';
+import { kindsOf, type GroupKind } from '../generate/argocd.ts';
+import { destinationKey, IN_CLUSTER_NAME, knownClusters } from '../clusters/index.ts';
 import { MONGODB_OPERATOR_RESOURCES, operatorChartKinds } from '../mongodb/operator.ts';
 import type { RepoSettings } from '../spec.ts';
 import { addRequests, amountOf, containerRequests, exceeded, formatAmount, totalRequests, workloadRequests, type Requests } from './capacity.ts';
@@ -301,6 +302,9 @@ export function projectFindings(root: string, rendered: ReadonlyMap<string, read
       n.apps.push(id.name);
       n.repos.add(String(source.repoURL ?? ''));
       const destNs = String(asObj(spec.destination).namespace ?? '');
+      // Destinations compare by cluster (name, or server when no name is written) and namespace.
+      const destCluster = destinationKey({ ...asObj(spec.destination), namespace: '' }).trimEnd();
+      const addNs = (ns: string): void => void n.namespaces.add(`${destCluster} ${ns}`);
       let objects: Obj[] = [];
       const path = String(source.path ?? '');
       const createsNamespace = asArr(asObj(spec.syncPolicy).syncOptions).includes('CreateNamespace=true');
@@ -315,7 +319,7 @@ export function projectFindings(root: string, rendered: ReadonlyMap<string, read
         const chart = operatorChartKinds(watched, destNs);
         for (const k of chart.cluster) n.cluster.set(key(k), k);
         for (const k of chart.namespaced) n.namespaced.set(key(k), k);
-        for (const ns of [destNs, ...watched.filter((w) => w !== '*')]) n.namespaces.add(ns);
+        for (const ns of [destNs, ...watched.filter((w) => w !== '*')]) addNs(ns);
       } else if (path === ARGOCD_DIR) {
         const include = asObj(source.directory).include;
         const listed = typeof include === 'string' ? literalInclude(include) : undefined;
@@ -332,7 +336,11 @@ export function projectFindings(root: string, rendered: ReadonlyMap<string, read
           }
           objects = objects.concat(included.objects);
         }
-        n.namespaces.add(destNs);
+        addNs(destNs);
+      } else if (path.startsWith(`${ARGOCD_DIR}/clusters/`)) {
+        // A cluster's namespaces Application: the generated files of its directory (cluster-scoped only).
+        for (const f2 of files) if (f2.file.startsWith(`${path}/`)) objects = objects.concat(f2.objects);
+        addNs(destNs);
       } else if (path.startsWith(`${OVERLAYS_DIR}/`)) {
         const env = path.slice(OVERLAYS_DIR.length + 1);
         const objs = rendered.get(env);
@@ -347,7 +355,7 @@ export function projectFindings(root: string, rendered: ReadonlyMap<string, read
         for (const k of cluster) n.cluster.set(key(k), k);
         for (const k of namespaced) n.namespaced.set(key(k), k);
         const ns = asObj(o.metadata).namespace;
-        if (namespaced.length > 0) n.namespaces.add(typeof ns === 'string' && ns !== '' ? ns : destNs);
+        if (namespaced.length > 0) addNs(typeof ns === 'string' && ns !== '' ? ns : destNs);
       }
     }
   }
@@ -373,11 +381,12 @@ export function projectFindings(root: string, rendered: ReadonlyMap<string, read
     }
     compare('/spec/namespaceResourceWhitelist', 'namespaced kind', kinds(p.spec.namespaceResourceWhitelist), new Map([...n.namespaced].map(([k, v]) => [k, label(v)])));
     compare('/spec/clusterResourceWhitelist', 'cluster-scoped', kinds(p.spec.clusterResourceWhitelist), new Map([...n.cluster].map(([k, v]) => [k, label(v)])));
+    const where = (k: string): string => `namespace ${k.slice(k.indexOf(' ') + 1)} on ${k.slice(0, k.indexOf(' '))}`;
     const dests = new Map(asArr(p.spec.destinations).map((d) => {
-      const o = asObj(d);
-      return [`${String(o.server ?? o.name ?? '')} ${String(o.namespace ?? '')}`, `namespace ${String(o.namespace ?? '')} on ${String(o.server ?? o.name ?? '')}`];
+      const k = destinationKey(asObj(d));
+      return [k, where(k)];
     }));
-    compare('/spec/destinations', 'destination', dests, new Map([...n.namespaces].map((ns) => [`${IN_CLUSTER} ${ns}`, `namespace ${ns} on ${IN_CLUSTER}`])));
+    compare('/spec/destinations', 'destination', dests, new Map([...n.namespaces].map((k) => [k, where(k)])));
     compare('/spec/sourceRepos', 'source repository', new Map(asArr(p.spec.sourceRepos).map((r) => [String(r), String(r)])), new Map([...n.repos].map((r) => [r, r])));
   }
   return findings;
@@ -387,9 +396,22 @@ export function projectFindings(root: string, rendered: ReadonlyMap<string, read
  * The capacity check: every environment's effective pod requests, and all of them plus the operator,
  * against gitops.yaml `capacity`. Returns no finding when no capacity is set.
  */
-export function capacityFindings(rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings, allEnvironments: boolean): Finding[] {
-  if (!settings.capacity) return [];
-  const capacity: Requests = { cpu: amountOf(settings.capacity.cpu), memory: amountOf(settings.capacity.memory) };
+export function capacityFindings(rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings, allEnvironments: boolean, clusterOf: (env: string) => string = () => IN_CLUSTER_NAME): Finding[] {
+  // Per cluster (scripts/lib/clusters): its environments and its operator against its capacity.
+  const findings: Finding[] = [];
+  for (const [cluster, spec] of knownClusters(settings)) {
+    if (!spec.capacity) continue;
+    const there = new Map([...rendered].filter(([env]) => clusterOf(env) === cluster));
+    if (there.size === 0 && cluster !== IN_CLUSTER_NAME) continue;
+    findings.push(...clusterCapacityFindings(there, settings, spec.capacity, allEnvironments, cluster === IN_CLUSTER_NAME && !settings.clusters ? undefined : cluster));
+  }
+  return findings;
+}
+
+function clusterCapacityFindings(rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings, cap: { cpu: string; memory: string }, allEnvironments: boolean, cluster: string | undefined): Finding[] {
+  const capacity: Requests = { cpu: amountOf(cap.cpu), memory: amountOf(cap.memory) };
+  const capPath = cluster === undefined || (cluster === IN_CLUSTER_NAME && !settings.clusters?.[IN_CLUSTER_NAME]?.capacity) ? '/capacity' : `/clusters/${cluster}/capacity`;
+  const theCluster = cluster === undefined ? 'the cluster' : `cluster ${cluster}`;
   const findings: Finding[] = [];
   let total = containerRequests(MONGODB_OPERATOR_RESOURCES);
   for (const [env, objects] of [...rendered].sort(([a], [b]) => a.localeCompare(b))) {
@@ -401,20 +423,29 @@ export function capacityFindings(rendered: ReadonlyMap<string, readonly Rendered
       const detail = workloads.map((w) => `${idLabel(w.id)} ${w.pods}×(${formatAmount('cpu', w.perPod.cpu)}, ${formatAmount('memory', w.perPod.memory)})`).join('; ');
       findings.push({
         env, policy: CAPACITY, object: { group: '', kind: 'Namespace', namespace: '', name: env }, file: envSpecFile(env), path: '/',
-        message: `environment ${env} alone asks for more than the cluster has: ${over.join(', ')} (${detail})`,
-        fix: `lower replicas, members or requests in ${envSpecFile(env)}, or raise capacity in ${SETTINGS_FILE} if the cluster is bigger`,
+        message: `environment ${env} alone asks for more than ${theCluster} has: ${over.join(', ')} (${detail})`,
+        fix: `lower replicas, members or requests in ${envSpecFile(env)}, or raise ${capPath.slice(1).replace(/\//g, '.')} in ${SETTINGS_FILE} if the cluster is bigger`,
       });
     }
   }
   const over = exceeded(total, capacity);
   if (allEnvironments && over.length > 0) {
     findings.push({
-      env: REPOSITORY_SCOPE, policy: CAPACITY, object: fileId(SETTINGS_FILE), file: SETTINGS_FILE, path: '/capacity',
-      message: `all environments and the MongoDB operator together ask for more than the cluster has: ${over.join(', ')}`,
-      fix: `lower replicas, members or requests in overlays/*/env.yaml, or raise capacity in ${SETTINGS_FILE} if the cluster is bigger`,
+      env: REPOSITORY_SCOPE, policy: CAPACITY, object: fileId(SETTINGS_FILE), file: SETTINGS_FILE, path: capPath,
+      message: `all environments ${cluster === undefined ? '' : `on ${theCluster} `}and the MongoDB operator together ask for more than ${theCluster} has: ${over.join(', ')}`,
+      fix: `lower replicas, members or requests in overlays/*/env.yaml, or raise ${capPath.slice(1).replace(/\//g, '.')} in ${SETTINGS_FILE} if the cluster is bigger`,
     });
   }
   return findings;
+}
+
+/** An environment's cluster, read off its generated Application (destination.name; in-cluster without one). */
+function clusterOfGenerated(generated: Readonly<Record<string, string>>): (env: string) => string {
+  return (env) => {
+    const text = generated[`${ARGOCD_DIR}/apps/${env}.yaml`];
+    const app = text ? (parseYamlStream(text)[0] as { spec?: { destination?: { name?: string } } } | undefined) : undefined;
+    return app?.spec?.destination?.name ?? IN_CLUSTER_NAME;
+  };
 }
 
 /**
@@ -432,6 +463,6 @@ export function validateRepository(
   return [
     ...unownedFileFindings(root, generated, envs),
     ...projectFindings(root, objects, settings),
-    ...capacityFindings(objects, settings, rendered.length === envs.length),
+    ...capacityFindings(objects, settings, rendered.length === envs.length, clusterOfGenerated(generated)),
   ];
 }

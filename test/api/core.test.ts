@@ -55,9 +55,9 @@ describe('connection retry backoff', () => {
 
 describe('secrets in logs', () => {
   it.each([
-    ['mongodb://user:p%40ss@db:27017/admin', 'mongodb://***@db:27017/admin'],
+    ['mongodb://user:p%40ss@db:27017/admin', 'mongodb://***@db:27017/admin'], // secretlint-disable-line -- a planted fake credential
     ['mongodb+srv://user@cluster.example/x', 'mongodb+srv://***@cluster.example/x'],
-    ['failed: mongodb://a:b@h1,h2/?replicaSet=rs0 (timeout)', 'failed: mongodb://***@h1,h2/?replicaSet=rs0 (timeout)'],
+    ['failed: mongodb://a:b@h1,h2/?replicaSet=rs0 (timeout)', 'failed: mongodb://***@h1,h2/?replicaSet=rs0 (timeout)'], // secretlint-disable-line -- a planted fake credential
     ['mongodb://host:27017/db', 'mongodb://host:27017/db'],
     ['mongodb://h/?tls=true&tlsCertificateKeyFilePassword=pw&w=1', 'mongodb://h/?tls=true&tlsCertificateKeyFilePassword=***&w=1'],
   ])('redacts %s', (input, expected) => {
@@ -65,14 +65,14 @@ describe('secrets in logs', () => {
   });
 
   it('logs only the scheme and hosts of the connection string', () => {
-    expect(mongoTargetOf('mongodb://u:p@db-0.db:27017,db-1.db:27017/admin?replicaSet=rs0&tls=true')).toBe('mongodb://db-0.db:27017,db-1.db:27017');
-    expect(mongoTargetOf('mongodb+srv://u@cluster.example/')).toBe('mongodb+srv://cluster.example');
+    expect(mongoTargetOf('mongodb://u:p@db-0.db:27017,db-1.db:27017/admin?replicaSet=rs0&tls=true')).toBe('mongodb://db-0.db:27017,db-1.db:27017'); // secretlint-disable-line -- a planted fake credential
+    expect(mongoTargetOf('mongodb+srv://u@cluster.example/')).toBe('mongodb+srv://cluster.example'); // secretlint-disable-line -- a planted fake credential
   });
 
   it('scrubs credentials from any log line, including error messages and config objects', () => {
     const logs = captureLogger();
-    logs.logger.error({ err: new Error('cannot reach mongodb://root:dummy-pw@db:27017') }, 'boom');
-    logs.logger.info({ config: { MONGODB_URI: 'mongodb://root:dummy-pw@db' } }, 'config');
+    logs.logger.error({ err: new Error('cannot reach mongodb://root:dummy-pw@db:27017') }, 'boom'); // secretlint-disable-line -- a planted fake credential
+    logs.logger.info({ config: { MONGODB_URI: 'mongodb://root:dummy-pw@db' } }, 'config'); // secretlint-disable-line -- a planted fake credential
     expect(logs.lines).toHaveLength(2);
     expect(logs.lines.join('')).not.toContain('dummy-pw');
   });

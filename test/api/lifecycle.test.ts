@@ -91,7 +91,7 @@ describeMongo(
           probe.close(() => resolve(port));
         });
       });
-      const unreachable = { uri: `mongodb://app-user:dummy-password-123@127.0.0.1:${closedPort}/admin`, dbName: 'users' };
+      const unreachable = { uri: `mongodb://app-user:dummy-password-123@127.0.0.1:${closedPort}/admin`, dbName: 'users' }; // secretlint-disable-line -- a planted fake credential
       const api = await startTestApi(unreachable);
       cleanups.push(() => api.server.stop());
       await eventually(async () => (api.logs.lines.some((line) => line.includes('MongoDB not reachable yet')) ? true : undefined), 5000, 'a connection failure log');

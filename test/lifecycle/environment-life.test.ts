@@ -9,7 +9,7 @@
 //   docs/environments.md documents is left.
 // At every wave, every object applied may refer only to objects that exist already ("nothing missing").
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -76,8 +76,9 @@ function references(o: Obj): Array<{ kind: string; name: string; namespace?: str
     refs.push({ kind: 'AppProject', name: o.spec.project, namespace: ARGOCD_NS });
     const values = o.spec.source?.helm?.valuesObject;
     if (values) {
-      // The operator's chart binds a Role in every watched namespace: each must exist.
-      for (const w of String(values.operator?.watchNamespace ?? '').split(',').filter(Boolean)) refs.push({ kind: 'Namespace', name: w });
+      // The operator's chart binds a Role in every watched namespace: each must exist ("*": the chart binds
+      // a ClusterRole instead, and no namespace has to exist first).
+      for (const w of String(values.operator?.watchNamespace ?? '').split(',').filter((w) => w !== '' && w !== '*')) refs.push({ kind: 'Namespace', name: w });
     } else if (!(o.spec.syncPolicy?.syncOptions ?? []).includes('CreateNamespace=true')) {
       refs.push({ kind: 'Namespace', name: o.spec.destination.namespace });
     }
@@ -256,15 +257,19 @@ describeEnvtest('an environment from git alone', () => {
   beforeAll(async () => {
     env = await useEnvtest();
     repo = tempRepo('life');
-    // This run's own Argo CD and operator namespaces on the shared server, and only this environment.
+    // This run's own namespaces on the shared server: Argo CD's, the operator's and the committed
+    // environments' (which stay in git, as in a real repository, and are applied by the root too).
     const settingsFile = join(repo.dir, 'gitops.yaml');
     writeFileSync(settingsFile, readFileSync(settingsFile, 'utf8').replace(/^(\s+namespace:) argocd$/m, `$1 ${ARGOCD_NS}`).replace(/^(\s+namespace:) mongodb-operator$/m, `$1 ${OPERATOR_NS}`));
-    for (const e of ['dev', 'staging', 'prod']) {
-      const r = repo.run(['scripts/delete-env.ts', e, '--yes', ...(e === 'prod' ? ['--delete-protected'] : [])]);
-      if (r.status !== 0) throw new Error(`delete-env ${e}: ${r.stderr}`);
+    for (const e of readdirSync(join(repo.dir, 'overlays'))) {
+      const file = join(repo.dir, 'overlays', e, 'env.yaml');
+      if (!existsSync(file)) continue;
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/^namespace: (\S+)$/m, `namespace: $1-${suffix}`));
     }
+    const gen = repo.run(['scripts/generate.ts']);
+    if (gen.status !== 0) throw new Error(`generate: ${gen.stderr}`);
     repo.git('add', '-A');
-    repo.git('commit', '--quiet', '-m', 'only the environment under test');
+    repo.git('commit', '--quiet', '-m', 'this run\'s namespaces');
     // What bootstrap leaves: Argo CD's namespace (its install is not needed to store its objects).
     await kubectl(['create', 'namespace', ARGOCD_NS]);
   }, 180_000);
@@ -284,7 +289,10 @@ describeEnvtest('an environment from git alone', () => {
     expect(ns, 'the root creates the namespace').toBeDefined();
     const operatorApp = objs.find((o) => o.kind === 'Application' && o.spec.source?.chart);
     const envApp = objs.find((o) => o.kind === 'Application' && o.spec.destination?.namespace === ENV)!;
-    expect(String(operatorApp!.spec.source.helm.valuesObject.operator.watchNamespace).split(',')).toContain(ENV);
+    // The operator watches the environment: by name (then the namespace must come first), or all namespaces
+    // (when gitops.yaml enables preview environments).
+    const watched = String(operatorApp!.spec.source.helm.valuesObject.operator.watchNamespace).split(',');
+    expect(watched.includes(ENV) || watched.includes('*'), watched.join(',')).toBe(true);
     // The order that breaks the cycle of issue 14: namespace < project < operator < environment.
     expect(waveOf(ns!)).toBeLessThan(waveOf(operatorApp!));
     expect(waveOf(operatorApp!)).toBeLessThan(waveOf(envApp));
@@ -293,7 +301,9 @@ describeEnvtest('an environment from git alone', () => {
 
     // The check is not vacuous: applied before the namespace wave (the old order, where the namespace came
     // with the environment's own Application), the operator's Application would miss the namespace.
-    expect(await missingFor([operatorApp!])).toContain(`Application/${ARGOCD_NS}/${operatorApp!.metadata.name} needs Namespace/${ENV}`);
+    if (!watched.includes('*')) {
+      expect(await missingFor([operatorApp!])).toContain(`Application/${ARGOCD_NS}/${operatorApp!.metadata.name} needs Namespace/${ENV}`);
+    }
     expect(references(envApp)).toContainEqual({ kind: 'Namespace', name: ENV });
     const healthLua = readFileSync(join(repo.dir, 'argocd/health/application.lua'), 'utf8');
     for (const w of [...new Set(objs.map(waveOf))].sort((a, b) => a - b)) {
@@ -326,6 +336,13 @@ describeEnvtest('an environment from git alone', () => {
     expect(await exists({ kind: 'Role', name: 'users-db-password', namespace: ENV })).toBe(false);
     const dep = (await get('Deployment', 'users-api', ENV))!;
     expect(dep.spec.template.metadata.annotations[ROTATION_ANNOTATION]).toBe('0');
+    // `diff --live` against this server: the hooks, gone after the sync, are not drift (Argo CD ignores hooks
+    // in the sync status); the rest of the environment is compared as usual.
+    const live = repo.run(['scripts/diff.ts', '--live', ENV, '--format', 'json'], { KUBECONFIG: env.kubeconfigPath });
+    expect(live.status, live.stderr).toBe(0);
+    const report = JSON.parse(live.stdout) as { reached: string[]; envs: unknown[] };
+    expect(report.reached).toEqual([ENV]);
+    expect(live.stdout).not.toContain('users-db-password');
     // A second sync (e.g. selfHeal) changes nothing.
     const again = await syncEnvironment('resync');
     expect(again.hookOutput).toContain('unchanged');
@@ -353,7 +370,7 @@ describeEnvtest('an environment from git alone', () => {
     const objs = rootObjects();
     expect(objs.some((o) => o.metadata.name === ENV || o.metadata.namespace === ENV || o.spec?.destination?.namespace === ENV)).toBe(false);
     const operatorApp = objs.find((o) => o.kind === 'Application' && o.spec.source?.chart)!;
-    expect(String(operatorApp.spec.source.helm.valuesObject.operator.watchNamespace ?? '')).not.toContain(ENV);
+    expect(String(operatorApp.spec.source.helm.valuesObject.operator.watchNamespace ?? '').split(',')).not.toContain(ENV);
 
     // Root prune: the Application goes (its finalizer first deletes every resource it tracks); the
     // Namespace carries Prune=false, so it is skipped.

@@ -108,12 +108,12 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
     throw new UsageError('--live compares the working tree with the cluster; it cannot be combined with --base or --head');
   }
   if (values.context !== undefined && values.live === undefined) throw new UsageError('--context goes with --live');
-  const [{ envArgument }, { checkRepository, settleRepository, staleMessage }] = await Promise.all([import('./lib/repo-inputs.ts'), import('./lib/generate/commands.ts')]);
+  const [{ envArgument }, { checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }] = await Promise.all([import('./lib/repo-inputs.ts'), import('./lib/generate/commands.ts')]);
   if (values.live !== undefined) envArgument(root, values.live, { mustExist: true, option: '--live' });
   await settleRepository(root, 'diff', io.err);
   // The working tree is a side of the diff unless --head names a commit: it must pass generate's
   // input checks and its generated files must match its inputs, or the diff would hide the change.
-  if (values.head === undefined) {
+  if (values.head === undefined && holdsGeneratorInputs(root)) {
     const { drift } = await checkRepository(root);
     if (drift.length > 0) throw new FindingsError(staleMessage('diff', drift));
   }

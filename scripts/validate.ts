@@ -34,14 +34,15 @@ const spec: CliSpec<typeof options> = {
 
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-  const [{ checkRepository, settleRepository, staleMessage }, { envArguments }, { renderEnvironments }, { createSchemaRegistry }, { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts')]);
+  const [{ checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }, { envArguments }, { renderEnvironments }, { createSchemaRegistry }, { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts')]);
   const format = (values.format ?? 'text') as ValidateFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
   const root = process.cwd();
   envArguments(root, positionals, { mustExist: true });
   await settleRepository(root, 'validate', io.err);
   // The same input checks as generate (exit 2), and generated files that no longer match them (exit 1).
-  const { drift, inputs, files } = await checkRepository(root);
+  const checked = holdsGeneratorInputs(root) ? await checkRepository(root) : undefined;
+  const drift = checked?.drift ?? [];
   if (drift.length > 0) io.err(staleMessage('validate', drift));
   const kustomize = await locateKustomize();
   // "rendering 3/8 environments…" on stderr, only on a TTY and only past a second (scripts/lib/term.ts).
@@ -56,6 +57,7 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
     scopes.push(ARGOCD_SCOPE);
     // Files nobody generated, AppProjects against their Applications' renders, the cluster's capacity
     // (from the inputs and generated files checkRepository already read and produced).
+    const { inputs, files } = checked ?? (await checkRepository(root));
     const envNames = Object.keys(inputs.envs).sort();
     findings.push(...validateRepository(root, rendered, inputs.settings, files, envNames));
     scopes.push(REPOSITORY_SCOPE);

@@ -2,7 +2,6 @@
 // Reads every file first, then reports every problem at once (file, JSON pointer or line, fix).
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterEnvProblems } from './clusters/index.ts';
 import { checkDotenv, keysMissingAcrossEnvs, parseDotenv } from './envfile.ts';
 import { envNameProblems, parseYamlFile, validateEnvSpec, validateSettings } from './envspec.ts';
 import { configMapSizeProblem, protectedEnvProblems } from './env-rules.ts';
@@ -58,7 +57,7 @@ export function envArgumentProblems(root: string, name: string, opts: { mustExis
   }
   if (!isDir) {
     const known = listEnvNames(root).join(', ') || 'none';
-    return [{ file: envDir(name), message: `environment ${name}${label} does not exist`, fix: `use one of: ${known}` }];
+    return [{ file: envDir(name), message: `unknown environment ${JSON.stringify(name)}${label}; known: ${known}`, fix: `name one of them, or create it with \`zx scripts/new-env.ts ${name}\`` }];
   }
   return [];
 }
@@ -102,24 +101,30 @@ export function loadEnv(name: string, specText: string, dotenv: string | Uint8Ar
   return { spec, dotenv: text, problems };
 }
 
-/**
- * Cross-environment rules: a known cluster, one namespace per environment on its cluster and none the
- * platform uses there (clusters/index.ts clusterEnvProblems), one host per environment.
- */
+/** Cross-environment rules: one namespace per environment, none of Argo CD's or the operator's. */
 export function crossEnvProblems(settings: RepoSettings | undefined, envs: Record<string, { spec: EnvSpec }>): Problem[] {
-  // kube-* and default are refused per environment (env-rules.ts reservedNamespaceProblem).
-  const problems: Problem[] = clusterEnvProblems(settings, envs);
+  const problems: Problem[] = [];
+  const byNs = new Map<string, string>();
   const byHost = new Map<string, string>();
+  // kube-* and default are refused per environment (env-rules.ts reservedNamespaceProblem).
+  const reserved = new Map<string, string>();
+  if (settings) {
+    reserved.set(settings.argocd.namespace, 'Argo CD');
+    reserved.set(settings.operator.namespace, 'the MongoDB operator');
+  }
   for (const name of Object.keys(envs).sort()) {
+    const ns = envs[name]!.spec.namespace;
     const file = envSpecFile(name);
+    const other = byNs.get(ns);
+    if (other) problems.push({ file, path: '/namespace', message: `namespace "${ns}" is already used by environment ${other}`, fix: 'give every environment its own namespace' });
+    else byNs.set(ns, name);
     const host = envs[name]!.spec.ingress?.host;
     const hostOwner = host ? byHost.get(host) : undefined;
     if (host && hostOwner) problems.push({ file, path: '/ingress/host', message: `host "${host}" is already served by environment ${hostOwner}`, fix: 'give every environment its own host name' });
     else if (host) byHost.set(host, name);
+    const owner = reserved.get(ns);
+    if (owner) problems.push({ file, path: '/namespace', message: `namespace "${ns}" belongs to ${owner}`, fix: `use a namespace of its own, e.g. ${name}` });
   }
-  // Reported environment by environment (a stable sort keeps each one's own order).
-  const order = Object.keys(envs).sort().map(envSpecFile);
-  problems.sort((a, b) => order.indexOf(a.file ?? '') - order.indexOf(b.file ?? ''));
   problems.push(...protectedEnvProblems(settings, envs, envSpecFile));
   return problems;
 }

@@ -116,7 +116,7 @@ describe('bad input exits 2 with a clear message and writes nothing', () => {
     ['an invalid name', ['Bad_Name'], /must be lower case/],
     ['a 70-character name', ['a'.repeat(70)], /70 characters long/],
     ['an existing name', ['dev'], /already exists/],
-    ['a missing --from', ['qa-9', '--from', 'nope'], /does not exist/],
+    ['a missing --from', ['qa-9', '--from', 'nope'], /unknown environment "nope" \(--from\); known: dev, prod, qa-7, qa-8, staging[\s\S]*fix: /],
   ])('new-env with %s', (_label, args, message) => {
     const before = readTree(dir);
     const r = run(dir, 'new-env', ...args);
@@ -197,7 +197,7 @@ describe('delete-env', () => {
   it('refuses an unknown environment', () => {
     const r = run(dir, 'delete-env', 'nope', '--yes');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/does not exist/);
+    expect(r.err).toMatch(/unknown environment "nope"; known: dev, prod, qa-7, staging[\s\S]*fix: /);
   });
 });
 

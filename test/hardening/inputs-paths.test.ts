@@ -60,7 +60,7 @@ describe('an environment name that is a path is refused by every command before 
     const before = snapshotTree(dir);
     const r = await runScript(dir, 'delete-env', ['nope', '--yes']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/environment nope does not exist[\s\S]*use one of: dev, prod, staging/);
+    expect(r.err).toMatch(/unknown environment "nope"; known: dev, prod, staging/);
     expect(snapshotTree(dir)).toEqual(before);
     held++;
   });

@@ -102,7 +102,7 @@ describe('render', () => {
   it('rejects an unknown environment with exit 2', async () => {
     const r = await runScript('render', ['qa'], repo.root);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unknown environment qa');
+    expect(r.stderr).toContain('unknown environment "qa"');
   });
 });
 

@@ -13,7 +13,7 @@ import { ConflictError, InputError, UsageError, type Problem } from '../errors.t
 import { readInputFile, readInputText } from '../input-file.ts';
 import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envOwnedPaths, envSpecFile, GENERATED_PATHS, SETTINGS_FILE } from '../layout.ts';
 import { compareQuantities, isQuantity, parseQuantity } from '../quantity.ts';
-import { crossEnvProblems, dotenvWarnings, envArgument, loadEnv, readRepoInputs, type RepoInputs } from '../repo-inputs.ts';
+import { crossEnvProblems, dotenvWarnings, envArgument, listEnvNames, loadEnv, readRepoInputs, type RepoInputs } from '../repo-inputs.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 import { toYaml } from '../yaml.ts';
 import { checkGenerated, describeDrift, generateRepo, plannedChanges, walkFiles, type Drift } from './index.ts';
@@ -301,6 +301,14 @@ export async function runDeleteEnv(root: string, name: string, log: RunLog = {},
     writeFilesAtomically(root, changes, [...GENERATED_PATHS, ...envOwnedPaths(name)]);
     return { changes, namespace, protected: guarded };
   }, lockOptions('delete-env', log));
+}
+
+/**
+ * Whether `root` holds the generator's inputs (gitops.yaml or any overlays/<env>/env.yaml). A plain
+ * Kustomize tree without them is rendered and validated as it is; a tree with them is checked first.
+ */
+export function holdsGeneratorInputs(root: string): boolean {
+  return existsSync(join(root, SETTINGS_FILE)) || listEnvNames(root).some((n) => existsSync(join(root, envSpecFile(n))));
 }
 
 /**

@@ -6,11 +6,13 @@ import { UsageError } from './lib/errors.ts';
 await runCli(
   {
     name: 'bootstrap',
-    synopsis: '[--context <ctx>] [--dry-run] [--argocd-manifest <file>] [--repo-password-file <file> | --repo-ssh-key-file <file> | --remove-repo-credentials]',
+    synopsis: '[--context <ctx>] [--dry-run] [--argocd-manifest <file>] [--repo-password-file <file> | --repo-ssh-key-file <file> | --remove-repo-credentials] | --cluster <name> [--context <ctx>] [--argocd-context <ctx>] [--dry-run]',
     description:
       'What only a human does once: installs the pinned Argo CD (server-side apply of its upstream manifest), its health checks, registers the repository and applies the root Application; AppProjects are created only when absent (Argo CD owns them from git). Everything else comes from git through Argo CD. Safe to re-run: only differences are written; --dry-run sends every write with dryRun=All.',
     optionHelp: [
-      '--context <ctx>              kubeconfig context (default: the current one)',
+      '--context <ctx>              kubeconfig context (default: the current one; with --cluster: gitops.yaml clusters.<name>.context)',
+      '--cluster <name>             register cluster <name> of gitops.yaml with Argo CD instead (docs/clusters.md): ServiceAccount, least-rights ClusterRole, token, cluster Secret',
+      '--argocd-context <ctx>       with --cluster: the context of the cluster Argo CD runs in (default: clusters.in-cluster.context, else the current one)',
       '--dry-run                    read the cluster, have the server dry-run every write (dryRun=All), print the plan; change nothing',
       '--argocd-manifest <file>     the Argo CD install.yaml of the pinned version from a file (air-gapped); default: download it',
       '--repo-username <name>       username for a private https repo (default $GITOPS_REPO_USERNAME or "git")',
@@ -23,6 +25,8 @@ await runCli(
     ],
     options: {
       context: { type: 'string' },
+      cluster: { type: 'string' },
+      'argocd-context': { type: 'string' },
       'dry-run': { type: 'boolean' },
       'argocd-manifest': { type: 'string' },
       'repo-username': { type: 'string' },
@@ -38,10 +42,16 @@ await runCli(
       'zx scripts/bootstrap.ts --dry-run',
       'GITOPS_REPO_PASSWORD=$(cat ~/.github-token) zx scripts/bootstrap.ts --context k3s',
       'zx scripts/bootstrap.ts --argocd-manifest ./install.yaml',
+      'zx scripts/bootstrap.ts --cluster prod-eu --context prod-eu-admin --dry-run',
     ],
   },
   import.meta.url,
   async ({ values }, io) => {
+    if (values.cluster !== undefined) {
+      const { registerClusterCli } = await import('./lib/bootstrap/cluster-cli.ts');
+      return await registerClusterCli(process.cwd(), values, io);
+    }
+    if (values['argocd-context'] !== undefined) throw new UsageError('--argocd-context goes with --cluster <name>');
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
     const [{ runBootstrap }, { readBootstrapInputs }, { settleRepository }, { describeCredentials, readRepoCredentials }, { fetchText, readManifestFile }] = await Promise.all([import('./lib/bootstrap/index.ts'), import('./lib/bootstrap/inputs.ts'), import('./lib/generate/commands.ts'), import('./lib/bootstrap/repository.ts'), import('./lib/bootstrap/fetch.ts')]);
     const remove = values['remove-repo-credentials'] === true;

@@ -67,7 +67,10 @@ interface ProjectLike { spec?: { destinations?: Array<{ name?: string; server?: 
  *  - `escalate` and `bind` on exactly the Roles/ClusterRoles the repository renders, because Kubernetes
  *    lets a user write or bind a role granting more than it holds only with those verbs
  *    (kubernetes/website content/en/docs/reference/access-authn-authz/rbac.md "Privilege escalation
- *    prevention and bootstrapping");
+ *    prevention and bootstrapping"). A name in resourceNames only matches a request whose URL names the
+ *    object: Argo CD's server-side apply (a PATCH to the object, ServerSideApply=true on every
+ *    Application that deploys there) does, a plain POST does not — proven in
+ *    test/clusters/register.envtest.test.ts;
  *  - read-only on the resource tree's children. No Secrets, no nodes, no `*`.
  */
 export function clusterRules(cluster: string, serverOf: (name: string) => string | undefined, projects: readonly ProjectLike[], roleNames: { roles: string[]; clusterRoles: string[] }): PolicyRule[] {

@@ -266,8 +266,8 @@ export function newEnvNextSteps(name: string, r: NewEnvResult): string {
     'next steps:',
     `  1. review overlays/${name}/env.yaml (replicas, tag, ingress, MongoDB) and overlays/${name}/.env; after editing run \`zx scripts/generate.ts\``,
     `  2. git add -A && git commit -m "${r.reset !== undefined ? 'Reset' : 'Add'} environment ${name}" && git push`,
-    `  3. Argo CD's root application picks up ${r.applicationFile} and ${r.reset !== undefined ? 'syncs' : 'creates'} the Application ${applicationName(name)},`,
-    `     which creates namespace ${r.namespace}, the MongoDB replica set (wave 0) and then the users API (wave 1)` +
+    `  3. Argo CD's root application creates namespace ${r.namespace}, picks up ${r.applicationFile} and ${r.reset !== undefined ? 'syncs' : 'creates'} the Application ${applicationName(name)},`,
+    `     whose sync generates the database password in the cluster, then creates the MongoDB replica set (wave 0) and the users API (wave 1)` +
       (r.automated === false ? '; this environment syncs manually: press Sync in Argo CD' : ''),
     '',
   ].join('\n');

@@ -1,7 +1,7 @@
 // Proves the shared real API server: an admin can write, a token without grants is denied by RBAC,
 // and the TokenRequest API issues a token that acts as the ServiceAccount with exactly its Role.
 import { beforeAll, expect, it } from 'vitest';
-import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
+import { describeEnvtest, startPrivateEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 
 describeEnvtest('envtest harness', () => {
@@ -47,4 +47,18 @@ describeEnvtest('envtest harness', () => {
     expect(denied.stderr).toContain(`system:serviceaccount:${ns}:reader`);
     expect(denied.stderr).toContain('forbidden');
   });
+});
+
+describeEnvtest('envtest harness teardown', () => {
+  it('a private server is stopped by PID: etcd and kube-apiserver are gone, the server no longer answers (kube-apiserver v1.28)', async () => {
+    const priv = await startPrivateEnvtest();
+    const version = await priv.kubectl(['version', '-o', 'json']);
+    expect(version.code).toBe(0);
+    const pids = priv.pids;
+    expect(pids).toHaveLength(2); // etcd, kube-apiserver
+    for (const pid of pids) expect(() => process.kill(pid, 0), `pid ${pid} runs`).not.toThrow();
+    await priv.stop();
+    for (const pid of pids) expect(() => process.kill(pid, 0), `pid ${pid}`).toThrow();
+    expect((await priv.kubectl(['version', '-o', 'json', '--request-timeout=3s'])).code).not.toBe(0);
+  }, 120_000);
 });

@@ -104,11 +104,15 @@ async function killAndWait(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Kill the control plane even if this process dies without running its teardown (SIGKILL, crash). */
-export function watchdog(pids: number[], dir: string): void {
+/**
+ * Kills the control plane even if this process dies without running its teardown (SIGKILL, crash).
+ * stop() ends the watchdog first, so it never outlives the processes it guards (no stale PIDs killed).
+ */
+function watchdog(pids: number[], dir: string): ChildProcess {
   const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; kill -9 ${pids.join(' ')} 2>/dev/null; rm -rf '${dir}'`;
   const w = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
   w.unref();
+  return w;
 }
 
 export interface StartOptions {
@@ -140,7 +144,9 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     children.push(child);
     return child;
   };
+  let guard: ChildProcess | undefined;
   const stop = async () => {
+    if (guard?.pid && alive(guard)) guard.kill('SIGKILL');
     for (const child of [...children].reverse()) await killAndWait(child);
     try { closeSync(logFd); } catch { /* already closed */ }
     rmSync(dir, { recursive: true, force: true });
@@ -182,6 +188,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       if (Date.now() > deadline) throw new Error(`envtest: ${server}/readyz not ok after ${opts.readyTimeoutMs ?? 120_000} ms (last: ${last})`);
       await new Promise((r) => setTimeout(r, 250));
     }
+    guard = watchdog(children.map((c) => c.pid!).filter(Boolean), dir);
     const kubeconfigYaml = kubeconfigYamlFor(server, caPem, adminToken, 'envtest-admin');
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { parseAllDocuments } from 'yaml';
-import { startControlPlane, watchdog } from './control-plane.ts';
+import { startControlPlane } from './control-plane.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { upstreamDir, UPSTREAM_FILES } from './upstream.ts';
 import type { ProvidedEnvtest } from './upstream.ts';
@@ -59,7 +59,6 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   process.on('exit', killNow);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  watchdog(cp.pids, cp.dir);
   try {
     installCrds(cp, assets, dir);
   } catch (e) {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, inject, it } from 'vitest';
-import { kubeconfigYamlFor, startControlPlane, watchdog } from './control-plane.ts';
+import { kubeconfigYamlFor, startControlPlane } from './control-plane.ts';
 import type { ProvidedEnvtest } from './upstream.ts';
 import { upstreamDir } from './upstream.ts';
 
@@ -93,11 +93,10 @@ function envtestOf(p: ProvidedEnvtest): Envtest {
  * any CRD (bootstrap from nothing, an operator that is not installed). Costs a few seconds; stop() it
  * in afterAll. Only inside describeEnvtest (needs KUBEBUILDER_ASSETS).
  */
-export async function startPrivateEnvtest(): Promise<Envtest & { stop(): Promise<void> }> {
+export async function startPrivateEnvtest(): Promise<Envtest & { pids: number[]; stop(): Promise<void> }> {
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (!assets) throw new Error(SETUP_HINT);
   const cp = await startControlPlane({ assetsDir: assets });
-  watchdog(cp.pids, cp.dir);
   const kill = () => { for (const pid of cp.pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } };
   process.once('exit', kill);
   const kubectl = existsSync(join(assets, 'kubectl')) ? join(assets, 'kubectl') : 'kubectl';
@@ -105,7 +104,7 @@ export async function startPrivateEnvtest(): Promise<Envtest & { stop(): Promise
     server: cp.server, caPem: cp.caPem, adminToken: cp.adminToken, noRightsToken: cp.noRightsToken,
     kubeconfigPath: cp.kubeconfigPath, kubeconfigYaml: cp.kubeconfigYaml, upstreamDir: upstreamDir(), kubectl,
   });
-  return { ...env, stop: async () => { process.off('exit', kill); await cp.stop(); } };
+  return { ...env, pids: cp.pids, stop: async () => { process.off('exit', kill); await cp.stop(); } };
 }
 
 /** The run's shared server (started once per vitest run in globalSetup, CRDs of Argo CD 3.5.1 and

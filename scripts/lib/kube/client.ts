@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ConflictError } from '../errors.ts';
-import { KubeRequestError, explainKubeError } from './errors.ts';
+import { KubeRequestError, explainKubeError, where } from './errors.ts';
 
 export { KubeRequestError, explainKubeError } from './errors.ts';
 
@@ -206,7 +206,7 @@ export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
   }
 
   const unknownKind = (o: { apiVersion: string; kind: string }) =>
-    new KubeRequestError(`the cluster does not serve ${o.apiVersion} ${o.kind}\n    fix: install what provides it (for argoproj.io: run bootstrap), then retry`, 404);
+    new KubeRequestError(`${where(target)} does not serve ${o.apiVersion} ${o.kind} (no such API or CustomResourceDefinition)\n    fix: install what provides it (for argoproj.io: run bootstrap; for MongoDBCommunity: the mongodb-operator Application), then retry`, 404);
 
   return {
     server,

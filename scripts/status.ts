@@ -8,13 +8,14 @@ import type { EnvStatus } from './lib/status/index.ts';
 await runCli(
   {
     name: 'status',
-    synopsis: '[env…] [--watch] [--format text|json] [--context <ctx>]',
+    synopsis: '[env…] [--watch] [--format text|json] [--context <ctx>] [--cluster-context <cluster>=<ctx>…]',
     description:
       'Shows, per environment, the Argo CD Application sync and health, the deployed revision, the MongoDB phase and the API Deployment readiness. Exits 1 when anything is degraded (broken); an environment on its way (first sync, rollout) is progressing, exit 0. --watch polls until every environment is settled or degraded.',
     optionHelp: [
       '--watch            poll until every environment is settled or degraded (at most --polls times; Ctrl-C stops)',
       '--format <fmt>     text (default) or json',
-      '--context <ctx>    kubeconfig context (default: the current one)',
+      '--context <ctx>    kubeconfig context of the cluster Argo CD runs in (default: clusters.in-cluster.context, else the current one)',
+      '--cluster-context <cluster>=<ctx>  kubeconfig context of another cluster (default: clusters.<cluster>.context in gitops.yaml); repeatable',
       '--interval <s>     seconds between polls with --watch, 0.5–600 (default 5)',
       '--polls <n>        maximum polls with --watch, 1–10000 (default 120)',
       '--timeout <s>      per-request timeout in seconds, 1–600 (default 15)',
@@ -23,6 +24,7 @@ await runCli(
       watch: { type: 'boolean' },
       format: { type: 'string', default: 'text' },
       context: { type: 'string' },
+      'cluster-context': { type: 'string', multiple: true },
       interval: { type: 'number', min: 0.5, max: 600, unit: 'seconds', default: 5 },
       polls: { type: 'number', integer: true, min: 1, max: 10_000, unit: 'polls', default: 120 },
       timeout: { type: 'number', min: 1, max: 600, unit: 'seconds', default: 15 },
@@ -45,6 +47,12 @@ await runCli(
     const chosen = (positionals.length > 0 ? [...new Set(positionals)].sort() : known).map((name) => ({ name, namespace: envs[name]!.spec.namespace, application: applicationName(name) }));
     // The Kubernetes client (~900 modules) is loaded here, not at start-up: --help and usage errors stay instant.
     const { createKube, loadKubeConfig } = await import('./lib/kube/client.ts');
+    if (settings.clusters !== undefined) {
+      // Environments on several clusters (docs/clusters.md): grouped by cluster, an unreachable one named as such.
+      const { clusterStatusCli } = await import('./lib/clusters/status-cli.ts');
+      return await clusterStatusCli({ settings, envs, chosen: chosen.map((c) => c.name), values, io, format, createKube, loadKubeConfig });
+    }
+    if (values['cluster-context'] !== undefined) throw new UsageError(`--cluster-context needs clusters in gitops.yaml (docs/clusters.md)`);
     const kube = createKube(loadKubeConfig(values.context), { timeoutMs: values.timeout! * 1000 });
     const print = (s: EnvStatus[]) => io.out(format === 'json' ? formatStatusJson(s) : formatStatusText(s));
     let statuses: EnvStatus[];

@@ -14,9 +14,12 @@ import type { RepoSettings } from '../../scripts/lib/spec.ts';
 import { describeEnvtest, startPrivateEnvtest, uniqueName, UPSTREAM_FILES, useEnvtest, type Envtest } from '../support/envtest/index.ts';
 import { crdsOf } from '../support/envtest/global-setup.ts';
 import { committedSettings, envSpec } from '../generator/support.ts';
-import { kubeOf, recording } from '../cluster/real.ts';
+import { kubeOf, recording, writeStatus } from '../cluster/real.ts';
+import { collectClusterStatus, formatClusterStatusJson, formatClusterStatusText } from '../../scripts/lib/clusters/status.ts';
+import { createKube, kubeConfigFor } from '../../scripts/lib/kube/client.ts';
+import { freePort } from '../support/envtest/control-plane.ts';
 
-describeEnvtest('bootstrap --cluster: registering a second cluster', () => {
+describeEnvtest('two clusters: bootstrap --cluster registering a second one, status across both', () => {
   let control: Envtest;
   let target: Envtest & { stop(): Promise<void> };
   let argocdNs: string;
@@ -147,4 +150,35 @@ describeEnvtest('bootstrap --cluster: registering a second cluster', () => {
     // The token gives nothing on the cluster Argo CD runs in.
     expect((await control.kubectl(['auth', 'can-i', 'get', 'secrets', '-n', argocdNs], { token })).stdout.trim()).not.toBe('yes');
   });
+
+  it('status groups environments by cluster and tells an unreachable cluster apart from a broken environment (kube-apiserver v1.28)', async () => {
+    // Argo CD's Applications on the control plane: prod (on prod-eu) Degraded, staging (on prod-us) Healthy.
+    const app = (env: string, cluster: string) => ({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: `${env}-users-api`, namespace: argocdNs }, spec: { project: 'default', source: { repoURL: 'https://example.com/r.git', path: `overlays/${env}` }, destination: { name: cluster, namespace: env } } });
+    const r = await control.kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [app('prod', 'prod-eu'), app('staging', 'prod-us')] }) });
+    expect(r.stderr).toBe('');
+    await writeStatus(control, 'application', argocdNs, 'prod-users-api', { sync: { status: 'Synced' }, health: { status: 'Degraded', message: 'Deployment users-api exceeded its progress deadline' } }, false);
+    await writeStatus(control, 'application', argocdNs, 'staging-users-api', { sync: { status: 'Synced' }, health: { status: 'Healthy' } }, false);
+    const nowhere = `https://127.0.0.1:${await freePort()}`; // nothing listens there: prod-us is unreachable
+    const clusters = [
+      { name: 'in-cluster', server: 'https://kubernetes.default.svc', kube: kubeOf(control) },
+      { name: 'prod-eu', server: 'https://prod-eu.example.com:6443', context: 'prod-eu-admin', kube: kubeOf(target) },
+      { name: 'prod-us', server: 'https://prod-us.example.com:6443', context: 'prod-us-admin', kube: createKube(kubeConfigFor(nowhere), { timeoutMs: 5_000 }) },
+    ];
+    const envs = [{ name: 'prod', namespace: 'prod', application: 'prod-users-api', cluster: 'prod-eu' }, { name: 'staging', namespace: 'staging', application: 'staging-users-api', cluster: 'prod-us' }];
+    const result = await collectClusterStatus(kubeOf(control), clusters, envs, argocdNs);
+    expect(result.map((c) => [c.name, c.reachable, c.environments.map((e) => `${e.env} degraded=${e.degraded}`)])).toEqual([
+      ['prod-eu', true, ['prod degraded=true']],
+      ['prod-us', false, ['staging degraded=false']],
+    ]);
+    expect(result[1]!.error).toMatch(/ECONNREFUSED|refused/i);
+    const text = formatClusterStatusText(result);
+    expect(text).toContain('cluster prod-eu (https://prod-eu.example.com:6443, context prod-eu-admin): reachable\n  prod (namespace prod): DEGRADED');
+    expect(text).toContain('cluster prod-us (https://prod-us.example.com:6443, context prod-us-admin): UNREACHABLE: ');
+    expect(text).toContain('  staging (namespace staging): progressing');
+    expect(text).toContain('cluster prod-us is unreachable from here, so its workloads are unknown (not an environment fault)');
+    // On the reachable cluster the workloads were read there: prod's Deployment is missing on prod-eu.
+    expect(result[0]!.environments[0]!.problems).toContain('Deployment prod/users-api does not exist yet');
+    expect(JSON.parse(formatClusterStatusJson(result)).unreachable).toEqual(['prod-us']);
+  });
 });
+

@@ -176,6 +176,7 @@ describe.skipIf(!runPage)('review page in headless Chromium', () => {
     const anchor = resourceAnchor('prod', { group: 'apps', kind: 'Deployment', namespace: 'prod', name: 'users-api' });
     const side = page.locator(`#${anchor} .view-side`);
     const unified = page.locator(`#${anchor} .view-unified`);
+    expect(await page.locator(`#${anchor} p.from a`).first().getAttribute('href')).toMatch(/^https:\/\/github\.com\/example-org\/gitops-users\/blob\/0123abc\/overlays\/prod\/env\.yaml#L\d+$/);
     expect([await side.isVisible(), await unified.isVisible()]).toEqual([true, false]);
     await page.getByLabel('Unified').check();
     expect([await side.isVisible(), await unified.isVisible()]).toEqual([false, true]);

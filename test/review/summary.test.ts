@@ -145,6 +145,7 @@ describe('diff opens with the summary (real generator and kustomize, a copy of t
     expect(r.stdout).toMatch(/<summary><b>prod<\/b>: 0 added, \d+ changed, 0 removed — image 0\.1\.0 → 0\.9\.0; rolls users-api<\/summary>/);
     expect(r.stdout).toMatch(/^\* image \S+ `0\.1\.0` → `0\.9\.0` in Deployment prod\/users-api — \[/m);
     expect(r.stdout).toContain(`\` in Deployment prod/users-api — [overlays/prod/env.yaml: tag](${url}/overlays/prod/env.yaml#L${lineOf('overlays/prod/env.yaml', 'tag:')})`);
+    expect(r.stdout).toContain(`**~ Deployment prod/users-api**<br>from [overlays/prod/env.yaml: tag](${url}/overlays/prod/env.yaml#L${lineOf('overlays/prod/env.yaml', 'tag:')})`);
     expect(r.stdout).toContain(`[overlays/staging/.env: LOG\\_LEVEL](${url}/overlays/staging/.env#L${lineOf('overlays/staging/.env', 'LOG_LEVEL=')})`);
     expect(r.stdout).toContain(`[overlays/staging/env.yaml: sync](${url}/overlays/staging/env.yaml#L${lineOf('overlays/staging/env.yaml', 'sync:')})`);
   });

@@ -129,7 +129,8 @@ export function formatText(report: DiffReport, options: FormatOptions = {}): str
       lines.push(`   ${itemText(i)}${i.source ? c.dim(`  ← ${sourceText(i.source)}`) : ''}`);
     }
     for (const ch of d.changes) {
-      lines.push(c.yellow(`${SYMBOL[ch.status]} ${idLabel(ch.id)}`) + notes(ch).map((n) => `\n    ${n}`).join(''));
+      const from = sourcesOfChange(d, ch).map(sourceText);
+      lines.push(c.yellow(`${SYMBOL[ch.status]} ${idLabel(ch.id)}`) + notes(ch).map((n) => `\n    ${n}`).join('') + (from.length > 0 ? c.dim(`\n    from ${from.join(', ')}`) : ''));
       lines.push(...ch.patch.split('\n').map((l) => `    ${l[0] === '+' ? c.green(l) : l[0] === '-' ? c.red(l) : l.startsWith('@@') ? c.cyan(l) : l}`));
     }
   }
@@ -194,8 +195,24 @@ function summary(report: DiffReport, pageUrl?: string): string {
   return lines.join('\n');
 }
 
-function resourceBlock(c: ResourceChange, patch: string = c.patch): string {
-  const head = `**${SYMBOL[c.status]} ${escapeMd(idLabel(c.id))}**${notes(c).map((n) => `<br>${escapeMd(n)}`).join('')}`;
+/** The source lines (env.yaml / .env) the summary traced this resource's changes to, once each. */
+export function sourcesOfChange(d: ReviewedEnvironment, c: ResourceChange): SourceRef[] {
+  const label = idLabel(c.id);
+  const seen = new Map<string, SourceRef>();
+  for (const i of d.summary?.items ?? []) if (i.resource === label && i.source) seen.set(`${i.source.file}\0${i.source.field}`, i.source);
+  return [...seen.values()];
+}
+
+/** A change as markdown shows it: with its source links already rendered. */
+type ShownChange = ResourceChange & { fromMd?: string };
+
+function shown(d: ReviewedEnvironment, c: ResourceChange, sourceUrl: string | undefined): ShownChange {
+  const from = sourcesOfChange(d, c);
+  return from.length > 0 ? { ...c, fromMd: `from ${from.map((f) => sourceLink(f, sourceUrl)).join(', ')}` } : c;
+}
+
+function resourceBlock(c: ShownChange, patch: string = c.patch): string {
+  const head = `**${SYMBOL[c.status]} ${escapeMd(idLabel(c.id))}**${notes(c).map((n) => `<br>${escapeMd(n)}`).join('')}${c.fromMd ? `<br>${c.fromMd}` : ''}`;
   return `${head}\n\n${fence(patch)}\n`;
 }
 
@@ -208,7 +225,7 @@ function envOpen(d: ReviewedEnvironment, continued: string, sourceUrl?: string):
 const ENV_CLOSE = '\n</details>\n';
 
 /** A resource whose diff alone exceeds `budget` is cut at line boundaries into several blocks. */
-function resourcePieces(c: ResourceChange, budget: number): string[] {
+function resourcePieces(c: ShownChange, budget: number): string[] {
   const whole = resourceBlock(c);
   if (whole.length <= budget) return [whole];
   const pieces: string[] = [];
@@ -261,14 +278,15 @@ export function formatMarkdown(report: DiffReport, limit: number = GITHUB_COMMEN
   const budget = limit - headerRoom;
   const blocks: string[] = [`${summary(report, options.pageUrl)}\n`];
   for (const d of report.envs) {
-    const whole = envOpen(d, '', options.sourceUrl) + d.changes.map((c) => resourceBlock(c)).join('\n') + ENV_CLOSE;
+    const changes = d.changes.map((c) => shown(d, c, options.sourceUrl));
+    const whole = envOpen(d, '', options.sourceUrl) + changes.map((c) => resourceBlock(c)).join('\n') + ENV_CLOSE;
     if (whole.length <= budget) {
       blocks.push(whole);
       continue;
     }
     // Too large for one comment: one section per group of resources that fits.
     const room = budget - envOpen(d, ' (part 1 of 999)', options.sourceUrl).length - ENV_CLOSE.length - 200;
-    const pieces = d.changes.flatMap((c) => resourcePieces(c, room));
+    const pieces = changes.flatMap((c) => resourcePieces(c, room));
     const groups = packInOrder(pieces, room);
     groups.forEach((g, i) => {
       const label = ` (part ${i + 1} of ${groups.length})`;

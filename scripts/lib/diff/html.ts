@@ -10,7 +10,7 @@ import { idKey, idLabel } from '../render/normalize.ts';
 import type { ResourceId } from '../render/normalize.ts';
 import type { Finding } from '../validate/validate.ts';
 import type { ResourceChange } from './diffRenders.ts';
-import { commitText, itemText, shortValue } from './format.ts';
+import { commitText, itemText, shortValue, sourcesOfChange } from './format.ts';
 import type { DiffReport, ReviewedEnvironment } from './format.ts';
 import type { SourceRef, SummaryItem } from './summary.ts';
 
@@ -105,7 +105,7 @@ function findingHtml(f: Finding): string {
   return `<li class="finding"><b>${escapeHtml(f.policy)}</b> ${escapeHtml(f.message)} <span class="path">${escapeHtml(f.path)}</span> — fix in <code>${escapeHtml(f.file)}</code>: ${escapeHtml(f.fix)}</li>`;
 }
 
-function resourceHtml(env: string, c: ResourceChange, anchor: string, findings: readonly Finding[]): string {
+function resourceHtml(env: string, c: ResourceChange, anchor: string, findings: readonly Finding[], from: readonly SourceRef[], sourceUrl: string | undefined): string {
   const notes: string[] = [];
   if (c.renamedFrom) notes.push(`generated name changed from ${c.renamedFrom} (content hash)`);
   if (c.rolls) notes.push(c.rolls.length > 0 ? `rolls: ${c.rolls.join(', ')}` : 'rolls: no workload references it');
@@ -119,6 +119,7 @@ function resourceHtml(env: string, c: ResourceChange, anchor: string, findings: 
     `<article class="resource status-${c.status}" id="${anchor}" data-env="${escapeHtml(env)}">`,
     `<h3><a class="anchor" href="#${anchor}" title="link to this resource">#</a> <span class="badge ${c.status}">${STATUS_LABEL[c.status]}</span> ${escapeHtml(idLabel(c.id))}</h3>`,
     notes.length > 0 ? `<p class="notes">${notes.map(escapeHtml).join('<br>')}</p>` : '',
+    from.length > 0 ? `<p class="from">from ${from.map((s) => sourceHtml(s, sourceUrl)).join(', ')}</p>` : '',
     findings.length > 0 ? `<ul class="findings" aria-label="validate findings">${findings.map(findingHtml).join('')}</ul>` : '',
     `<div class="view view-side">${side}</div>`,
     `<div class="view view-unified">${unified}</div>`,
@@ -147,7 +148,7 @@ article.resource{margin:14px 0 18px} article.resource h3{font-size:14px;margin:0
 a.anchor{color:#afb8c1;text-decoration:none} a.anchor:hover{color:#0969da}
 .badge{font-size:11px;border-radius:10px;padding:1px 7px;color:#fff;text-transform:uppercase}
 .badge.added{background:#1a7f37}.badge.changed{background:#9a6700}.badge.removed{background:#cf222e}
-.notes{color:#59636e;margin:0 0 6px}
+.notes,.from{color:#59636e;margin:0 0 6px}
 ul.findings{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;margin:0 0 8px;padding:6px 6px 6px 24px}
 .finding .path{color:#59636e;font-family:ui-monospace,monospace;font-size:12px}
 .y-key{color:#0550ae}.y-str{color:#0a3069}.y-lit{color:#8250df}.y-val{color:#116329}.y-com{color:#6e7781;font-style:italic}
@@ -216,7 +217,7 @@ export function formatHtml(report: DiffReport, options: HtmlOptions = {}): strin
       `<details class="env changed" id="${envAnchors.get(d.env)}" open>`,
       `<summary><h2 style="display:inline">${escapeHtml(d.env)}${d.status === 'changed' ? '' : ` (environment ${d.status})`}</h2> — ${countsText(d)} <span class="verdict">${escapeHtml(d.summary?.verdict ?? '')}</span></summary>`,
       items.length > 0 ? `<ul class="items">${items.map((i) => itemHtml(d.env, i, sourceUrl, anchors)).join('')}</ul>` : '',
-      ...d.changes.map((c) => resourceHtml(d.env, c, anchors.get(`${d.env}\0${idLabel(c.id)}`)!, envFindings.filter((f) => idKey(f.object) === idKey(c.id)))),
+      ...d.changes.map((c) => resourceHtml(d.env, c, anchors.get(`${d.env}\0${idLabel(c.id)}`)!, envFindings.filter((f) => idKey(f.object) === idKey(c.id)), sourcesOfChange(d, c), sourceUrl)),
       others.length > 0 ? `<h3>Findings on resources this change does not touch</h3><ul class="findings">${others.map((f) => `<li class="finding">${escapeHtml(idLabel(f.object))}: <b>${escapeHtml(f.policy)}</b> ${escapeHtml(shortValue(f.message, 200))}</li>`).join('')}</ul>` : '',
       '</details>',
     ].join('\n');

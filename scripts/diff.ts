@@ -46,7 +46,7 @@ const spec: CliSpec<typeof options> = {
     '--base <ref>     compare against this commit (default: origin/main if it exists, else HEAD)',
     '--head <ref>     the changed commit (default: the working tree, including uncommitted and untracked files)',
     '--live <env>     compare the working tree\'s render of <env> with the live cluster (server-side dry-run apply)',
-    '--context <ctx>  kubeconfig context for --live (default: the current context)',
+    '--context <ctx>  kubeconfig context for --live (default: clusters.<the env\'s cluster>.context in gitops.yaml, else the current context)',
     '--format <f>     text (default), markdown (pull-request comments), json, or html (a self-contained page)',
     '--out <file>     write the output to <file> (atomically) instead of stdout',
     '--source-url <u> link sources as <u>/<path>#L<line> (e.g. https://github.com/o/r/blob/<head sha>)',
@@ -66,8 +66,9 @@ async function sourceOf(root: string, values: ParsedArgs<typeof options>['values
 
 // The Kubernetes client takes most of a second to load: only --live pays for it.
 async function liveReport(root: string, env: string, context: string | undefined, kustomize: Awaited<ReturnType<typeof locateKustomize>>, warn: (line: string) => void) {
-  const [{ createKube, loadKubeConfig }, { liveDiffReport }] = await Promise.all([import('./lib/kube/client.ts'), import('./lib/live-diff/index.ts')]);
-  return liveDiffReport({ root, env, kube: createKube(loadKubeConfig(context)), kustomize, warn });
+  const [{ createKube, loadKubeConfig }, { liveDiffReport }, { liveDiffContext }] = await Promise.all([import('./lib/kube/client.ts'), import('./lib/live-diff/index.ts'), import('./lib/clusters/context.ts')]);
+  // The environment's own cluster (docs/clusters.md): --context, else clusters.<its cluster>.context.
+  return liveDiffReport({ root, env, kube: createKube(loadKubeConfig(liveDiffContext(root, env, context))), kustomize, warn });
 }
 
 /** The findings `validate` reports on the head renders, for the page; loads the schemas only here. */

@@ -32,13 +32,14 @@ const spec: CliSpec<typeof options> = {
 
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-  const [{ checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }, { envArguments }, { canonicalText, renderEnvironments }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts')]);
+  const [{ checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }, { envArguments }, { canonicalText, renderEnvironments }, { checkRepositoryCached }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/render/check-cache.ts')]);
   const root = process.cwd();
   envArguments(root, positionals, { mustExist: true });
   await settleRepository(root, 'render', io.err);
   // The same input checks as generate; stale generated files would render what the inputs no longer say.
   if (holdsGeneratorInputs(root)) {
-    const { drift } = await checkRepository(root);
+    // (Remembered while no file it reads changes: scripts/lib/render/check-cache.ts.)
+  const { drift } = await checkRepositoryCached(root, checkRepository);
     if (drift.length > 0) throw new FindingsError(staleMessage('render', drift));
   }
   const kustomize = await locateKustomize();

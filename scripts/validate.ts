@@ -34,14 +34,15 @@ const spec: CliSpec<typeof options> = {
 
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-  const [{ checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }, { envArguments }, { renderEnvironments }, { createSchemaRegistry }, { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts')]);
+  const [{ checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }, { envArguments }, { renderEnvironments }, { createSchemaRegistry }, { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository }, { checkRepositoryCached }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts'), import('./lib/render/check-cache.ts')]);
   const format = (values.format ?? 'text') as ValidateFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
   const root = process.cwd();
   envArguments(root, positionals, { mustExist: true });
   await settleRepository(root, 'validate', io.err);
   // The same input checks as generate (exit 2), and generated files that no longer match them (exit 1).
-  const checked = holdsGeneratorInputs(root) ? await checkRepository(root) : undefined;
+  // (Remembered while no file it reads changes: scripts/lib/render/check-cache.ts.)
+  const checked = holdsGeneratorInputs(root) ? await checkRepositoryCached(root, checkRepository) : undefined;
   const drift = checked?.drift ?? [];
   if (drift.length > 0) io.err(staleMessage('validate', drift));
   const kustomize = await locateKustomize();

@@ -8,7 +8,7 @@ import type { KustomizeTool } from '../kustomize.ts';
 import { collectInputs, listEnvironments, loadParsedKustomizations, saveParsedKustomizations } from '../render/inputs.ts';
 import { normalizeRender } from '../render/normalize.ts';
 import type { RenderedObject } from '../render/normalize.ts';
-import { RENDER_CACHE_DIR, renderEnvironments } from '../render/render.ts';
+import { canonicalObjects, RENDER_CACHE_DIR, renderEnvironments } from '../render/render.ts';
 import type { RenderedEnvironment } from '../render/render.ts';
 import { fsTree, gitTree } from '../render/tree.ts';
 import type { TreeReader } from '../render/tree.ts';
@@ -39,6 +39,8 @@ export interface ReviewOptions {
   cacheDir?: string | null;
   /** Renders done / to do (Kustomize runs only, cache hits excluded), for a progress line. */
   onProgress?: (done: number, total: number) => void;
+  /** Build many overlays per Kustomize run (default true); false: one build per environment. */
+  batch?: boolean;
   /** Policy findings of the head renders (the HTML page shows them beside their resource). */
   check?: (root: string, head: RenderedEnvironment[]) => Promise<Finding[]>;
 }
@@ -84,7 +86,7 @@ interface Side {
   commit: string | undefined;
 }
 
-async function renderSide(root: string, side: Side, reached: readonly string[], kustomize: KustomizeTool, cacheDir: string | null, onProgress?: (done: number, total: number) => void): Promise<RenderedEnvironment[]> {
+async function renderSide(root: string, side: Side, reached: readonly string[], kustomize: KustomizeTool, cacheDir: string | null, batch: boolean, onProgress?: (done: number, total: number) => void): Promise<RenderedEnvironment[]> {
   const present = new Set(listEnvironments(side.tree));
   const envs = reached.filter((e) => present.has(e));
   if (envs.length === 0) return [];
@@ -95,6 +97,7 @@ async function renderSide(root: string, side: Side, reached: readonly string[], 
     envs,
     kustomize,
     cacheDir,
+    batch,
     checkout: commit === undefined ? undefined : (files, build) => withWorktree(root, commit, build, files),
     ...(onProgress ? { onProgress } : {}),
   });
@@ -147,15 +150,18 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
     options.onProgress!(progress[0]!.done + progress[1]!.done, progress[0]!.total + progress[1]!.total);
   } : undefined);
   const sides = await Promise.allSettled([
-    renderSide(root, { tree: baseTree, commit: baseCommit }, reached, kustomize, cacheDir, onSide(0)),
-    renderSide(root, { tree: headTree, commit: headCommit }, reached, kustomize, cacheDir, onSide(1)),
+    renderSide(root, { tree: baseTree, commit: baseCommit }, reached, kustomize, cacheDir, options.batch !== false, onSide(0)),
+    renderSide(root, { tree: headTree, commit: headCommit }, reached, kustomize, cacheDir, options.batch !== false, onSide(1)),
   ]);
   const failed = sides.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
   const [baseRenders, headRenders] = sides.map((s) => (s as PromiseFulfilledResult<RenderedEnvironment[]>).value) as [RenderedEnvironment[], RenderedEnvironment[]];
-  const withApp = (tree: TreeReader, env: string, yaml: string) => [...normalizeRender(yaml), ...applicationObjects(tree, env)];
-  const baseBy = new Map(baseRenders.map((r) => [r.env, withApp(baseTree, r.env, r.yaml)]));
-  const headBy = new Map(headRenders.map((r) => [r.env, withApp(headTree, r.env, r.yaml)]));
+  // The few files read below, in one batch per commit (a commit's tree loads blobs on demand).
+  const perEnv = reached.flatMap((env) => [envApplicationFile(env), envSpecFile(env), envDotenvFile(env)]);
+  await Promise.all([baseTree.prefetch(perEnv), headTree.prefetch(perEnv)]);
+  const withApp = (tree: TreeReader, r: RenderedEnvironment) => [...canonicalObjects(r), ...applicationObjects(tree, r.env)];
+  const baseBy = new Map(baseRenders.map((r) => [r.env, withApp(baseTree, r)]));
+  const headBy = new Map(headRenders.map((r) => [r.env, withApp(headTree, r)]));
   for (const env of reached) {
     const d = diffEnvironment(env, baseBy.get(env), headBy.get(env));
     if (d) report.envs.push({ ...d, summary: summarizeEnvironment(env, baseBy.get(env), headBy.get(env), sourcesOf(env, headTree, baseTree)) });

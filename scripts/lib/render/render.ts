@@ -111,42 +111,52 @@ function readIfPresent(file: string): string | undefined {
 }
 
 /**
- * The canonical form of a render (normalize.ts), cached as `<key>.canonical.json`: the objects as JSON
- * and the text `render` prints. JSON.parse is an order of magnitude cheaper than parsing the YAML again.
+ * The canonical form of a render (normalize.ts), cached beside it: `<key>.canonical.yaml`, the text
+ * `render` prints (read as is), and `<key>.objects.json`, the objects diff and validate compare
+ * (JSON.parse is an order of magnitude cheaper than parsing the YAML again).
  */
-interface Canonical {
-  text: string;
-  objects: RenderedObject[];
-}
-const canonicalMemo = new Map<string, string>();
+const canonicalMemo = new Map<string, { text: string; json: string | undefined }>();
 
-function canonicalJson(r: RenderedEnvironment): string {
+/** Plain JSON data only: strings, booleans, finite numbers (not -0), arrays and plain objects. */
+function jsonSafe(value: unknown): boolean {
+  if (typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (Array.isArray(value)) return value.every(jsonSafe);
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value).every(jsonSafe);
+  return false;
+}
+
+/** Computes (and caches) both forms from Kustomize's output. */
+function canonicalize(r: RenderedEnvironment): { text: string; json: string | undefined } {
   const memoKey = `${r.cacheKey}\0${r.cacheDir ?? ''}`;
   const memo = canonicalMemo.get(memoKey);
-  if (memo !== undefined) return memo;
-  const file = r.cacheDir ? join(r.cacheDir, `${r.cacheKey}.canonical.json`) : undefined;
-  let json = file ? readIfPresent(file) : undefined;
-  if (json === undefined) {
-    const objects = normalizeRender(r.yaml);
-    json = JSON.stringify({ text: renderedText(objects), objects } satisfies Canonical);
-    if (file) {
-      mkdirSync(r.cacheDir!, { recursive: true });
-      writeAtomically(file, json);
-    }
+  if (memo) return memo;
+  const objects = normalizeRender(r.yaml);
+  const text = renderedText(objects);
+  // A timestamp, a binary or a non-finite number would not survive JSON: such objects are parsed each time.
+  const json = objects.every((o) => jsonSafe(o.object)) ? JSON.stringify(objects) : undefined;
+  if (r.cacheDir) {
+    mkdirSync(r.cacheDir, { recursive: true });
+    writeAtomically(join(r.cacheDir, `${r.cacheKey}.canonical.yaml`), text);
+    if (json !== undefined) writeAtomically(join(r.cacheDir, `${r.cacheKey}.objects.json`), json);
   }
   if (canonicalMemo.size > 2_000) canonicalMemo.clear();
-  canonicalMemo.set(memoKey, json);
-  return json;
+  const both = { text, json };
+  canonicalMemo.set(memoKey, both);
+  return both;
 }
 
 /** The canonical YAML text of a render: `renderedText(normalizeRender(r.yaml))`, from the cache when it can. */
 export function canonicalText(r: RenderedEnvironment): string {
-  return (JSON.parse(canonicalJson(r)) as Canonical).text;
+  const cached = r.cacheDir ? readIfPresent(join(r.cacheDir, `${r.cacheKey}.canonical.yaml`)) : undefined;
+  return cached ?? canonicalize(r).text;
 }
 
 /** The canonical objects of a render: `normalizeRender(r.yaml)`, from the cache when it can (a fresh copy each call). */
 export function canonicalObjects(r: RenderedEnvironment): RenderedObject[] {
-  return (JSON.parse(canonicalJson(r)) as Canonical).objects;
+  const cached = r.cacheDir ? readIfPresent(join(r.cacheDir, `${r.cacheKey}.objects.json`)) : undefined;
+  const json = cached ?? canonicalize(r).json;
+  return json === undefined ? normalizeRender(r.yaml) : (JSON.parse(json) as RenderedObject[]);
 }
 
 /** Every environment that names no overlay is a usage error, reported together. */

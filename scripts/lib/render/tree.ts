@@ -32,13 +32,22 @@ export function blobIdOf(bytes: Buffer): string {
 
 const KUSTOMIZATION_BASENAMES = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
 
+/**
+ * The files under `root`. Stats are remembered for the reader's lifetime (one run): two hundred
+ * overlays share the same bases, each probed for three kustomization file names.
+ */
 export function fsTree(root: string): TreeReader {
+  const stats = new Map<string, ReturnType<typeof statSync> | undefined>();
   const stat = (rel: string) => {
+    if (stats.has(rel)) return stats.get(rel);
+    let st;
     try {
-      return statSync(join(root, rel));
+      st = statSync(join(root, rel));
     } catch {
-      return undefined;
+      st = undefined;
     }
+    stats.set(rel, st);
+    return st;
   };
   return {
     isFile: (rel) => stat(rel)?.isFile() ?? false,

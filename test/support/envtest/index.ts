@@ -10,6 +10,8 @@ import { upstreamDir } from './upstream.ts';
 
 export { UPSTREAM_FILES } from './upstream.ts';
 export const ENVTEST_LABEL = '(kube-apiserver v1.28)';
+/** Default per-test budget inside describeEnvtest (vitest's own default is 30 s). */
+export const ENVTEST_TEST_TIMEOUT_MS = 180_000;
 
 const SETUP_HINT = 'KUBEBUILDER_ASSETS is not set: run `eval "$(../shared/envtest/setup)"` first (envtest convention)';
 
@@ -18,7 +20,8 @@ const SETUP_HINT = 'KUBEBUILDER_ASSETS is not set: run `eval "$(../shared/envtes
 export function describeEnvtest(name: string, fn: () => void): void {
   const title = name.includes(ENVTEST_LABEL) ? name : `${name} ${ENVTEST_LABEL}`;
   if (process.env.KUBEBUILDER_ASSETS) {
-    describe(title, fn);
+    // A budget, not an assertion: a real server on 2 busy cores can take many seconds per request burst.
+    describe(title, { timeout: ENVTEST_TEST_TIMEOUT_MS }, fn);
   } else if (process.env.CI === 'true') {
     describe(title, () => {
       it('has a real API server', () => { throw new Error(`CI=true needs the real API server. ${SETUP_HINT}`); });

@@ -135,6 +135,7 @@ describe.skipIf(!runPage)('review page in headless Chromium', () => {
     expect(await page.locator('details#env-dev').evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(false);
     expect(await page.getByText('Rendered at both commits: identical.').isVisible()).toBe(false);
     expect(await page.locator('details#env-prod').evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(true);
+    mkdirSync(join(REPO, '.cache'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT_RUN, fullPage: false });
     if (process.env.REVIEW_SCREENSHOT === 'update') {
       mkdirSync(join(REPO, 'docs/images'), { recursive: true });

@@ -7,7 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { explainDownloadError } from '../../scripts/lib/kube/errors.ts';
+import { fetchText } from '../../scripts/lib/bootstrap/fetch.ts';
+import { exitCodeOf } from '../../scripts/lib/errors.ts';
 import { describeEnvtest, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 import { REPO } from './real.ts';
@@ -81,8 +82,9 @@ describe('cluster CLIs without a usable kubeconfig (no server needed)', () => {
   });
 
   it('an unreachable download keeps its cause (ENOTFOUND) and says what to do offline', async () => {
-    const error = await fetch('https://nonexistent.invalid/install.yaml').then(() => undefined, (e: unknown) => e);
-    const message = explainDownloadError(error, 'https://nonexistent.invalid/install.yaml').message;
+    const error = await fetchText('https://nonexistent.invalid/install.yaml', 20_000).then(() => undefined, (e: unknown) => e);
+    expect(exitCodeOf(error)).toBe(2);
+    const message = (error as Error).message;
     expect(message).toMatch(/^cannot download https:\/\/nonexistent\.invalid\/install\.yaml: (ENOTFOUND|EAI_AGAIN) \(/);
     expect(message).toContain('--argocd-manifest FILE');
   });

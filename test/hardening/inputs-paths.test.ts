@@ -153,7 +153,7 @@ describe('a run killed at its commit point is finished by the next command, whic
     held++;
   }, 60_000);
 
-  it('generate killed with SIGKILL at 6 moments: the next command leaves every generated file all old or all new, never mixed', async () => {
+  it('generate killed with SIGKILL at 6 moments (50-110 % of a run): the next command leaves every generated file all old or all new, never mixed', async () => {
     const spec = join(dir, 'overlays/dev/env.yaml');
     const original = readFileSync(spec, 'utf8');
     const oldFiles = generateRepo(await readRepoInputs(dir));
@@ -165,7 +165,12 @@ describe('a run killed at its commit point is finished by the next command, whic
     let recovered = 0;
     let finished = 0;
     try {
-      for (const delayMs of [150, 300, 450, 600, 800, 1100]) {
+      // Kill at fractions of how long a run takes on this machine right now, so the kills land while
+      // generate works rather than all before it starts or after it ends.
+      const started = Date.now();
+      await runScript(dir, 'generate', ['--check']);
+      const runMs = Date.now() - started;
+      for (const delayMs of [0.5, 0.65, 0.8, 0.9, 1.0, 1.1].map((f) => Math.round(f * runMs))) {
         attacks++;
         // back to the old tree
         for (const f of touched) {

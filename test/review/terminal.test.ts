@@ -118,6 +118,28 @@ describe('diff on a terminal and in a pipe', () => {
   });
 });
 
+describe('diff --out', () => {
+  let repo: FixtureRepo;
+  beforeEach(() => {
+    repo = createFixtureRepo(['staging']);
+    repo.write(overlayFiles('staging', { tag: '1.1.0' }));
+    repo.commit('staging: users-api 1.1.0');
+  });
+  afterEach(() => repo.cleanup());
+
+  it('writes the file (stdout stays empty, stderr says where) and refuses a directory that does not exist', async () => {
+    const ok = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json', '--out', 'review.json'], repo.root);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe('');
+    expect(ok.stderr).toBe('diff: wrote review.json (1 environment(s) changed)\n');
+    expect(JSON.parse(repo.read('review.json')).envs[0].summary.verdict).toBe('image 1.0.0 → 1.1.0; rolls users-api');
+    const bad = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--out', 'no/such/dir/review.html', '--format', 'html'], repo.root);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--out no/such/dir/review.html: the directory');
+    expect(existsSync(join(repo.root, 'no'))).toBe(false);
+  });
+});
+
 // util-linux `script` runs the CLI on a pseudo-terminal: stdout and stderr are TTYs, as for a person.
 const SCRIPT = '/usr/bin/script';
 describe.skipIf(!existsSync(SCRIPT))('diff on a real terminal (util-linux script)', () => {

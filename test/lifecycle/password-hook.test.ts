@@ -126,6 +126,14 @@ describeEnvtest('database password hook', () => {
     expect(retry.stdout).toContain('is at rotation 2: unchanged');
   }, 120_000);
 
+  it('a lowered counter (a reverted rotation commit) is a change too: it rotates again (kube-apiserver v1.28)', async () => {
+    const before = await password();
+    const r = await runHook(env, saDir, '1', { whileWaiting: operatorWritesConnectionSecret });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('(rotation 2 -> 1)');
+    expect(await password()).not.toBe(before);
+  }, 120_000);
+
   it('the Role allows exactly that: no list, no other Secret, no delete, nothing else (kube-apiserver v1.28)', async () => {
     await env.kubectl(['-n', ns, 'create', 'secret', 'generic', 'someone-elses', '--from-literal=k=dummy-value']);
     const denied = async (args: string[]) => {

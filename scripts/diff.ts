@@ -115,7 +115,9 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
   // The working tree is a side of the diff unless --head names a commit: it must pass generate's
   // input checks and its generated files must match its inputs, or the diff would hide the change.
   if (values.head === undefined && holdsGeneratorInputs(root)) {
-    const { drift } = await checkRepository(root);
+    // (Remembered while no file it reads changes: scripts/lib/render/check-cache.ts.)
+    const { checkRepositoryCached } = await import('./lib/render/check-cache.ts');
+    const { drift } = await checkRepositoryCached(root, checkRepository);
     if (drift.length > 0) throw new FindingsError(staleMessage('diff', drift));
   }
   const colorChoice = parseColorChoice(values.color);

@@ -39,7 +39,7 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // The same input checks as generate; stale generated files would render what the inputs no longer say.
   if (holdsGeneratorInputs(root)) {
     // (Remembered while no file it reads changes: scripts/lib/render/check-cache.ts.)
-  const { drift } = await checkRepositoryCached(root, checkRepository);
+    const { drift } = await checkRepositoryCached(root, checkRepository);
     if (drift.length > 0) throw new FindingsError(staleMessage('render', drift));
   }
   const kustomize = await locateKustomize();

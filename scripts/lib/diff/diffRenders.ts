@@ -1,4 +1,5 @@
 // Two renders of an environment → what will change in the cluster, per resource. Pure: data in, data out.
+import { isDeepStrictEqual } from 'node:util';
 import { structuredPatch } from 'diff';
 import { toYaml } from '../yaml.ts';
 import { compareIds, idKey, idLabel } from '../render/normalize.ts';
@@ -131,7 +132,8 @@ export function diffEnvironment(
 
   for (const [k, h] of headMap) {
     const b = baseMap.get(k);
-    if (!b) continue;
+    // Equal objects print the same text: no patch, and no YAML printing (most objects of a review).
+    if (!b || isDeepStrictEqual(b.object, h.object)) continue;
     const [bm, hm] = maskSecrets(b, h);
     const patch = hunks(textOf(bm), textOf(hm), context);
     if (patch !== '') changes.push({ id: h.id, status: 'changed', patch });

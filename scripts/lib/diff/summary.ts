@@ -2,7 +2,9 @@
 // from the source files), then pointed back at the source line the generator made it from when the
 // generator knows it. Pure: objects and file texts in, data out.
 import { parseDocument, isNode } from 'yaml';
+import { CONFIG_MAP_NAME } from '../generate/api-base.ts';
 import { envDotenvFile, envSpecFile } from '../layout.ts';
+import { MONGODB_COMMUNITY_KIND, MONGODB_POD } from '../mongodb/replicaset.ts';
 import { idKey, idLabel } from '../render/normalize.ts';
 import type { RenderedObject } from '../render/normalize.ts';
 import { podSpecOf } from '../validate/policies.ts';
@@ -49,7 +51,7 @@ const HASH_SUFFIX = /-[a-z0-9]{10}$/;
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
 /** Kinds whose running pods are replaced when their template changes (a Job's pods are not: it runs once). */
 const ROLLING_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
-const MONGODB_KIND = 'MongoDBCommunity';
+const MONGODB_KIND = MONGODB_COMMUNITY_KIND;
 const APPLICATION_KIND = 'Application';
 
 function get(o: unknown, ...path: Array<string | number>): unknown {
@@ -138,8 +140,8 @@ function envYamlField(o: RenderedObject, item: Pick<SummaryItem, 'kind' | 'what'
       const [section, resource] = (path ?? '').split('.');
       if (!section || !resource) return undefined;
       if (o.id.kind === 'Deployment') return ['resources', section, resource];
-      if (o.id.kind === MONGODB_KIND && container === 'mongod') return ['mongodb', 'resources', 'mongod', section, resource];
-      if (o.id.kind === MONGODB_KIND && container === 'mongodb-agent') return ['mongodb', 'resources', 'agent', section, resource];
+      if (o.id.kind === MONGODB_KIND && container === MONGODB_POD.mongodContainer) return ['mongodb', 'resources', 'mongod', section, resource];
+      if (o.id.kind === MONGODB_KIND && container === MONGODB_POD.agentContainer) return ['mongodb', 'resources', 'agent', section, resource];
       return undefined;
     }
     default:
@@ -175,7 +177,8 @@ export function dotenvLine(text: string, key: string): number | undefined {
 }
 
 function sourceFor(env: string, o: RenderedObject, item: SummaryItem, sources: EnvironmentSources): SourceRef | undefined {
-  if (item.kind === 'config' && sources.dotenv !== undefined && /^users-api-config$/.test(o.id.name.replace(HASH_SUFFIX, ''))) {
+  // The generator makes this ConfigMap from the environment's .env (configMapGenerator, overlay.ts).
+  if (item.kind === 'config' && sources.dotenv !== undefined && o.id.name.replace(HASH_SUFFIX, '') === CONFIG_MAP_NAME) {
     const line = dotenvLine(sources.dotenv, item.what);
     return { file: envDotenvFile(env), field: item.what, ...(line ? { line } : {}) };
   }
@@ -253,8 +256,8 @@ function mongoItems(b: RenderedObject, h: RenderedObject): Array<Omit<SummaryIte
   for (const name of [...new Set([...bc.keys(), ...hc.keys()])].sort()) {
     const size = (c: Obj | undefined) => str(get(c, 'spec', 'resources', 'requests', 'storage'));
     const cls = (c: Obj | undefined) => str(get(c, 'spec', 'storageClassName'));
-    // data-volume is the one env.yaml's mongodb.storage sizes (scripts/lib/generate/mongodb-parts.ts).
-    const label = name === 'data-volume' ? '' : ` (${name})`;
+    // The data volume is the one env.yaml's mongodb.storage sizes (scripts/lib/generate/mongodb-parts.ts).
+    const label = name === MONGODB_POD.dataVolume ? '' : ` (${name})`;
     if (size(bc.get(name)) !== size(hc.get(name))) out.push({ kind: 'mongodb', what: `storage${label}`, from: size(bc.get(name)), to: size(hc.get(name)) });
     if (cls(bc.get(name)) !== cls(hc.get(name))) out.push({ kind: 'mongodb', what: `storageClassName${label}`, from: cls(bc.get(name)), to: cls(hc.get(name)) });
   }

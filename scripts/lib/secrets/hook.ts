@@ -208,7 +208,9 @@ export function passwordHookObjects(settings: RepoSettings): object[] {
 /**
  * The environment's rotation, as two strategic-merge patches: the counter into the Job's ROTATION,
  * and onto the API's pod template, so the commit that raises it also rolls the API (after the
- * PreSync hook, i.e. after the operator has applied the new password).
+ * PreSync hook, i.e. after the operator has applied the new password). The Deployment's change is also
+ * what makes the Application OutOfSync and so starts an automated sync: hooks do not count in the sync
+ * status (argoproj/argo-cd@v3.5.1:controller/state.go).
  */
 export function passwordRotationPatches(env: Pick<EnvSpec, 'mongodb'>): Array<{ file: string; patch: object; target: { group: string; version: string; kind: string; name: string } }> {
   const n = String(rotationOf(env));

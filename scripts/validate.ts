@@ -1,6 +1,7 @@
 #!/usr/bin/env zx
 // zx scripts/validate.ts [env…] [--format text|json|github]: schema and policy checks of rendered manifests.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCli } from './lib/cli.ts';
 import { progressLine } from './lib/term.ts';
 import { ARGOCD_DIR } from './lib/layout.ts';
@@ -34,7 +35,7 @@ const spec: CliSpec<typeof options> = {
 
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-  const [{ checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }, { envArguments }, { renderEnvironments }, { createSchemaRegistry }, { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository }, { checkRepositoryCached }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts'), import('./lib/render/check-cache.ts')]);
+  const [{ checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }, { envArguments }, { renderEnvironments }, { createSchemaRegistry }, { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository }, { checkRepositoryCached }, { FINDINGS_CACHE_DIR, validateEnvironmentsCached }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts'), import('./lib/render/check-cache.ts'), import('./lib/validate/findings-cache.ts')]);
   const format = (values.format ?? 'text') as ValidateFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
   const root = process.cwd();
@@ -49,12 +50,15 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // "rendering 3/8 environments…" on stderr, only on a TTY and only past a second (scripts/lib/term.ts).
   const progress = progressLine(process.stderr, (done, total) => `rendering ${done}/${total} environments…`);
   const rendered = await renderEnvironments({ root, envs: positionals, kustomize, onProgress: progress.update }).finally(progress.end);
-  const registry = await createSchemaRegistry();
-  const findings = await validateEnvironments(root, rendered, registry);
+  // Schemas are compiled only when something is validated: an environment's findings are remembered
+  // by its render's cache key and the toolkit (scripts/lib/validate/findings-cache.ts).
+  let registry: Awaited<ReturnType<typeof createSchemaRegistry>> | undefined;
+  const schemas = async () => (registry ??= await createSchemaRegistry());
+  const findings = await validateEnvironmentsCached(rendered, async (subset) => validateEnvironments(root, subset, await schemas()), join(root, FINDINGS_CACHE_DIR));
   const scopes = rendered.map((r) => r.env);
   // With no environment named, the Argo CD objects under argocd/ are checked too.
   if (positionals.length === 0 && existsSync(ARGOCD_DIR)) {
-    findings.push(...(await validateArgoCdObjects(root, registry)));
+    findings.push(...(await validateArgoCdObjects(root, await schemas())));
     scopes.push(ARGOCD_SCOPE);
     // Files nobody generated, AppProjects against their Applications' renders, the cluster's capacity
     // (from the inputs and generated files checkRepository already read and produced).

@@ -58,6 +58,14 @@ function walk(base: string, rels: readonly string[], skipTop: boolean, h: Return
   for (const rel of rels) visit(rel, 0);
 }
 
+/** The fingerprint of the toolkit running: its scripts/, the API config module, the installed packages. */
+export function toolkitFingerprint(): string {
+  const h = createHash('sha256');
+  h.update(`toolkit\0${TOOLKIT}\0`);
+  walk(TOOLKIT, TOOLKIT_PATHS, false, h, { newest: 0 });
+  return h.digest('hex');
+}
+
 /** The fingerprint of everything the checks can read in `root`, and of the toolkit running them. */
 export function checkFingerprint(root: string): Walk {
   const h = createHash('sha256');

@@ -26,7 +26,37 @@ export interface SourceIndex {
   fallback: string;
 }
 
+/**
+ * Parsed source files by content: the environments of a repository share their bases, so each distinct
+ * file is parsed once per run (the results are only read).
+ */
+const docsByText = new Map<string, Array<Record<string, unknown>>>();
+const DOCS_MEMO_LIMIT = 5_000;
+
 function docsOf(text: string): Array<Record<string, unknown>> {
+  let docs = docsByText.get(text);
+  if (!docs) {
+    docs = parseDocs(text);
+    if (docsByText.size >= DOCS_MEMO_LIMIT) docsByText.clear();
+    docsByText.set(text, docs);
+  }
+  return docs;
+}
+
+const kustomizationByText = new Map<string, Record<string, unknown>>();
+
+/** A kustomization file parsed once per distinct content (throws on a syntax error, each time). */
+function kustomizationOf(text: string): Record<string, unknown> {
+  let k = kustomizationByText.get(text);
+  if (!k) {
+    k = parse(text) as Record<string, unknown>;
+    if (kustomizationByText.size >= DOCS_MEMO_LIMIT) kustomizationByText.clear();
+    kustomizationByText.set(text, k);
+  }
+  return k;
+}
+
+function parseDocs(text: string): Array<Record<string, unknown>> {
   try {
     return parseAllDocuments(text)
       .map((d) => d.toJS() as unknown)
@@ -55,7 +85,7 @@ export function buildSourceIndex(root: string, inputs: InputSet, overlayKustomiz
     if (role === 'kustomization') {
       let k: Record<string, unknown> | undefined;
       try {
-        k = parse(text) as Record<string, unknown>;
+        k = kustomizationOf(text);
       } catch {
         continue;
       }

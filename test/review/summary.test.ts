@@ -88,6 +88,18 @@ describe('change summary', () => {
     expect(s.verdict).toBe('MongoDB version 8.0.21 → 8.0.22; MongoDB members 3 → 5; MongoDB storage 20Gi → 40Gi; rolls users-db');
   });
 
+  it('MongoDB resources: from env.yaml mongodb.resources, and the members restart (the StatefulSet template changes)', () => {
+    const withMongod = (cpu: string): Obj => {
+      const m = mongo('8.0.21', 3, '20Gi');
+      ((m.spec as Obj).statefulSet as Obj).spec = { ...(((m.spec as Obj).statefulSet as Obj).spec as Obj), template: { spec: { containers: [{ name: 'mongod', resources: { requests: { cpu } } }] } } };
+      return m;
+    };
+    const yaml = `${ENV_YAML}  resources:\n    mongod:\n      requests: { cpu: 500m }\n`.replace('sync: { automated: false }\n', '') + 'sync: { automated: false }\n';
+    const s = summarizeEnvironment('prod', render(withMongod('500m')), render(withMongod('1')), { envYaml: yaml });
+    expect(s.items).toEqual([{ kind: 'resources', resource: 'MongoDBCommunity prod/users-db', what: 'mongod requests.cpu', from: '500m', to: '1', source: { file: 'overlays/prod/env.yaml', line: 12, field: 'mongodb.resources.mongod.requests.cpu' } }]);
+    expect(s.rolls).toEqual(['MongoDBCommunity prod/users-db']);
+  });
+
   it("the Application's sync policy, and objects added or removed", () => {
     const pdb = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'users-api', namespace: 'prod' }, spec: { minAvailable: 1 } };
     const s = summarizeEnvironment('prod', render(application(false), pdb), render(application(true)), { envYaml: ENV_YAML });

@@ -379,11 +379,14 @@ export function summarizeEnvironment(
       const to = syncPolicyText(h.object);
       if (from !== to) push(h, [{ kind: 'sync', what: 'syncPolicy', from, to }]);
     }
-    // Pods restart when their template changes (a renamed ConfigMap reference included); the operator
-    // restarts a replica set's members when its version or statefulSet override changes.
+    // Pods restart when their template changes (a renamed ConfigMap reference included). A replica set's
+    // members restart when its StatefulSet's template changes: MCK builds the mongod image from
+    // spec.version and merges spec.statefulSet.spec into the StatefulSet it owns
+    // (mongodb/mongodb-kubernetes@1.10.0:mongodb-community-operator/controllers/replica_set_controller.go,
+    // getMongoDBImage(…, mdb.GetMongoDBVersion()) and statefulset.WithCustomSpecs(…StatefulSetConfiguration…)).
     const template = (o: RenderedObject) => podTemplateOf(o);
     const mongoRolls = kind === MONGODB_KIND && !same(get(b.object, 'spec', 'version'), get(h.object, 'spec', 'version'));
-    const templateChanged = ROLLING_KINDS.has(kind) && template(h) !== undefined && !same(template(b), template(h));
+    const templateChanged = (ROLLING_KINDS.has(kind) || kind === MONGODB_KIND) && template(h) !== undefined && !same(template(b), template(h));
     if (templateChanged || mongoRolls) rolls.push(idLabel(h.id));
   }
   for (const [key, b] of baseBy) if (!headBy.has(key)) push(b, [{ kind: 'removed', what: idLabel(b.id) }]);

@@ -264,7 +264,10 @@ function mongoItems(b: RenderedObject, h: RenderedObject): Array<Omit<SummaryIte
   return out;
 }
 
-/** "automated (prune, selfHeal)" or "manual", as Argo CD reads spec.syncPolicy.automated. */
+/**
+ * "automated (prune, selfHeal)" or "manual", as Argo CD reads spec.syncPolicy.automated: its fields
+ * allowEmpty, enabled, prune, selfHeal (the Application CRD in argoproj/argo-cd@v3.5.1:manifests/install.yaml).
+ */
 export function syncPolicyText(app: Obj): string {
   const automated = get(app, 'spec', 'syncPolicy', 'automated');
   if (automated === undefined || automated === null) return 'manual';

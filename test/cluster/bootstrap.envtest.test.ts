@@ -11,7 +11,7 @@ import type { BootstrapDeps, BootstrapInputs } from '../../scripts/lib/bootstrap
 import { readBootstrapInputs } from '../../scripts/lib/bootstrap/inputs.ts';
 import { readManifestFile } from '../../scripts/lib/bootstrap/fetch.ts';
 import { ARGOCD_TESTED_KUBERNETES } from '../../scripts/lib/bootstrap/preflight.ts';
-import { collectStatus } from '../../scripts/lib/status/index.ts';
+import { collectStatus, formatStatusText } from '../../scripts/lib/status/index.ts';
 import { exitCodeOf } from '../../scripts/lib/errors.ts';
 import type { Kube, KubeObject } from '../../scripts/lib/kube/client.ts';
 import { UPSTREAM_FILES, describeEnvtest, startPrivateEnvtest } from '../support/envtest/index.ts';
@@ -215,6 +215,12 @@ describeEnvtest('bootstrap on a fresh real cluster', () => {
     const f = await failure(runBootstrap(bad, deps(kubeOf(env)), { dryRun: true, allowUntestedKubernetes: true }));
     expect(f.message, f.message).toMatch(/^dry-run server-side apply of Application argocd\/root failed on cluster .*HTTP 422.*spec\.ignoreDifferences\[0\]\.kind: Required value/);
     expect(await must(env, ['-n', 'argocd', 'get', 'application', 'root', '-o', 'jsonpath={.spec.ignoreDifferences}'])).toBe('');
+    // A value of the wrong type: server-side apply answers 500 "failed to create typed patch object"; the fix says what it means.
+    const wrongType = { ...inputs, root: { ...inputs.root, spec: { ...(inputs.root.spec as object), destination: 'nowhere' } } };
+    const t = await failure(runBootstrap(wrongType, deps(kubeOf(env)), { dryRun: true, allowUntestedKubernetes: true }));
+    expect(t.message).toMatch(/HTTP 500: failed to create typed patch object .*\.spec\.destination: expected map/);
+    expect(t.message).toContain('fix: a field has a type the schema does not allow');
+    expect(t.code).toBe(2);
   });
 
   it('status says the MongoDB operator is not installed when its CRD is missing, and that is not DEGRADED (kube-apiserver v1.28)', async () => {
@@ -222,6 +228,7 @@ describeEnvtest('bootstrap on a fresh real cluster', () => {
     expect(s!.problems.join('\n')).toContain('the MongoDB operator is not installed (no CustomResourceDefinition for mongodbcommunity.mongodb.com/v1 MongoDBCommunity)');
     expect(s!.degraded).toBe(false);
     expect(s!.mongodb).toBeNull();
+    expect(formatStatusText([s!])).toContain('  mongodb   operator not installed\n');
   });
 
   it('the bootstrap CLI: --dry-run --argocd-manifest against the cluster exits 0; an unreadable manifest file exits 2 naming it (kube-apiserver v1.28)', async () => {

@@ -115,6 +115,8 @@ export function explainKubeError(error: unknown, opts: ExplainOptions): KubeRequ
       : code === 404 ? 'the API or object does not exist on this cluster; check the server version and that what provides it is installed'
       : conflicts.length ? (opts.conflictFix ?? `another field manager owns ${conflicts.map((c) => c.field).join(', ')}; if this tool should own it, re-apply with forced conflicts (kubectl apply --server-side --force-conflicts), else leave the field to "${conflicts[0]!.manager}"`)
       : code === 409 ? 'the object changed while this ran; run the command again'
+      // Server-side apply answers a value of the wrong type (a string where the schema has an object) with a 500.
+      : code === 500 && /failed to create typed patch object/.test(cause) ? 'a field has a type the schema does not allow (named above); correct it in the file and run again'
       : code >= 500 ? 'the API server failed; check its health (kubectl get --raw /readyz?verbose) and retry'
       : 'check the message above, fix the cause and run the command again';
     return new KubeRequestError(`${action} failed on ${where(target)}: ${cause}\n    fix: ${fix}`, code);

@@ -115,7 +115,8 @@ export function formatStatusText(statuses: readonly EnvStatus[]): string {
         ? `  argocd    ${s.application.sync}, ${s.application.health}${s.application.revision ? ` at ${s.application.revision.slice(0, 12)}` : ''}`
         : '  argocd    missing',
     );
-    lines.push(`  mongodb   ${s.mongodb ? s.mongodb.phase : 'missing'}`);
+    const operatorMissing = s.problems.some((p) => p.startsWith('the MongoDB operator is not installed'));
+    lines.push(`  mongodb   ${s.mongodb ? s.mongodb.phase : operatorMissing ? 'operator not installed' : 'missing'}`);
     lines.push(`  api       ${s.deployment ? `${s.deployment.ready}/${s.deployment.desired} ready, ${s.deployment.updated} updated` : 'missing'}`);
     for (const p of s.problems) lines.push(`  ! ${p}`);
   }

@@ -27,9 +27,9 @@ describeEnvtest('Argo CD objects for three clusters', () => {
     };
     const spec = (name: string, cluster?: string) => ({ spec: envSpec(settings, name, { ...(cluster ? { cluster } : {}), ...(settings.protected?.includes(name) ? { sync: { automated: false, prune: false, selfHeal: false } } : {}) }), dotenv: '' });
     const files = generateRepo({ settings, envs: { dev: spec('dev'), prod: spec('prod', 'prod-eu'), staging: spec('staging', 'prod-us') } });
-    const objects = Object.entries(files).filter(([f]) => f.startsWith('argocd/') && f.endsWith('.yaml')).map(([, t]) => parse(t) as { kind: string });
+    const objects = Object.entries(files).filter(([f]) => f.startsWith('argocd/') && f.endsWith('.yaml')).map(([, t]) => parse(t) as { kind: string; metadata: { name: string } });
     const argo = objects.filter((o) => o.kind === 'Application' || o.kind === 'AppProject');
-    expect(argo.map((o) => (o as { metadata: { name: string } }).metadata.name).sort()).toEqual([
+    expect(argo.map((o) => o.metadata.name).sort()).toEqual([
       'dev-users-api', 'dev-users-api', 'mongodb-operator', 'mongodb-operator-prod-eu', 'mongodb-operator-prod-us', 'namespaces-prod-eu', 'namespaces-prod-us',
       'platform', 'platform-prod-eu', 'platform-prod-us', 'prod-users-api', 'prod-users-api', 'root', 'root', 'staging-users-api', 'staging-users-api',
     ]);

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { checkGenerated, generateRepo } from '../../scripts/lib/generate/index.ts';
 import { crossEnvProblems, readRepoInputs, type RepoInputs } from '../../scripts/lib/repo-inputs.ts';
 import { settingsRuleProblems } from '../../scripts/lib/env-rules.ts';
+import { registrationRules } from '../../scripts/lib/bootstrap/cluster.ts';
 import { capacityFindings, projectFindings } from '../../scripts/lib/validate/validate.ts';
 import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
 import type { RepoSettings } from '../../scripts/lib/spec.ts';
@@ -83,6 +84,15 @@ describe('three clusters', () => {
     expect(app.spec).toMatchObject({ project: 'root', destination: { name: 'prod-us' }, source: { path: 'argocd/clusters/prod-us/namespaces' } });
     expect(app.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-3');
     expect(y(files, 'argocd/root.yaml').spec.source.directory.include).not.toContain('clusters/');
+  });
+
+  it('bootstrap --cluster grants per cluster: its own Namespaces by name, no Secrets, nothing cluster-wide by name', () => {
+    const projects = Object.entries(files).filter(([f]) => f.startsWith('argocd/projects/')).map(([, t]) => parse(t));
+    const rules = registrationRules(inputs.settings, projects, 'prod-us');
+    const named = (resource: string) => rules.find((r) => r.resources.includes(resource) && r.resourceNames)?.resourceNames;
+    expect(named('namespaces')).toEqual(['dev', 'mongodb-operator', 'staging']);
+    expect(rules.some((r) => r.resources.includes('secrets') || r.resources.includes('*') || r.verbs.includes('*'))).toBe(false);
+    expect(registrationRules(inputs.settings, projects, 'prod-eu').find((r) => r.resources.includes('namespaces') && r.resourceNames)?.resourceNames).toEqual(['mongodb-operator', 'prod']);
   });
 
   describe('validate on the rendered tree', () => {

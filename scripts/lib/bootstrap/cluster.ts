@@ -95,6 +95,11 @@ export function clusterRules(cluster: string, serverOf: (name: string) => string
       }
     }
   }
+  // The root project names every environment's Namespace (all clusters): keep those of this cluster,
+  // the namespaces its projects' destinations name there.
+  const here = new Set(projects.flatMap((p) => (p.spec?.destinations ?? []).filter((d) => d.name === cluster && d.namespace).map((d) => d.namespace!)));
+  const namespaceNames = named.get('')?.get('namespaces');
+  if (namespaceNames) for (const n of [...namespaceNames]) if (!here.has(n)) namespaceNames.delete(n);
   const sorted = (s: Iterable<string>): string[] => [...s].sort();
   const rules: PolicyRule[] = [];
   for (const group of sorted(namespaced.keys())) {

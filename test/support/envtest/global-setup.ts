@@ -3,7 +3,7 @@
 // 1.10.0 installed once. Test files reach it through inject('envtest') (see index.ts).
 // Without KUBEBUILDER_ASSETS nothing starts; describeEnvtest() then skips (or fails under CI=true).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { parseAllDocuments } from 'yaml';
 import { startControlPlane } from './control-plane.ts';
@@ -23,6 +23,11 @@ function kubectlBin(assets: string): string {
 }
 
 function installCrds(cp: ControlPlane, assets: string, dir: string): void {
+  for (const f of Object.values(UPSTREAM_FILES)) {
+    if (!existsSync(`${dir}/${f}`)) {
+      throw new Error(`envtest: ${dir}/${f} not found: the upstream files come from ../shared/envtest/upstream, or from the directory ENVTEST_UPSTREAM_DIR names (the GitHub workflow downloads them from their tags)`);
+    }
+  }
   const kubectl = kubectlBin(assets);
   const items = [...crdsOf(readFileSync(`${dir}/${UPSTREAM_FILES.argocd}`, 'utf8')), ...crdsOf(readFileSync(`${dir}/${UPSTREAM_FILES.mck}`, 'utf8'))];
   const docs = JSON.stringify({ apiVersion: 'v1', kind: 'List', items });

@@ -151,6 +151,29 @@ export const settingsSchema = {
         },
       },
     },
+    previews: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['template', 'label', 'maxConcurrent', 'ttlHours', 'tokenSecret', 'requeueAfterSeconds'],
+      description: 'A preview environment pr-<number> per labelled pull request (Argo CD ApplicationSet, pull request generator); see docs/release.md',
+      properties: {
+        template: { ...dnsLabel, description: 'The environment whose settings previews take (one API pod, one MongoDB member)' },
+        label: { type: 'string', minLength: 1, maxLength: 50, pattern: '^[A-Za-z0-9][A-Za-z0-9 ._:-]*$', description: 'GitHub label that gives a pull request its preview' },
+        maxConcurrent: { type: 'integer', minimum: 1, maximum: 20, description: 'Previews at most at once' },
+        ttlHours: { type: 'integer', minimum: 1, maximum: 720, description: 'A preview without a push for this long is taken down' },
+        tokenSecret: { ...dnsLabel, description: 'Secret (key token) in Argo CD\'s namespace with a GitHub token that can read pull requests' },
+        requeueAfterSeconds: { type: 'integer', minimum: 30, maximum: 86400, description: 'How often Argo CD polls GitHub for pull requests' },
+        ingress: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['host'],
+          properties: {
+            host: { type: 'string', maxLength: 253, pattern: '^[a-z0-9.{}-]+$', description: 'Host of each preview; {number} is the pull request number, e.g. pr-{number}.preview.example.com' },
+            tlsSecret: { ...dnsLabel, description: 'kubernetes.io/tls Secret (e.g. a wildcard certificate) present in every preview namespace' },
+          },
+        },
+      },
+    },
   },
 } as const;
 

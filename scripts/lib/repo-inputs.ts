@@ -2,12 +2,14 @@
 // Reads every file first, then reports every problem at once (file, JSON pointer or line, fix).
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { clusterEnvProblems } from './clusters/index.ts';
 import { checkDotenv, keysMissingAcrossEnvs, parseDotenv } from './envfile.ts';
 import { envNameProblems, parseYamlFile, validateEnvSpec, validateSettings } from './envspec.ts';
 import { configMapSizeProblem, protectedEnvProblems } from './env-rules.ts';
 import { InputError, type Problem } from './errors.ts';
 import { readInputFile } from './input-file.ts';
-import { envDir, envDotenvFile, envSpecFile, OVERLAYS_DIR, SETTINGS_FILE } from './layout.ts';
+import { envDir, envDotenvFile, envSpecFile, OVERLAYS_DIR, PREVIEW_NAME_PATTERN, SETTINGS_FILE } from './layout.ts';
+import { previewProblems } from './preview-rules.ts';
 import { MONGODB_OPERATOR_APP_NAME } from './mongodb/operator.ts';
 import type { EnvSpec, RepoSettings } from './spec.ts';
 
@@ -20,11 +22,19 @@ export interface RepoInputs {
 /** Names that would collide with generated files in argocd/apps/ or the AppProject. */
 export const RESERVED_ENV_NAMES: readonly string[] = [MONGODB_OPERATOR_APP_NAME, 'root', 'project'];
 
+/** Why `name` cannot be an environment, or undefined: generated files or preview environments own it. */
+export function reservedEnvName(name: string): string | undefined {
+  if (RESERVED_ENV_NAMES.includes(name)) return `"${name}" is reserved (argocd/apps/${name}.yaml or the AppProject use it)`;
+  if (PREVIEW_NAME_PATTERN.test(name)) return `"${name}" is reserved: pr-<number> names belong to preview environments (gitops.yaml previews)`;
+  return undefined;
+}
+
+/** The environments: every directory in overlays/ but the generated sample preview (pr-<number>). */
 export function listEnvNames(root: string): string[] {
   const dir = join(root, OVERLAYS_DIR);
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
+    .filter((d) => d.isDirectory() && !PREVIEW_NAME_PATTERN.test(d.name))
     .map((d) => d.name)
     .sort();
 }
@@ -47,7 +57,8 @@ export function envArgumentProblems(root: string, name: string, opts: { mustExis
   const label = opts.option ? ` (${opts.option})` : '';
   const syntax = envNameProblems(name).map((p) => ({ ...p, message: `${p.message}${label}` }));
   if (syntax.length > 0) return syntax;
-  if (RESERVED_ENV_NAMES.includes(name)) return [{ message: `"${name}"${label} is reserved (argocd/apps/${name}.yaml or the AppProject use it)`, fix: 'choose another environment name' }];
+  const reserved = reservedEnvName(name);
+  if (reserved) return [{ message: `${reserved}${label}`, fix: 'choose another environment name' }];
   if (!opts.mustExist) return [];
   let isDir = false;
   try {
@@ -90,9 +101,8 @@ export function loadEnv(name: string, specText: string, dotenv: string | Uint8Ar
     problems.push(...v.problems);
     spec = v.spec;
   }
-  if (RESERVED_ENV_NAMES.includes(name)) {
-    problems.push({ file: specFile, message: `"${name}" is reserved (argocd/apps/${name}.yaml or the AppProject use it)`, fix: 'choose another environment name' });
-  }
+  const reserved = reservedEnvName(name);
+  if (reserved) problems.push({ file: specFile, message: reserved, fix: 'choose another environment name' });
   const d = checkDotenv(envDotenvFile(name), dotenv);
   problems.push(...d.problems);
   const size = configMapSizeProblem(envDotenvFile(name), d.values);
@@ -101,31 +111,26 @@ export function loadEnv(name: string, specText: string, dotenv: string | Uint8Ar
   return { spec, dotenv: text, problems };
 }
 
-/** Cross-environment rules: one namespace per environment, none of Argo CD's or the operator's. */
+/**
+ * Cross-environment rules: a known cluster, one namespace per environment on its cluster and none the
+ * platform uses there (clusters/index.ts clusterEnvProblems), one host per environment.
+ */
 export function crossEnvProblems(settings: RepoSettings | undefined, envs: Record<string, { spec: EnvSpec }>): Problem[] {
-  const problems: Problem[] = [];
-  const byNs = new Map<string, string>();
-  const byHost = new Map<string, string>();
   // kube-* and default are refused per environment (env-rules.ts reservedNamespaceProblem).
-  const reserved = new Map<string, string>();
-  if (settings) {
-    reserved.set(settings.argocd.namespace, 'Argo CD');
-    reserved.set(settings.operator.namespace, 'the MongoDB operator');
-  }
+  const problems: Problem[] = clusterEnvProblems(settings, envs);
+  const byHost = new Map<string, string>();
   for (const name of Object.keys(envs).sort()) {
-    const ns = envs[name]!.spec.namespace;
     const file = envSpecFile(name);
-    const other = byNs.get(ns);
-    if (other) problems.push({ file, path: '/namespace', message: `namespace "${ns}" is already used by environment ${other}`, fix: 'give every environment its own namespace' });
-    else byNs.set(ns, name);
     const host = envs[name]!.spec.ingress?.host;
     const hostOwner = host ? byHost.get(host) : undefined;
     if (host && hostOwner) problems.push({ file, path: '/ingress/host', message: `host "${host}" is already served by environment ${hostOwner}`, fix: 'give every environment its own host name' });
     else if (host) byHost.set(host, name);
-    const owner = reserved.get(ns);
-    if (owner) problems.push({ file, path: '/namespace', message: `namespace "${ns}" belongs to ${owner}`, fix: `use a namespace of its own, e.g. ${name}` });
   }
+  // Reported environment by environment (a stable sort keeps each one's own order).
+  const order = Object.keys(envs).sort().map(envSpecFile);
+  problems.sort((a, b) => order.indexOf(a.file ?? '') - order.indexOf(b.file ?? ''));
   problems.push(...protectedEnvProblems(settings, envs, envSpecFile));
+  problems.push(...previewProblems(settings, envs));
   return problems;
 }
 

@@ -72,6 +72,8 @@ export interface RepoSettings {
   /** Protected environments (e.g. ["prod"]): manual sync, no prune or cascade deletion of their
    *  Application, delete-env only with --delete-protected (scripts/lib/env-rules.ts). */
   protected?: string[];
+  /** Preview environments, one per labelled pull request (scripts/lib/generate/previews.ts); absent: none. */
+  previews?: PreviewSettings;
   /** The clusters environments may run on (scripts/lib/clusters); absent: only `in-cluster`. */
   clusters?: Record<string, ClusterSpec>;
   /** What a new environment gets when new-env is run without --from. */
@@ -95,3 +97,21 @@ export const MONGODB = {
   connectionKey: 'connectionString.standard',
   port: 27017,
 } as const;
+
+/** gitops.yaml `previews`: an environment per open pull request, through an Argo CD ApplicationSet. */
+export interface PreviewSettings {
+  /** The environment whose env.yaml and .env a preview takes (with one API pod and one MongoDB member). */
+  template: string;
+  /** Pull requests carrying this label get a preview (the ApplicationSet's pull request generator filter). */
+  label: string;
+  /** At most this many previews at once (scripts/previews.ts gives and takes the label). */
+  maxConcurrent: number;
+  /** A preview whose pull request saw no push for this long is taken down (the label is removed). */
+  ttlHours: number;
+  /** Secret in Argo CD's namespace with key `token`: the GitHub token the generator reads pull requests with. */
+  tokenSecret: string;
+  /** How often the ApplicationSet controller polls GitHub (seconds). */
+  requeueAfterSeconds: number;
+  /** Ingress of each preview: `{number}` is replaced by the pull request number. Absent: no ingress. */
+  ingress?: { host: string; tlsSecret?: string };
+}

@@ -3,8 +3,6 @@
 // diff; history reads every tag change back from git. GitHub is not reachable here: its REST API is
 // answered by a local stand-in that records each request and checks it has the documented shape
 // (POST/GET/PATCH /repos/{owner}/{repo}/pulls, Bearer token, API version header).
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,32 +13,11 @@ import { githubRepoOf, openOrUpdatePullRequest } from '../../scripts/lib/release
 import { cosignCommands, releaseIdentityRegexp, verifyReleaseImage } from '../../scripts/lib/release/verify.ts';
 import { formatHistory, parseCatFileBatch, sourceOf, tagHistory } from '../../scripts/lib/release/history.ts';
 import { copyRepository } from '../support/repo-copy.ts';
+import { startGithubStandIn } from '../support/github-standin.ts';
 import type { RepoCopy } from '../support/repo-copy.ts';
 
-interface Recorded { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: unknown }
-
-async function githubStandIn(existing: Array<{ number: number; html_url: string }> = []) {
-  const requests: Recorded[] = [];
-  const server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (c) => (data += c));
-    req.on('end', () => {
-      const body = data ? JSON.parse(data) : undefined;
-      requests.push({ method: req.method!, url: req.url!, headers: req.headers, body });
-      const send = (status: number, json: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(json));
-      };
-      if (req.headers.authorization !== 'Bearer test-token') return send(401, { message: 'Bad credentials' });
-      if (req.method === 'GET' && req.url!.startsWith('/repos/example-org/gitops-users/pulls?')) return send(200, existing);
-      if (req.method === 'POST' && req.url === '/repos/example-org/gitops-users/pulls') return send(201, { number: 42, html_url: 'https://github.com/example-org/gitops-users/pull/42' });
-      if (req.method === 'PATCH' && /^\/repos\/example-org\/gitops-users\/pulls\/\d+$/.test(req.url!)) return send(200, {});
-      return send(404, { message: 'Not Found' });
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+async function githubStandIn(existing?: { number: number; html_url: string }) {
+  return startGithubStandIn(existing ? { existingPromotionPr: existing } : {});
 }
 
 describe('GitHub repository and pull request client', () => {
@@ -63,7 +40,7 @@ describe('GitHub repository and pull request client', () => {
     } finally {
       await gh.close();
     }
-    const again = await githubStandIn([{ number: 7, html_url: 'https://github.com/example-org/gitops-users/pull/7' }]);
+    const again = await githubStandIn({ number: 7, html_url: 'https://github.com/example-org/gitops-users/pull/7' });
     try {
       const pr = await openOrUpdatePullRequest({ baseUrl: again.url, token: 'test-token' }, { owner: 'example-org', repo: 'gitops-users' }, { head: 'x', base: 'main', title: 't2', body: 'b2' });
       expect(pr.created).toBe(false);

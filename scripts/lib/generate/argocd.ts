@@ -12,7 +12,7 @@ import type { EnvSpec, RepoSettings } from '../spec.ts';
 export const ROOT_APP_NAME = 'root';
 export const IN_CLUSTER = IN_CLUSTER_SERVER;
 export const WAVES = { namespaces: '-3', project: '-2', operator: '-1', environments: '0' } as const;
-const FINALIZER = 'resources-finalizer.argocd.argoproj.io';
+export const FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 
 /** argocd/namespaces/<env>.yaml: each environment's Namespace, an object of the root Application. */
 export const NAMESPACES_DIR = `${ARGOCD_DIR}/namespaces`;

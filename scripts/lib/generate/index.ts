@@ -6,10 +6,12 @@ import { createTwoFilesPatch } from 'diff';
 import { envSpecSchema, settingsSchema, ENV_SCHEMA_FILE, SETTINGS_SCHEMA_FILE } from '../envspec.ts';
 import type { FileChanges } from '../atomic.ts';
 import {
-  API_BASE_DIR, ARGOCD_APPS_DIR, ARGOCD_DIR, envDir, envSpecFile, MONGODB_BASE_DIR, OVERLAYS_DIR, SCHEMAS_DIR, SETTINGS_FILE,
+  API_BASE_DIR, ARGOCD_APPS_DIR, ARGOCD_DIR, envDir, envDotenvFile, envSpecFile, MONGODB_BASE_DIR, OVERLAYS_DIR, SCHEMAS_DIR, SETTINGS_FILE,
 } from '../layout.ts';
 import type { RepoInputs } from '../repo-inputs.ts';
 import { generatedHeader, isGenerated, toYaml } from '../yaml.ts';
+import type { EnvSpec } from '../spec.ts';
+import { PREVIEW_NAMESPACE_FILE, PREVIEW_TEMPLATE_DIR, previewFiles } from './previews.ts';
 import { apiBaseObjects } from './api-base.ts';
 import {
   envApplication, envProject, envProjectName, environmentNamespace, NAMESPACES_DIR, PLATFORM_PROJECT_NAME, platformProject, PROJECTS_DIR,
@@ -71,19 +73,27 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   // Every environment renders a ConfigMap from its .env (configMapGenerator).
   const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'generated' } };
   const remoteNamespaces: object[] = [];
-  for (const env of envs) {
+  // One environment's overlay in `dir`: its files, and the objects it renders (for its project).
+  const overlayParts = (env: EnvSpec, dir: string, sources: string[]): { files: Record<string, string>; objects: object[] } => {
+    const out: Record<string, string> = {};
     const overlayObjects: object[] = [];
-    const dir = envDir(env.name);
-    const sources = [envSpecFile(env.name), SETTINGS_FILE];
     const patches = mongoPatches(env);
-    files[`${dir}/kustomization.yaml`] = yamlFile(sources, overlayKustomization(settings, env, patches));
-    files[`${dir}/${RESOURCES_PATCH_FILE}`] = yamlFile(sources, resourcesPatch(env));
-    for (const p of patches) files[`${dir}/${p.file}`] = yamlFile([envSpecFile(env.name), MONGODB_LIB], p.patch);
+    const kustomization = overlayKustomization(settings, env, patches) as { resources: string[] };
+    if (dir === PREVIEW_TEMPLATE_DIR) kustomization.resources.push(PREVIEW_NAMESPACE_FILE);
+    out[`${dir}/kustomization.yaml`] = yamlFile(sources, kustomization);
+    out[`${dir}/${RESOURCES_PATCH_FILE}`] = yamlFile(sources, resourcesPatch(env));
+    for (const p of patches) out[`${dir}/${p.file}`] = yamlFile([...sources.filter((f) => f !== SETTINGS_FILE), MONGODB_LIB], p.patch);
     const ingress = ingressObject(env);
     if (ingress) {
-      files[`${dir}/${INGRESS_FILE}`] = yamlFile(sources, ingress);
+      out[`${dir}/${INGRESS_FILE}`] = yamlFile(sources, ingress);
       overlayObjects.push(ingress);
     }
+    return { files: out, objects: [...Object.values(apiObjects), ...mongoObjects, ...overlayObjects, configMap] };
+  };
+  for (const env of envs) {
+    const sources = [envSpecFile(env.name), SETTINGS_FILE];
+    const parts = overlayParts(env, envDir(env.name), sources);
+    Object.assign(files, parts.files);
     argocdFile(`${ARGOCD_APPS_DIR}/${env.name}.yaml`, sources, envApplication(settings, env));
     // The root creates the Namespaces on in-cluster; on another cluster, that cluster's namespaces Application does.
     const cluster = envCluster(env);
@@ -92,8 +102,16 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
       files[`${clusterNamespacesDir(ARGOCD_DIR, cluster)}/${env.name}.yaml`] = yamlFile(sources, environmentNamespace(env));
       remoteNamespaces.push(environmentNamespace(env));
     }
-    const rendered = [...Object.values(apiObjects), ...mongoObjects, ...overlayObjects, configMap];
-    argocdFile(`${PROJECTS_DIR}/${envProjectName(env.name)}.yaml`, sources, envProject(settings, env, rendered));
+    argocdFile(`${PROJECTS_DIR}/${envProjectName(env.name)}.yaml`, sources, envProject(settings, env, parts.objects));
+  }
+
+  // Preview environments (previews.ts): the template overlay, a sample, the ApplicationSet and its project.
+  const { previews } = settings;
+  if (previews) {
+    const template = inputs.envs[previews.template]!;
+    const p = previewFiles(settings, previews, { spec: template.spec, dotenv: template.dotenv, sources: [envSpecFile(previews.template), envDotenvFile(previews.template)] }, overlayParts, generatedHeader, toYaml);
+    Object.assign(files, p.files);
+    for (const a of p.argocd) argocdFile(a.path, a.sources, a.object);
   }
 
   // The MongoDB operator once per cluster that hosts an environment (in-cluster also when there is none
@@ -103,12 +121,14 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   if (byCluster.size === 0 && !namesClusters(settings)) byCluster.set(IN_CLUSTER_NAME, []);
   const platformSources = [SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'];
   for (const [cluster, there] of byCluster) {
-    const watched = there.map((e) => e.namespace).sort();
+    // Previews (in-cluster) live in namespaces that do not exist yet (pr-<number>): that operator then
+    // watches every namespace, and its chart binds its ClusterRole cluster-wide (docs/release.md).
+    const watched = previews && cluster === IN_CLUSTER_NAME ? ['*'] : there.map((e) => e.namespace).sort();
     const project = platformProjectName(PLATFORM_PROJECT_NAME, cluster);
     const operator = onCluster(settings, mongoOperatorApp(settings, watched, project), cluster);
     argocdFile(`${ARGOCD_APPS_DIR}/${operatorAppName(MONGODB_OPERATOR_APP_NAME, cluster)}.yaml`, platformSources, withWave(operator, WAVES.operator));
     const chartKinds = operatorChartKinds(watched, settings.operator.namespace);
-    argocdFile(`${PROJECTS_DIR}/${project}.yaml`, platformSources, platformProject(settings, there, chartKinds, cluster));
+    argocdFile(`${PROJECTS_DIR}/${project}.yaml`, platformSources, platformProject(settings, watched.includes('*') ? [] : there, chartKinds, cluster));
     if (cluster !== IN_CLUSTER_NAME) argocdFile(`${ARGOCD_APPS_DIR}/${namespacesAppName(cluster)}.yaml`, [SETTINGS_FILE, 'overlays/*/env.yaml'], namespacesApplication(settings, cluster));
   }
 
@@ -131,7 +151,7 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
 }
 
 /** Directories whose every file is generated: anything else found there is stale. */
-const FULLY_GENERATED_DIRS = [API_BASE_DIR, MONGODB_BASE_DIR];
+const FULLY_GENERATED_DIRS = [API_BASE_DIR, MONGODB_BASE_DIR, PREVIEW_TEMPLATE_DIR];
 const SCHEMA_MARKER = 'Generated by scripts/generate.ts';
 
 /** Appends every file under `dir` (repo-relative) to `out`; a missing directory adds nothing. */

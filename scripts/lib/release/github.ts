@@ -94,3 +94,64 @@ export async function openOrUpdatePullRequest(api: GithubApi, repo: GithubRepo, 
 
 /** GitHub refuses pull request bodies over 65,536 characters; the diff is cut to fit, and says so. */
 export const PR_BODY_LIMIT = 65_536;
+
+// ---- Pull requests for previews (GitHub REST: GET /repos/{o}/{r}/pulls?state=open, GET …/pulls/{n}/files,
+// GET …/commits/{sha}, POST …/issues/{n}/labels, DELETE …/issues/{n}/labels/{name}); pages of 100.
+
+async function getAll(api: GithubApi, path: string, what: string): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (let page = 1; page <= 30; page++) {
+    const r = await call(api, 'GET', `${path}${path.includes('?') ? '&' : '?'}per_page=100&page=${page}`);
+    if (r.status !== 200) throw apiError(what, r);
+    const items = r.json as unknown[];
+    out.push(...items);
+    if (items.length < 100) break;
+  }
+  return out;
+}
+
+export interface PullSummary {
+  number: number;
+  labels: string[];
+  draft: boolean;
+  fromFork: boolean;
+  headSha: string;
+}
+
+export async function openPulls(api: GithubApi, repo: GithubRepo): Promise<PullSummary[]> {
+  const full = `${repo.owner}/${repo.repo}`;
+  const items = (await getAll(api, `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.repo)}/pulls?state=open`, 'list pull requests')) as Array<{
+    number: number; draft?: boolean; labels?: Array<{ name: string }>; head: { sha: string; repo: { full_name: string } | null };
+  }>;
+  return items.map((p) => ({
+    number: p.number,
+    labels: (p.labels ?? []).map((l) => l.name),
+    draft: p.draft === true,
+    fromFork: p.head.repo?.full_name !== full,
+    headSha: p.head.sha,
+  }));
+}
+
+export async function pullFiles(api: GithubApi, repo: GithubRepo, n: number): Promise<string[]> {
+  const items = (await getAll(api, `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.repo)}/pulls/${n}/files`, `list the files of #${n}`)) as Array<{ filename: string; previous_filename?: string }>;
+  return items.flatMap((f) => (f.previous_filename ? [f.filename, f.previous_filename] : [f.filename]));
+}
+
+export async function commitDate(api: GithubApi, repo: GithubRepo, sha: string): Promise<string> {
+  const r = await call(api, 'GET', `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.repo)}/commits/${sha}`);
+  if (r.status !== 200) throw apiError(`read commit ${sha}`, r);
+  return (r.json as { commit: { committer: { date: string } } }).commit.committer.date;
+}
+
+export async function setLabel(api: GithubApi, repo: GithubRepo, n: number, label: string, on: boolean): Promise<void> {
+  const base = `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.repo)}/issues/${n}/labels`;
+  const r = on ? await call(api, 'POST', base, { labels: [label] }) : await call(api, 'DELETE', `${base}/${encodeURIComponent(label)}`);
+  // Removing a label the pull request no longer has is not an error (404).
+  if (r.status !== 200 && !(r.status === 404 && !on)) throw apiError(`${on ? 'add' : 'remove'} label ${label} on #${n}`, r);
+}
+
+/** The API client the environment configures (GitHub Actions sets GITHUB_API_URL and GITHUB_TOKEN); undefined without a token. */
+export function githubApiFromEnv(env: NodeJS.ProcessEnv = process.env): GithubApi | undefined {
+  const token = env.GITHUB_TOKEN || env.GH_TOKEN;
+  return token ? { baseUrl: env.GITHUB_API_URL || 'https://api.github.com', token } : undefined;
+}

@@ -6,6 +6,7 @@ import { MONGODB_AGENT_MIN_MEMORY_LIMIT_BYTES } from '../mongodb/operator.ts';
 import { MONGODB_COMMUNITY_KIND, MONGODB_POD } from '../mongodb/replicaset.ts';
 import { isQuantity, parseQuantity } from '../quantity.ts';
 import { PROTECTED_POLICY, protectedApplicationViolations } from '../env-rules.ts';
+import { PREVIEW_NAME_PATTERN } from '../layout.ts';
 import type { RenderedObject, ResourceId } from '../render/normalize.ts';
 import { looksLikeSecret } from '../secret-scan.ts';
 
@@ -122,6 +123,11 @@ const REQUIRED_RESOURCES = [['requests', 'cpu'], ['requests', 'memory'], ['limit
 
 export function isDevEnvironment(env: string): boolean {
   return /^dev(-|$)/.test(env);
+}
+
+/** A preview (pr-<number>): a throwaway copy of its template environment with a database of its own. */
+export function isPreviewEnvironment(env: string): boolean {
+  return PREVIEW_NAME_PATTERN.test(env);
 }
 
 export const POLICIES: readonly Policy[] = [
@@ -314,10 +320,10 @@ export const POLICIES: readonly Policy[] = [
   },
   {
     id: 'ingress-tls',
-    reason: 'outside dev, traffic to the API carries user data and must be encrypted',
+    reason: 'outside dev and previews (whose fresh databases hold only test data), traffic to the API carries user data and must be encrypted',
     fix: 'add spec.tls with the hosts and a certificate Secret name (e.g. issued by cert-manager)',
     check: (objects, env) =>
-      isDevEnvironment(env)
+      isDevEnvironment(env) || isPreviewEnvironment(env)
         ? []
         : objects
             .filter((o) => o.id.kind === 'Ingress' && arr(obj(o.object.spec).tls).length === 0)

@@ -4,14 +4,16 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { API_BASE_DIR, ARGOCD_DIR, envDotenvFile, envKustomizationFile, envSpecFile, OVERLAYS_DIR, SETTINGS_FILE } from '../layout.ts';
 import { kindsOf, type GroupKind } from '../generate/argocd.ts';
+import { PREVIEW_SAMPLE_NUMBER, PREVIEW_TEMPLATE_DIR, previewName } from '../generate/previews.ts';
 import { destinationKey, IN_CLUSTER_NAME, knownClusters } from '../clusters/index.ts';
 import { MONGODB_OPERATOR_RESOURCES, operatorChartKinds } from '../mongodb/operator.ts';
 import type { RepoSettings } from '../spec.ts';
-import { addRequests, amountOf, containerRequests, exceeded, formatAmount, totalRequests, workloadRequests, type Requests } from './capacity.ts';
+import { addRequests, amountOf, containerRequests, exceeded, formatAmount, scaleRequests, totalRequests, workloadRequests, type Requests } from './capacity.ts';
 import { InputError } from '../errors.ts';
 import { parseYamlStream, canonicalize } from '../yaml.ts';
+import { canonicalObjects } from '../render/render.ts';
 import type { RenderedEnvironment } from '../render/render.ts';
-import { compareIds, idKey, idLabel, idOf, normalizeRender } from '../render/normalize.ts';
+import { compareIds, idKey, idLabel, idOf } from '../render/normalize.ts';
 import type { RenderedObject, ResourceId } from '../render/normalize.ts';
 import { buildSourceIndex, fileForField, sourceOf } from '../render/sources.ts';
 import type { SchemaRegistry } from './schema.ts';
@@ -95,7 +97,7 @@ export async function validateEnvironments(root: string, rendered: readonly Rend
   for (const r of rendered) {
     const index = buildSourceIndex(root, r.inputs, envKustomizationFile(r.env));
     const fileOf = (id: ResourceId, path: string): string => fileForField(sourceOf(index, id), path);
-    all.push(...(await checkObjects(r.env, normalizeRender(r.yaml), registry, fileOf)));
+    all.push(...(await checkObjects(r.env, canonicalObjects(r), registry, fileOf)));
   }
   return all.sort((a, b) =>
     a.env.localeCompare(b.env) || a.file.localeCompare(b.file) || idLabel(a.object).localeCompare(idLabel(b.object)) ||
@@ -242,6 +244,17 @@ function argocdFiles(root: string): ArgoFile[] {
     });
 }
 
+/**
+ * The Application an ApplicationSet stamps out, as a pattern: its template with every `{{…}}` parameter
+ * read as `*` (so `pr-{{.number}}` is the namespace pattern pr-*, as its AppProject writes it).
+ */
+export function applicationOfSet(set: Obj): Obj {
+  const generalize = (v: unknown): unknown =>
+    typeof v === 'string' ? v.replace(/\{\{[^}]*\}\}/g, '*') : Array.isArray(v) ? v.map(generalize) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, generalize(x)])) : v;
+  const template = asObj(asObj(set.spec).template);
+  return { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: generalize(template.metadata) as Obj, spec: generalize(template.spec) as Obj };
+}
+
 /** The files a literal `{a,b,c}` (or single-name) include selects; undefined for any other glob. */
 export function literalInclude(include: string): string[] | undefined {
   const body = include.startsWith('{') && include.endsWith('}') ? include.slice(1, -1) : include;
@@ -288,7 +301,7 @@ export function projectFindings(root: string, rendered: ReadonlyMap<string, read
   const filesByPath = new Map(files.map((f) => [f.file, f]));
 
   for (const f of files) {
-    for (const app of f.objects.filter((o) => o.kind === 'Application')) {
+    for (const app of f.objects.flatMap((o) => (o.kind === 'Application' ? [o] : o.kind === 'ApplicationSet' ? [applicationOfSet(o)] : []))) {
       const id = idOf(app);
       const spec = asObj(app.spec);
       const source = asObj(spec.source);
@@ -341,6 +354,13 @@ export function projectFindings(root: string, rendered: ReadonlyMap<string, read
         // A cluster's namespaces Application: the generated files of its directory (cluster-scoped only).
         for (const f2 of files) if (f2.file.startsWith(`${path}/`)) objects = objects.concat(f2.objects);
         addNs(destNs);
+      } else if (path === PREVIEW_TEMPLATE_DIR) {
+        // A preview renders like the committed sample pr-123, in whichever namespace pr-<number> it gets.
+        const sample = previewName(PREVIEW_SAMPLE_NUMBER);
+        const objs = rendered.get(sample);
+        if (!objs) continue;
+        const general = (v: unknown): unknown => (v === sample ? destNs : v);
+        objects = objects.concat(objs.map((o) => ({ ...o.object, metadata: { ...asObj(o.object.metadata), name: general(asObj(o.object.metadata).name), namespace: general(asObj(o.object.metadata).namespace) } })));
       } else if (path.startsWith(`${OVERLAYS_DIR}/`)) {
         const env = path.slice(OVERLAYS_DIR.length + 1);
         const objs = rendered.get(env);
@@ -417,7 +437,9 @@ function clusterCapacityFindings(rendered: ReadonlyMap<string, readonly Rendered
   for (const [env, objects] of [...rendered].sort(([a], [b]) => a.localeCompare(b))) {
     const workloads = workloadRequests(objects);
     const sum = totalRequests(workloads);
-    total = addRequests(total, sum);
+    // The sample preview stands for every preview that may run at once (gitops.yaml previews.maxConcurrent).
+    const copies = env === previewName(PREVIEW_SAMPLE_NUMBER) && settings.previews ? settings.previews.maxConcurrent : 1;
+    total = addRequests(total, scaleRequests(sum, copies));
     const over = exceeded(sum, capacity);
     if (over.length > 0) {
       const detail = workloads.map((w) => `${idLabel(w.id)} ${w.pods}×(${formatAmount('cpu', w.perPod.cpu)}, ${formatAmount('memory', w.perPod.memory)})`).join('; ');
@@ -432,7 +454,7 @@ function clusterCapacityFindings(rendered: ReadonlyMap<string, readonly Rendered
   if (allEnvironments && over.length > 0) {
     findings.push({
       env: REPOSITORY_SCOPE, policy: CAPACITY, object: fileId(SETTINGS_FILE), file: SETTINGS_FILE, path: capPath,
-      message: `all environments ${cluster === undefined ? '' : `on ${theCluster} `}and the MongoDB operator together ask for more than ${theCluster} has: ${over.join(', ')}`,
+      message: `all environments ${cluster === undefined ? '' : `on ${theCluster} `}and the MongoDB operator${settings.previews ? ` (with previews.maxConcurrent = ${settings.previews.maxConcurrent} previews)` : ''} together ask for more than ${theCluster} has: ${over.join(', ')}`,
       fix: `lower replicas, members or requests in overlays/*/env.yaml, or raise ${capPath.slice(1).replace(/\//g, '.')} in ${SETTINGS_FILE} if the cluster is bigger`,
     });
   }
@@ -459,10 +481,10 @@ export function validateRepository(
   generated: Readonly<Record<string, string>>,
   envs: readonly string[],
 ): Finding[] {
-  const objects = new Map(rendered.map((r) => [r.env, normalizeRender(r.yaml)]));
+  const objects = new Map(rendered.map((r) => [r.env, canonicalObjects(r)]));
   return [
     ...unownedFileFindings(root, generated, envs),
     ...projectFindings(root, objects, settings),
-    ...capacityFindings(objects, settings, rendered.length === envs.length, clusterOfGenerated(generated)),
+    ...capacityFindings(objects, settings, envs.every((e) => objects.has(e)), clusterOfGenerated(generated)),
   ];
 }

@@ -1,0 +1,42 @@
+// gitops.yaml `previews`, checked against the environments: a template that exists, a GitHub repository
+// for the pull request generator, an ingress host that becomes a DNS name for every pull request number.
+import type { Problem } from './errors.ts';
+import { SETTINGS_FILE } from './layout.ts';
+import { githubRepoOf } from './release/github.ts';
+import type { EnvSpec, RepoSettings } from './spec.ts';
+
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+export function previewProblems(settings: RepoSettings | undefined, envs: Record<string, { spec: EnvSpec }>): Problem[] {
+  const p = settings?.previews;
+  if (!settings || !p) return [];
+  const problems: Problem[] = [];
+  const at = (path: string, message: string, fix: string): void => {
+    problems.push({ file: SETTINGS_FILE, path: `/previews${path}`, message, fix });
+  };
+  if (!envs[p.template]) {
+    at('/template', `names environment "${p.template}", which does not exist`, `name one of ${Object.keys(envs).sort().join(', ') || '(no environments yet)'}, or create it with zx scripts/new-env.ts ${p.template}`);
+  }
+  try {
+    githubRepoOf(settings.repoURL);
+  } catch {
+    at('', `needs a GitHub repository: the pull request generator reads pull requests from GitHub, and repoURL is ${settings.repoURL}`, 'point repoURL at a github.com repository, or remove previews');
+  }
+  if (p.ingress) {
+    const n = p.ingress.host.split('{number}').length - 1;
+    if (n !== 1) at('/ingress/host', `must contain {number} exactly once (it has ${n})`, 'write it like pr-{number}.preview.example.com');
+    else for (const sample of ['1', '123456']) {
+      const host = p.ingress.host.replace('{number}', sample);
+      if (!DNS_NAME.test(host)) {
+        at('/ingress/host', `is not a DNS name for pull request ${sample} (${host})`, 'use lowercase letters, digits, "-" and "." around {number}, like pr-{number}.preview.example.com');
+        break;
+      }
+    }
+    for (const [name, e] of Object.entries(envs)) {
+      if (e.spec.ingress && new RegExp(`^${p.ingress.host.replace(/[.]/g, '\\.').replace('{number}', '[0-9]+')}$`).test(e.spec.ingress.host)) {
+        at('/ingress/host', `can produce ${e.spec.ingress.host}, the host of environment ${name}`, 'give previews a host pattern no environment matches');
+      }
+    }
+  }
+  return problems;
+}

@@ -136,4 +136,15 @@ describeEnvtest('bootstrap --cluster from the command line', () => {
     expect(again.status).toBe(0);
     expect(again.stdout).toContain('cluster prod-eu already registered');
   });
+
+  it('status groups by cluster: reachable ones read there, one without a context reported unreachable, not as a broken environment (kube-apiserver v1.28)', () => {
+    const r = copy.run(['scripts/status.ts'], { KUBECONFIG: kubeconfig });
+    expect(r.stdout).toMatch(/^cluster in-cluster \(https:\/\/kubernetes\.default\.svc, context control\): reachable\n  dev \(namespace dev\): progressing/m);
+    expect(r.stdout).toMatch(/^cluster prod-eu \([^)]*context prod-eu\): reachable\n  prod \(namespace prod\): progressing/m);
+    expect(r.stdout).toContain('cluster prod-us (https://prod-us.example.com:6443): UNREACHABLE: no kubeconfig context for it: set clusters.prod-us.context in gitops.yaml or pass --cluster-context prod-us=<ctx>');
+    expect(r.stdout).not.toContain('DEGRADED');
+    expect(r.stderr).toContain('status: cluster prod-us unreachable from here (a connection problem, not an environment fault)');
+    expect(r.status).toBe(1);
+  });
 });
+

@@ -49,6 +49,18 @@ describe('three clusters from the command line', () => {
     expect(val.status).toBe(0);
   }, 300_000);
 
+  it('promote across clusters works unchanged: staging (prod-us) to prod (prod-eu) edits only prod\'s tag', () => {
+    const staging = join(copy.dir, 'overlays/staging/env.yaml');
+    writeFileSync(staging, readFileSync(staging, 'utf8').replace(/^tag: .*$/m, 'tag: 0.2.0'));
+    expect(copy.run(['scripts/generate.ts']).status).toBe(0);
+    const r = copy.run(['scripts/promote.ts', 'staging', 'prod']);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.status).toBe(0);
+    const prod = parse(readFileSync(join(copy.dir, 'overlays/prod/env.yaml'), 'utf8'));
+    expect([prod.tag, prod.cluster]).toEqual(['0.2.0', 'prod-eu']);
+    expect(parse(readFileSync(join(copy.dir, 'argocd/apps/prod.yaml'), 'utf8')).spec.destination).toEqual({ name: 'prod-eu', namespace: 'prod' });
+  });
+
   it('an environment on an unknown cluster: exit 2 naming the file and field, nothing written', () => {
     const file = join(copy.dir, 'overlays/dev/env.yaml');
     const before = readFileSync(file, 'utf8');

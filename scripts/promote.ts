@@ -1,22 +1,54 @@
 #!/usr/bin/env zx
-// Thin shell over scripts/lib/promote.
+// Thin shell over scripts/lib/promote (the edit) and scripts/lib/release/promotion.ts (--pr, --publish).
 import { runCli } from './lib/cli.ts';
+import { UsageError } from './lib/errors.ts';
 import { locateKustomize } from './lib/kustomize.ts';
 import type { KustomizeTool } from './lib/kustomize.ts';
 
 await runCli(
   {
     name: 'promote',
-    synopsis: '<from-env> <to-env> [--tag <tag>] [--commit]',
+    synopsis: '<from-env> <to-env> | <to-env> --tag <tag>  [--commit | --pr | --publish] [--no-verify] [--remote <name>] [--context <ctx>]',
     description:
-      'Copies the image tag of <from-env> (or --tag) into overlays/<to-env>/env.yaml (comments kept), regenerates, and prints the rendered diff of the target environment. With --commit, commits exactly those files with the diff in the message. Nothing changes when the target already runs the tag.',
-    optionHelp: ['--tag <tag>  promote this tag instead of the one <from-env> runs', '--commit     git commit the promotion (message carries the diff)'],
-    options: { tag: { type: 'string' }, commit: { type: 'boolean' } },
-    positionals: [2, 2],
-    examples: ['zx scripts/promote.ts staging prod', 'zx scripts/promote.ts staging prod --tag 1.4.2 --commit'],
+      'Copies the image tag of <from-env> (or --tag; with one environment named, --tag is the build to deploy) into overlays/<to-env>/env.yaml ' +
+      '(comments kept), regenerates, and prints the rendered diff of the target environment. Nothing changes when the target already runs the tag. ' +
+      '--commit commits exactly those files with the diff in the message. --pr verifies the image (cosign: signature and scan attestation of the ' +
+      'release workflow), builds the promotion on branch promote/<to-env>/<tag> from HEAD without touching the working tree, pushes it and opens ' +
+      'or updates a pull request whose body is the rendered diff and <from-env>\'s health. --publish (the release workflow\'s "dev follows main") ' +
+      'commits and pushes to the branch the environment tracks, or opens a pull request when gitops.yaml protects it.',
+    optionHelp: [
+      '--tag <tag>        promote this tag instead of the one <from-env> runs (required with one environment)',
+      '--commit           git commit the promotion (message carries the diff)',
+      '--pr               verify, then propose the promotion as a GitHub pull request (needs GITHUB_TOKEN)',
+      '--publish          verify, then push the promotion to the tracked branch (a pull request for a protected environment)',
+      '--no-verify        with --pr/--publish: skip the cosign verification (the pull request says so)',
+      '--remote <name>    git remote to push to (default origin)',
+      '--context <ctx>    kubeconfig context for <from-env>\'s health in the pull request (default: the current one)',
+    ],
+    options: {
+      tag: { type: 'string' },
+      commit: { type: 'boolean' },
+      pr: { type: 'boolean' },
+      publish: { type: 'boolean' },
+      'no-verify': { type: 'boolean' },
+      remote: { type: 'string', default: 'origin' },
+      context: { type: 'string' },
+    },
+    positionals: [1, 2],
+    examples: [
+      'zx scripts/promote.ts staging prod',
+      'zx scripts/promote.ts staging prod --tag 1.4.2 --commit',
+      'zx scripts/promote.ts staging prod --pr',
+      'zx scripts/promote.ts dev --tag sha-0123abc --publish',
+    ],
   },
   import.meta.url,
   async ({ values, positionals }, io) => {
+    const [from, to] = positionals.length === 2 ? [positionals[0], positionals[1]!] : [undefined, positionals[0]!];
+    const modes = (['commit', 'pr', 'publish'] as const).filter((m) => values[m] === true);
+    if (modes.length > 1) throw new UsageError(`--${modes.join(' and --')} exclude each other: choose one`);
+    if (from === undefined && values.tag === undefined) throw new UsageError(`with one environment, name the build to deploy: zx scripts/promote.ts ${to} --tag <tag>`);
+    if (values['no-verify'] && !values.pr && !values.publish) throw new UsageError('--no-verify goes with --pr or --publish');
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
     const [{ findRepoRoot, settleRepository }, { envArguments }, { promote }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/promote/index.ts')]);
     const root = findRepoRoot();
@@ -26,21 +58,56 @@ await runCli(
     try {
       kustomize = await locateKustomize();
     } catch {
+      if (values.pr || values.publish) throw new UsageError('--pr and --publish render the target environment: install kubectl (or kustomize)');
       io.err('note: kustomize/kubectl not found; showing the diff of the changed files instead of the rendered diff');
     }
-    const result = await promote({
-      root,
-      from: positionals[0]!,
-      to: positionals[1]!,
-      tag: values.tag,
-      commit: values.commit === true,
-      kustomize,
-      log: io.out,
-    });
+
+    if (values.pr || values.publish) {
+      const [{ deliverPromotion }, { githubApiFromEnv }, { verifyReleaseImage }, { readSettingsFile }, { isProtectedEnv }] = await Promise.all([
+        import('./lib/release/promotion.ts'), import('./lib/release/github.ts'), import('./lib/release/verify.ts'), import('./lib/repo-inputs.ts'), import('./lib/env-rules.ts'),
+      ]);
+      const { execFile } = await import('node:child_process');
+      const settings = readSettingsFile(root).settings;
+      const exec = (file: string, args: string[]) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((done, fail) => {
+          execFile(file, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+            if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return fail(error);
+            done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+          });
+        });
+      const health = async (): Promise<string> => {
+        const [{ createKube, loadKubeConfig }, { collectStatus }, { applicationName }, { readRepoInputs }] = await Promise.all([import('./lib/kube/client.ts'), import('./lib/status/index.ts'), import('./lib/envspec.ts'), import('./lib/repo-inputs.ts')]);
+        const inputs = await readRepoInputs(root);
+        const [s] = await collectStatus(createKube(loadKubeConfig(values.context), { timeoutMs: 15_000 }), [{ name: from!, namespace: inputs.envs[from!]!.spec.namespace, application: applicationName(from!) }], inputs.settings.argocd.namespace);
+        if (!s) return 'unknown';
+        const app = s.application ? `${s.application.sync}, ${s.application.health}` : 'no Application';
+        const api = s.deployment ? `${s.deployment.ready}/${s.deployment.desired} API pods ready` : 'no API Deployment';
+        return `${s.degraded ? 'DEGRADED' : s.ok ? 'ok' : 'progressing'} — ${app}; MongoDB ${s.mongodb?.phase ?? 'missing'}; ${api}`;
+      };
+      const r = await deliverPromotion(
+        {
+          root, from, to, tag: values.tag, kustomize: kustomize!,
+          verify: values['no-verify'] ? null : (image, repo) => verifyReleaseImage(exec, image, repo),
+          health: from ? health : undefined,
+          github: githubApiFromEnv(),
+          remote: values.remote!,
+          isProtected: (env) => (settings ? isProtectedEnv(settings, env) : false),
+          log: io.out,
+        },
+        values.pr ? 'pr' : 'publish',
+      );
+      if (values['no-verify']) io.err('warning: the image was not verified (--no-verify)');
+      if (r.mode === 'unchanged') return 0;
+      if (r.mode === 'push') io.out(`promoted ${from ?? 'release'} → ${to}: ${r.previousTag} → ${r.tag}; pushed ${r.commit!.slice(0, 12)} to ${values.remote}/${r.branch}`);
+      else io.out(`${r.pr!.created ? 'opened' : 'updated'} pull request #${r.pr!.number}: ${r.pr!.url} (branch ${r.branch})`);
+      return 0;
+    }
+
+    const result = await promote({ root, from, to, tag: values.tag, commit: values.commit === true, kustomize, log: io.out });
     if (!result.changed) return 0;
-    io.out(`promoted ${positionals[0]} → ${positionals[1]}: ${result.previousTag} → ${result.tag}`);
+    io.out(`promoted ${from ?? 'release'} → ${to}: ${result.previousTag} → ${result.tag}`);
     for (const f of result.files) io.out(`  wrote ${f}`);
-    io.out(result.diffSource === 'rendered' ? `rendered diff of overlays/${positionals[1]} (kustomize build):` : 'diff of the changed files:');
+    io.out(result.diffSource === 'rendered' ? `rendered diff of overlays/${to} (kustomize build):` : 'diff of the changed files:');
     io.out(result.diff);
     if (result.commit) io.out(`committed ${result.commit.slice(0, 12)}`);
     else io.out('not committed: review, then `git commit` (or run again with --commit)');

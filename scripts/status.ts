@@ -8,10 +8,11 @@ import type { EnvStatus } from './lib/status/index.ts';
 await runCli(
   {
     name: 'status',
-    synopsis: '[env…] [--watch] [--format text|json] [--context <ctx>] [--cluster-context <cluster>=<ctx>…]',
+    synopsis: '[env…] [--history | --watch] [--format text|json] [--context <ctx>] [--cluster-context <cluster>=<ctx>…]',
     description:
       'Shows, per environment, the Argo CD Application sync and health, the deployed revision, the MongoDB phase and the API Deployment readiness. Exits 1 when anything is degraded (broken); an environment on its way (first sync, rollout) is progressing, exit 0. --watch polls until every environment is settled or degraded.',
     optionHelp: [
+      '--history          the promotion history from git instead: every image tag change, when, from where, by which commit',
       '--watch            poll until every environment is settled or degraded (at most --polls times; Ctrl-C stops)',
       '--format <fmt>     text (default) or json',
       '--context <ctx>    kubeconfig context of the cluster Argo CD runs in (default: clusters.in-cluster.context, else the current one)',
@@ -21,6 +22,7 @@ await runCli(
       '--timeout <s>      per-request timeout in seconds, 1–600 (default 15)',
     ],
     options: {
+      history: { type: 'boolean' },
       watch: { type: 'boolean' },
       format: { type: 'string', default: 'text' },
       context: { type: 'string' },
@@ -30,7 +32,7 @@ await runCli(
       timeout: { type: 'number', min: 1, max: 600, unit: 'seconds', default: 15 },
     },
     positionals: [0, 100],
-    examples: ['zx scripts/status.ts', 'zx scripts/status.ts prod --format json', 'zx scripts/status.ts staging --watch'],
+    examples: ['zx scripts/status.ts', 'zx scripts/status.ts prod --format json', 'zx scripts/status.ts staging --watch', 'zx scripts/status.ts --history prod'],
   },
   import.meta.url,
   async ({ values, positionals }, io) => {
@@ -45,6 +47,13 @@ await runCli(
     const unknown = positionals.filter((p) => !known.includes(p));
     if (unknown.length > 0) throw new UsageError(`unknown environment ${unknown.join(', ')}; known: ${known.join(', ')}`);
     const chosen = (positionals.length > 0 ? [...new Set(positionals)].sort() : known).map((name) => ({ name, namespace: envs[name]!.spec.namespace, application: applicationName(name) }));
+    if (values.history) {
+      // From git alone: every tag change per environment (scripts/lib/release/history.ts); no cluster needed.
+      const { formatHistory, tagHistory } = await import('./lib/release/history.ts');
+      const entries = (await Promise.all(chosen.map((c) => tagHistory(process.cwd(), c.name)))).flat();
+      io.out(format === 'json' ? JSON.stringify(entries, null, 2) : formatHistory(entries));
+      return 0;
+    }
     // The Kubernetes client (~900 modules) is loaded here, not at start-up: --help and usage errors stay instant.
     const { createKube, loadKubeConfig } = await import('./lib/kube/client.ts');
     if (settings.clusters !== undefined) {

@@ -3,7 +3,9 @@
 // diff; history reads every tag change back from git. GitHub is not reachable here: its REST API is
 // answered by a local stand-in that records each request and checks it has the documented shape
 // (POST/GET/PATCH /repos/{owner}/{repo}/pulls, Bearer token, API version header).
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locateKustomize } from '../../scripts/lib/kustomize.ts';
@@ -164,5 +166,67 @@ describe('history parsing', () => {
     expect(body.length).toBeLessThanOrEqual(65_536);
     expect(body).toContain("the diff is cut here (GitHub's 65536-character limit)");
     expect(body).toContain('not verified (--no-verify)');
+  });
+});
+
+describe('promote CLI: --pr, --publish and verification (real git and kustomize, GitHub stand-in)', () => {
+  let copy: RepoCopy;
+  let gh: Awaited<ReturnType<typeof startGithubStandIn>>;
+  let bin: string;
+  beforeAll(async () => {
+    copy = copyRepository('promote-cli', { withOrigin: true });
+    gh = await startGithubStandIn();
+    // cosign is not installed here: a stub on PATH answers as cosign does when nothing verifies
+    // (exit 1, "Error: no matching signatures"), so the refusal path runs for real.
+    bin = mkdtempSync(join(tmpdir(), 'cosign-stub-'));
+    writeFileSync(join(bin, 'cosign'), '#!/bin/sh\necho "Error: no matching signatures: $*" >&2\nexit 1\n', { mode: 0o755 });
+  }, 120_000);
+  afterAll(async () => {
+    await gh?.close();
+    copy?.remove();
+    if (bin) rmSync(bin, { recursive: true, force: true });
+  });
+  const run = (args: string[], extraPath = '') =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+      const child = spawn(process.execPath, ['scripts/promote.ts', ...args], {
+        cwd: copy.dir,
+        env: { ...process.env, GITHUB_TOKEN: gh.token, GITHUB_API_URL: gh.url, NO_COLOR: '1', KUBECONFIG: join(copy.dir, 'no-such-kubeconfig'), PATH: `${extraPath}${extraPath ? ':' : ''}${process.env.PATH}` },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => (stdout += c));
+      child.stderr.on('data', (c) => (stderr += c));
+      child.on('close', (status) => done({ status, stdout, stderr }));
+    });
+
+  it('refuses an image whose signature does not verify: exit 2, nothing pushed, no pull request', async () => {
+    const r = await run(['staging', 'prod', '--tag', '0.7.0', '--pr'], bin);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/refusing to promote ghcr\.io\/example-org\/users-api:0\.7\.0: its signature does not verify .*no matching signatures/);
+    expect(gh.requests).toEqual([]);
+    expect(copy.git('--git-dir', copy.origin!, 'branch', '--list').trim()).toBe('* main');
+  });
+
+  it('--pr --no-verify opens the pull request, says it was not verified, and reports the source health it could not read', async () => {
+    const r = await run(['staging', 'prod', '--tag', '0.7.0', '--pr', '--no-verify']);
+    expect(r.stderr).toContain('warning: the image was not verified (--no-verify)');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('opened pull request #42: https://github.com/example-org/gitops-users/pull/42 (branch promote/prod/0.7.0)');
+    const body = (gh.requests.find((q) => q.method === 'POST')!.body as { body: string }).body;
+    expect(body).toContain('**Verified:** not verified (--no-verify)');
+    expect(body).toMatch(/\*\*staging health at promotion:\*\* unknown \(/);
+    expect(copy.git('status', '--porcelain').trim()).toBe('');
+  });
+
+  it('usage errors exit 2 before anything happens', async () => {
+    for (const [args, msg] of [
+      [['dev'], 'with one environment, name the build to deploy'],
+      [['staging', 'prod', '--pr', '--publish'], '--pr and --publish exclude each other'],
+      [['staging', 'prod', '--no-verify'], '--no-verify goes with --pr or --publish'],
+    ] as const) {
+      const r = await run([...args]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(msg);
+    }
   });
 });

@@ -5,12 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './lib/cli.ts';
 import { InputError, UsageError } from './lib/errors.ts';
-import { findRepoRoot } from './lib/generate/commands.ts';
 import { SETTINGS_FILE } from './lib/layout.ts';
-import { commitDate, githubApiFromEnv, githubRepoOf, openPulls, pullFiles, setLabel } from './lib/release/github.ts';
-import { planPreviews, previewLine } from './lib/release/previews.ts';
 import type { OpenPull } from './lib/release/previews.ts';
-import { loadSettings } from './lib/repo-inputs.ts';
 
 await runCli(
   {
@@ -31,6 +27,8 @@ await runCli(
   },
   import.meta.url,
   async ({ values }, io) => {
+    // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
+    const [{ findRepoRoot }, { commitDate, githubApiFromEnv, githubRepoOf, openPulls, pullFiles, setLabel }, { planPreviews, previewLine }, { loadSettings }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/release/github.ts'), import('./lib/release/previews.ts'), import('./lib/repo-inputs.ts')]);
     const format = values.format ?? 'text';
     if (!['text', 'json', 'markdown'].includes(format)) throw new UsageError(`--format must be text, json or markdown, not ${JSON.stringify(format)}`);
     const only = values.pr === undefined ? undefined : Number(values.pr);

@@ -75,4 +75,23 @@ describe('GitHub workflows', () => {
     expect(dev.if).toContain("refs/heads/main");
     expect(dev.steps.some((s) => /zx scripts\/promote\.ts dev --tag "\$TAG" --publish/.test(s.run ?? ''))).toBe(true);
   });
+
+  it('release: a same-repository pull request builds the image of its head commit (what its preview runs); forks do not', () => {
+    const wf = parse(text('release.yml')) as Workflow & { on: { pull_request?: { paths?: string[] } } };
+    expect(wf.on.pull_request?.paths).toEqual(expect.arrayContaining(['apps/users-api/**', 'overlays/**', 'previews/**']));
+    expect(wf.jobs.image!.if).toContain('github.event.pull_request.head.repo.full_name == github.repository');
+    const tags = wf.jobs.image!.steps.find((st) => st.id === 'tags')!;
+    expect(tags.run).toContain('--sha "$BUILD_SHA"');
+    expect(JSON.stringify(tags)).toContain('github.event.pull_request.head.sha || github.sha');
+  });
+
+  it('previews: runs the tested planner from the default branch, hourly and on pull request events, with label rights only', () => {
+    const wf = parse(text('previews.yml')) as Workflow & { on: Record<string, unknown> };
+    expect(Object.keys(wf.on).sort()).toEqual(['pull_request', 'schedule', 'workflow_dispatch']);
+    const job = wf.jobs.labels!;
+    expect(job.permissions).toEqual({ contents: 'read', 'pull-requests': 'write', issues: 'write' });
+    expect(job.steps.some((st) => /zx scripts\/previews\.ts --apply/.test(st.run ?? ''))).toBe(true);
+    expect(JSON.stringify(job.steps[0])).toContain('default_branch');
+  });
 });
+

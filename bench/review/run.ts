@@ -1,133 +1,201 @@
-// Review performance with 100 environments, all ratios measured in one run on this machine:
-//  1. diff of a change touching one environment vs a single `kustomize build` (target ≤ 2×);
-//  2. full render of 100 environments (parallel, cold cache) vs a naive sequential loop of `kustomize build`;
-//  3. a second render with nothing changed vs the first.
-// Run: node bench/review/run.ts [--write]   (--write updates the "Review" section of bench/README.md,
-// under `flock /tmp/bench-readme.lock`, since several benchmarks share that file)
+// Review performance as a user meets it (issue 18): whole CLI processes (`zx scripts/diff.ts …`,
+// `render.ts`, `validate.ts`, `generate.ts`), side by side in one run with `node -e 0`, one
+// `kubectl kustomize`, the naive sequential loop of `kubectl kustomize` and the same loop under
+// `xargs -P2`, at 100 and 300 environments. Each repository is a copy of this one scaled with new-env's
+// own scaffolding (test/review/scaled-repo.ts) in a temporary directory. Every row is run several
+// rounds, interleaved (round 1 of every row, then round 2…), so a change in the machine's load touches
+// all rows alike; min and median are reported, with `uptime` before and after each size.
+//
+// Run: node bench/review/run.ts [--sizes 100,300] [--rounds 5] [--heavy-rounds 3] [--write]
+// (--write replaces the "after" table of the Review section of bench/README.md, under
+// `flock /tmp/bench-readme.lock`, since several benchmarks share that file)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { locateKustomize } from '../../scripts/lib/kustomize.ts';
-import { renderEnvironments, RENDER_CACHE_DIR } from '../../scripts/lib/render/render.ts';
-import { reviewChanges } from '../../scripts/lib/diff/review.ts';
-import { createFixtureRepo, overlayFiles } from '../../test/review/fixture.ts';
+import { parseArgs } from 'node:util';
+import { createRepoCopy } from '../../test/review/repo-copy.ts';
+import { addEnvironments } from '../../test/review/scaled-repo.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const ENVIRONMENTS = 100;
-const envs = Array.from({ length: ENVIRONMENTS }, (_, i) => `env-${String(i).padStart(3, '0')}`);
+const ZX = join(REPO, 'node_modules/.bin/zx');
+const script = (name: string): string => join(REPO, 'scripts', `${name}.ts`);
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '100,300' },
+    rounds: { type: 'string', default: '5' },
+    'heavy-rounds': { type: 'string', default: '3' },
+    write: { type: 'boolean' },
+  },
+});
+const sizes = values.sizes!.split(',').map(Number);
+const rounds = Number(values.rounds);
+const heavyRounds = Number(values['heavy-rounds']);
+
+interface Row {
+  id: string;
+  label: string;
+  /** Rows run fewer rounds (each costs tens of seconds at 300). */
+  heavy?: boolean;
+  /** Runs before each timed run (untimed): e.g. emptying the render cache. */
+  prepare?: () => void;
+  /** Runs after each timed run (untimed): e.g. putting the warm cache back. */
+  restore?: () => void;
+  /** The command; must exit 0 (or `ok` codes). */
+  argv: string[];
+  shell?: boolean;
+  ok?: number[];
 }
-async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
-async function medianOf(n: number, fn: () => Promise<unknown> | unknown): Promise<number> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(await time(fn));
-  return median(out);
+
+function uptime(): string {
+  return execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/^.*load average/, 'load average');
 }
 
-const loadBefore = loadavg()[0]!;
-const repo = createFixtureRepo(envs);
-try {
-  const root = repo.root;
-  const kustomize = await locateKustomize();
-  const cacheDir = join(root, RENDER_CACHE_DIR);
-  const kubectl = (env: string): void => {
-    execFileSync('kubectl', ['kustomize', join(root, 'overlays', env)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  };
+function timeOnce(row: Row, cwd: string): number {
+  row.prepare?.();
+  const start = process.hrtime.bigint();
+  const r = row.shell
+    ? spawnSync('sh', ['-c', row.argv[0]!], { cwd, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 })
+    : spawnSync(row.argv[0]!, row.argv.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  row.restore?.();
+  if (!(row.ok ?? [0]).includes(r.status ?? -1)) throw new Error(`${row.label} exited ${r.status}: ${r.stderr?.toString().slice(0, 2000)}`);
+  return ms;
+}
 
-  kubectl(envs[0]!); // warm the page cache and the binary
-  const single = await medianOf(7, () => kubectl(envs[7]!));
-  const naive = await time(() => { for (const env of envs) kubectl(env); });
+const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)]!;
+const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 
-  rmSync(cacheDir, { recursive: true, force: true });
-  const firstRender = await time(() => renderEnvironments({ root, kustomize, cacheDir }));
-  const secondRender = await medianOf(5, () => renderEnvironments({ root, kustomize, cacheDir }));
-  // The cache as any earlier render of the base leaves it: restored before each warm diff below.
-  const snapshot = `${cacheDir}.snapshot`;
-  cpSync(cacheDir, snapshot, { recursive: true });
-  const restoreCache = (): void => {
-    rmSync(cacheDir, { recursive: true, force: true });
-    cpSync(snapshot, cacheDir, { recursive: true });
-  };
+interface SizeResult {
+  size: number;
+  before: string;
+  after: string;
+  times: Map<string, number[]>;
+}
 
-  // A change touching one environment, committed (the CI case: --base HEAD~1 --head HEAD).
-  repo.write(overlayFiles('env-042', { tag: '1.1.0' }));
-  repo.commit('env-042: 1.1.0');
-  const source = { kind: 'refs' as const, base: 'HEAD~1', head: 'HEAD' };
-  const check = await reviewChanges({ root, source, kustomize, cacheDir: null });
-  if (check.envs.length !== 1 || check.envs[0]!.env !== 'env-042' || check.envs[0]!.counts.changed !== 1) {
-    throw new Error(`unexpected diff: ${JSON.stringify(check.envs.map((e) => [e.env, e.counts]))}`);
-  }
-  // The load on a shared machine drifts during a run, so each diff is paired with a single build
-  // measured right before it, and the ratio reported is the median of the paired ratios.
-  const paired = async (runs: number, prepare: () => void, fn: () => Promise<unknown> | unknown): Promise<{ ms: number; ratio: number }> => {
-    const times: number[] = [];
-    const ratios: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const build = await time(() => kubectl(envs[7]!));
-      prepare();
-      const t = await time(fn);
-      times.push(t);
-      ratios.push(t / build);
+function measure(size: number): SizeResult {
+  const copy = createRepoCopy();
+  try {
+    const root = copy.root;
+    const overlays = (): string[] => copy.git('ls-tree', '--name-only', 'HEAD', 'overlays/').split('\n').filter(Boolean).map((p) => p.slice('overlays/'.length));
+    const existing = overlays().length;
+    const names = Array.from({ length: size - existing }, (_, i) => `env-${String(i).padStart(3, '0')}`);
+    addEnvironments(copy, names);
+    copy.commit(`scaled to ${size} environments`);
+    // The one-environment change the diff rows review: a .env value of one environment, committed.
+    const changed = names.includes('env-042') ? 'env-042' : names.at(-1)!;
+    copy.edit(`overlays/${changed}/.env`, /^LOG_LEVEL=.*$/m, 'LOG_LEVEL=debug');
+    copy.commit(`${changed}: LOG_LEVEL=debug`);
+    const envs = overlays();
+    if (envs.length !== size) throw new Error(`expected ${size} environments, found ${envs.length}`);
+    // The loops' list of environments, outside the repository (an untracked file would be a change to diff).
+    const list = join(tmpdir(), `bench-review-envs-${process.pid}`);
+    writeFileSync(list, envs.map((e) => `${e}\n`).join(''));
+    const renderCache = join(root, '.cache/render');
+    const coldRender = (): void => rmSync(renderCache, { recursive: true, force: true });
+    // The one-environment diff with an empty render cache, without losing the warm cache of the other rows.
+    const saved = `${renderCache}.saved`;
+    const setAside = (): void => {
+      rmSync(saved, { recursive: true, force: true });
+      if (existsSync(renderCache)) renameSync(renderCache, saved);
+    };
+    const putBack = (): void => {
+      rmSync(renderCache, { recursive: true, force: true });
+      if (existsSync(saved)) renameSync(saved, renderCache);
+    };
+    const zx = (name: string, ...args: string[]): string[] => [ZX, script(name), ...args];
+    const rows: Row[] = [
+      { id: 'node', label: '`node -e 0`', argv: [process.execPath, '-e', '0'] },
+      { id: 'zx', label: '`zx` start-up (`zx --version`)', argv: [ZX, '--version'] },
+      { id: 'kustomize', label: 'one `kubectl kustomize`', argv: ['kubectl', 'kustomize', `overlays/${names[0]}`] },
+      { id: 'diff-cold', label: '`diff --base HEAD~1`, one-environment `.env` change, render cache empty', prepare: setAside, restore: putBack, argv: zx('diff', '--base', 'HEAD~1') },
+      { id: 'diff-warm', label: 'same, render cache warm', argv: zx('diff', '--base', 'HEAD~1') },
+      { id: 'diff-none', label: '`diff --base HEAD`, no change at all', argv: zx('diff', '--base', 'HEAD') },
+      { id: 'render-warm', label: '`render` warm, nothing changed', argv: zx('render') },
+      { id: 'validate-warm', label: '`validate` all, warm', argv: zx('validate'), ok: [0, 1] },
+      { id: 'generate', label: '`generate`', argv: zx('generate') },
+      { id: 'generate-check', label: '`generate --check`', argv: zx('generate', '--check') },
+      { id: 'render-cold', label: '`render` cold, all environments', heavy: true, prepare: coldRender, argv: zx('render') },
+      { id: 'naive', label: 'naive sequential loop of `kubectl kustomize`', heavy: true, shell: true, argv: [`while read e; do kubectl kustomize "overlays/$e"; done < ${list} > /dev/null`] },
+      { id: 'xargs', label: 'naive `xargs -P2 kubectl kustomize`', heavy: true, shell: true, argv: [`sed "s|^|overlays/|" ${list} | xargs -P2 -n1 kubectl kustomize > /dev/null`] },
+    ];
+    // Warm-up, untimed: every cache a user's second run finds (compile cache, kubectl's version, renders,
+    // generate's checks, validate's findings), and the page cache.
+    for (const row of rows.filter((r) => !r.heavy)) timeOnce(row, root);
+    const times = new Map<string, number[]>(rows.map((r) => [r.id, []]));
+    const before = uptime();
+    process.stderr.write(`${size} environments, ${before}\n`);
+    for (let round = 0; round < Math.max(rounds, heavyRounds); round++) {
+      for (const row of rows) {
+        if (round >= (row.heavy ? heavyRounds : rounds)) continue;
+        const ms = timeOnce(row, root);
+        times.get(row.id)!.push(ms);
+        process.stderr.write(`  ${size} ${row.id} round ${round + 1}: ${seconds(ms)} s\n`);
+      }
+      // The warm rows after a cold render must find the cache warm again.
+      timeOnce(rows.find((r) => r.id === 'render-warm')!, root);
     }
-    return { ms: median(times), ratio: median(ratios) };
-  };
-  const diffCold = await paired(7, () => {}, () => reviewChanges({ root, source, kustomize, cacheDir: null }));
-  const diffWarm = await paired(7, restoreCache, () => reviewChanges({ root, source, kustomize, cacheDir }));
-  // The whole CLI as a user runs it, Node start-up included (cache restored the same way).
-  const cli = await paired(3, restoreCache, () =>
-    execFileSync(process.execPath, [join(REPO, 'scripts/diff.ts'), '--base', 'HEAD~1', '--head', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }));
-  const nodeStart = await medianOf(3, () => execFileSync(process.execPath, ['-e', '0']));
-
-  const ms = (v: number): string => v.toFixed(0);
-  const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`; // same-run totals
-  const section = [
-    '## Review',
-    '',
-    `\`node bench/review/run.ts --write\` on ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, ` +
-      `${kustomize.name} (${kustomize.identity.split(' /')[0]}). One run; ${ENVIRONMENTS} environments generated in a temporary git repository ` +
-      '(copies of the test fixture overlay: two bases, a configMapGenerator from .env, an images transformer, a patch).',
-    'In-process timings of the library functions the CLIs call (`renderEnvironments`, `reviewChanges`). Diff rows: median time, and the median of',
-    'ratios each taken against a single build measured just before that diff run (the load drifts during a run).',
-    `1-minute load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (the machine is shared): absolute times vary several-fold between runs; the ratios, measured side by side, are what this records.`,
-    '',
-    '| measurement | time (ms) | ratio |',
-    '|---|---:|---:|',
-    `| one \`kubectl kustomize\` of one environment (median of 7) | ${ms(single)} | 1× |`,
-    `| diff, change touching 1 of ${ENVIRONMENTS} envs, committed (\`--base HEAD~1 --head HEAD\`), no cache: base and head both built (7 runs) | ${ms(diffCold.ms)} | ${diffCold.ratio.toFixed(2)}× of one build |`,
-    `| same diff, cache as an earlier render of the base left it: base from cache, head built (7 runs) | ${ms(diffWarm.ms)} | ${diffWarm.ratio.toFixed(2)}× of one build |`,
-    `| same diff as a CLI process, \`node scripts/diff.ts\`, Node start-up included (cache as above; 3 runs; bare \`node -e 0\` is ${ms(nodeStart)} ms) | ${ms(cli.ms)} | ${cli.ratio.toFixed(2)}× of one build |`,
-    `| naive sequential loop: \`kubectl kustomize\` × ${ENVIRONMENTS} | ${ms(naive)} | 1× |`,
-    `| full render of ${ENVIRONMENTS} environments, cold cache, ${availableParallelism()} in parallel | ${ms(firstRender)} | ${ratio(firstRender, naive)} of the loop |`,
-    `| second render, nothing changed (all from cache; median of 5) | ${ms(secondRender)} | ${ratio(secondRender, firstRender)} of the first |`,
-    '',
-  ].join('\n');
-  process.stdout.write(`${section}\n`);
-
-  if (process.argv.includes('--write')) {
-    // The README is shared: replace only our section, holding the lock the other benchmarks use.
-    const script = `
-      const fs = require('node:fs');
-      const file = process.argv[1];
-      const section = process.env.REVIEW_SECTION;
-      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\\n';
-      const re = /## Review\\n[\\s\\S]*?(?=\\n## |$)/;
-      const next = re.test(text) ? text.replace(re, section.trimEnd() + '\\n') : text.trimEnd() + '\\n\\n' + section;
-      fs.writeFileSync(file, next.endsWith('\\n') ? next : next + '\\n');`;
-    const r = spawnSync('flock', ['/tmp/bench-readme.lock', process.execPath, '-e', script, join(REPO, 'bench/README.md')], {
-      env: { ...process.env, REVIEW_SECTION: section },
-      stdio: 'inherit',
-    });
-    if (r.status !== 0) throw new Error('could not update bench/README.md');
+    rmSync(list, { force: true });
+    return { size, before, after: uptime(), times };
+  } finally {
+    copy.cleanup();
   }
-} finally {
-  repo.cleanup();
+}
+
+const results = sizes.map(measure);
+const cell = (r: SizeResult, id: string): string => {
+  const t = r.times.get(id)!;
+  return `${seconds(Math.min(...t))} / ${seconds(median(t))}`;
+};
+const ratio = (r: SizeResult, id: string, base: string): string => `${(Math.min(...r.times.get(id)!) / Math.min(...r.times.get(base)!)).toFixed(1)}×`;
+const labels: Array<[string, string]> = [
+  ['node', '`node -e 0`'],
+  ['zx', '`zx --version` (the wrapper every `zx scripts/…` starts)'],
+  ['kustomize', 'one `kubectl kustomize` (CLI process)'],
+  ['diff-cold', '`diff --base HEAD~1`, one-environment `.env` change, render cache empty'],
+  ['diff-warm', 'same, render cache warm'],
+  ['diff-none', '`diff --base HEAD`, no change at all'],
+  ['render-cold', '`render` cold, all environments'],
+  ['naive', 'naive sequential loop of `kubectl kustomize`'],
+  ['xargs', 'naive `xargs -P2`'],
+  ['render-warm', '`render` warm, nothing changed'],
+  ['validate-warm', '`validate` all, warm'],
+  ['generate', '`generate`'],
+  ['generate-check', '`generate --check`'],
+];
+const header = `| command (CLI process, wall s, min / median) | ${results.map((r) => `${r.size} envs`).join(' | ')} | ${results.map((r) => `ratio at ${r.size}`).join(' | ')} |`;
+const lines = [
+  header,
+  `|---|${results.map(() => '---:').join('|')}|${results.map(() => '---:').join('|')}|`,
+  ...labels.map(([id, label]) => {
+    const base = id.startsWith('diff') ? 'kustomize' : id === 'render-cold' || id === 'xargs' ? 'naive' : id === 'node' || id === 'naive' ? undefined : 'node';
+    const note = base === 'kustomize' ? 'of one build' : base === 'naive' ? 'of the loop' : 'of `node -e 0`';
+    return `| ${label} | ${results.map((r) => cell(r, id)).join(' | ')} | ${results.map((r) => (base === undefined ? '' : `${ratio(r, id, base)} ${note}`)).join(' | ')} |`;
+  }),
+];
+const table = [
+  `\`node bench/review/run.ts --write\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}. ` +
+    `${rounds} rounds (${heavyRounds} for the cold render and the two loops), interleaved; ratios compare minimums.`,
+  ...results.map((r) => `- ${r.size} environments: ${r.before} before, ${r.after} after.`),
+  '',
+  ...lines,
+].join('\n');
+process.stdout.write(`${table}\n`);
+
+if (values.write) {
+  // The README is shared: replace only the text between our markers, holding the benchmarks' lock.
+  const update = `
+    const fs = require('node:fs');
+    const file = process.argv[1];
+    const text = fs.readFileSync(file, 'utf8');
+    const start = '<!-- review-after:start -->', end = '<!-- review-after:end -->';
+    const i = text.indexOf(start), j = text.indexOf(end);
+    if (i === -1 || j === -1) { console.error('bench/README.md has no review-after markers'); process.exit(1); }
+    fs.writeFileSync(file, text.slice(0, i + start.length) + '\\n' + process.env.REVIEW_TABLE.trimEnd() + '\\n' + text.slice(j));`;
+  const r = spawnSync('flock', ['/tmp/bench-readme.lock', process.execPath, '-e', update, join(REPO, 'bench/README.md')], {
+    env: { ...process.env, REVIEW_TABLE: table },
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error('could not update bench/README.md');
 }

@@ -8,7 +8,7 @@ import { formatText } from '../../scripts/lib/diff/format.ts';
 import { collectStatus } from '../../scripts/lib/status/index.ts';
 import type { KubeObject } from '../../scripts/lib/kube/client.ts';
 import { copyRepository } from '../support/repo-copy.ts';
-import type { RepoCopy } from '../support/repo-copy.ts';
+import type { SyncRepoCopy as RepoCopy } from '../support/repo-copy.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 import { asStream, intoNamespace, kubeOf, must, renderEnv, withoutHooks, writeStatus } from './real.ts';

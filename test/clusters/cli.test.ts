@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { copyRepository, type RepoCopy } from '../support/repo-copy.ts';
+import { copyRepository, type SyncRepoCopy as RepoCopy } from '../support/repo-copy.ts';
 import { describeEnvtest, startPrivateEnvtest, uniqueName, useEnvtest, type Envtest } from '../support/envtest/index.ts';
 
 function withClusters(copy: RepoCopy, prodEuServer: string, argocdNamespace?: string): void {

@@ -3,7 +3,6 @@
 // diff; history reads every tag change back from git. GitHub is not reachable here: its REST API is
 // answered by a local stand-in that records each request and checks it has the documented shape
 // (POST/GET/PATCH /repos/{owner}/{repo}/pulls, Bearer token, API version header).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import type { DeliveryOptions } from '../../scripts/lib/release/promotion.ts';
 import { githubRepoOf, openOrUpdatePullRequest } from '../../scripts/lib/release/github.ts';
 import { cosignCommands, releaseIdentityRegexp, verifyReleaseImage } from '../../scripts/lib/release/verify.ts';
 import { formatHistory, parseCatFileBatch, sourceOf, tagHistory } from '../../scripts/lib/release/history.ts';
-import { copyRepository } from '../support/repo-copy.ts';
+import { createRepoCopy } from '../support/repo-copy.ts';
 import { startGithubStandIn } from '../support/github-standin.ts';
 import type { RepoCopy } from '../support/repo-copy.ts';
 
@@ -94,10 +93,10 @@ describe('promotion delivery and history (real git, real kustomize)', () => {
   const logs: string[] = [];
 
   beforeAll(async () => {
-    copy = copyRepository('promotion', { withOrigin: true });
+    copy = createRepoCopy({ withOrigin: true });
     gh = await githubStandIn();
     base = {
-      root: copy.dir,
+      root: copy.root,
       kustomize: await locateKustomize(),
       verify: async () => ['signature', 'vulnerability-scan attestation'],
       github: { baseUrl: gh.url, token: 'test-token' },
@@ -108,7 +107,7 @@ describe('promotion delivery and history (real git, real kustomize)', () => {
   }, 120_000);
   afterAll(async () => {
     await gh?.close();
-    copy?.remove();
+    copy?.cleanup();
   });
 
   it('--publish of a release build pushes dev\'s new tag to the branch dev tracks', async () => {
@@ -120,12 +119,12 @@ describe('promotion delivery and history (real git, real kustomize)', () => {
   });
 
   it('--publish to a protected environment opens a pull request instead, and the working tree is untouched', async () => {
-    const before = readFileSync(join(copy.dir, 'overlays/prod/env.yaml'), 'utf8');
+    const before = readFileSync(join(copy.root, 'overlays/prod/env.yaml'), 'utf8');
     const head = copy.git('rev-parse', 'HEAD').trim();
     const r = await deliverPromotion({ ...base, from: 'staging', to: 'prod', tag: '0.9.0', health: async () => 'Synced, Healthy (3/3 ready)' }, 'publish');
     expect(r.mode).toBe('pr');
     expect(r.branch).toBe(promotionBranch('prod', '0.9.0'));
-    expect(readFileSync(join(copy.dir, 'overlays/prod/env.yaml'), 'utf8')).toBe(before);
+    expect(readFileSync(join(copy.root, 'overlays/prod/env.yaml'), 'utf8')).toBe(before);
     expect(copy.git('rev-parse', 'HEAD').trim()).toBe(head);
     expect(copy.git('status', '--porcelain').trim()).toBe('');
     expect(copy.git('--git-dir', copy.origin!, 'show', 'promote/prod/0.9.0:overlays/prod/env.yaml')).toMatch(/^tag: 0\.9\.0$/m);
@@ -141,13 +140,13 @@ describe('promotion delivery and history (real git, real kustomize)', () => {
   }, 120_000);
 
   it('history lists each tag change of an environment with its source and commit', async () => {
-    const entries = await tagHistory(copy.dir, 'dev');
+    const entries = await tagHistory(copy.root, 'dev');
     expect(entries.map((e) => [e.source, e.tag])).toEqual([['created', entries[0]!.tag], ['release', 'sha-0123456']]);
     expect(entries[1]!.previous).toBe(entries[0]!.tag);
     const text = formatHistory(entries);
     expect(text.split('\n')[0]).toMatch(/^WHEN\s+ENV\s+TAG\s+FROM\s+COMMIT\s+SUBJECT$/);
     expect(text.split('\n')[1]).toMatch(/ dev +\S+ → sha-0123456 +release +[0-9a-f]{7} +promote release → dev/);
-    expect(await tagHistory(copy.dir, 'no-such-env')).toEqual([]);
+    expect(await tagHistory(copy.root, 'no-such-env')).toEqual([]);
   });
 });
 
@@ -174,7 +173,7 @@ describe('promote CLI: --pr, --publish and verification (real git and kustomize,
   let gh: Awaited<ReturnType<typeof startGithubStandIn>>;
   let bin: string;
   beforeAll(async () => {
-    copy = copyRepository('promote-cli', { withOrigin: true });
+    copy = createRepoCopy({ withOrigin: true });
     gh = await startGithubStandIn();
     // cosign is not installed here: a stub on PATH answers as cosign does when nothing verifies
     // (exit 1, "Error: no matching signatures"), so the refusal path runs for real.
@@ -183,21 +182,11 @@ describe('promote CLI: --pr, --publish and verification (real git and kustomize,
   }, 120_000);
   afterAll(async () => {
     await gh?.close();
-    copy?.remove();
+    copy?.cleanup();
     if (bin) rmSync(bin, { recursive: true, force: true });
   });
   const run = (args: string[], extraPath = '') =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-      const child = spawn(process.execPath, ['scripts/promote.ts', ...args], {
-        cwd: copy.dir,
-        env: { ...process.env, GITHUB_TOKEN: gh.token, GITHUB_API_URL: gh.url, NO_COLOR: '1', KUBECONFIG: join(copy.dir, 'no-such-kubeconfig'), PATH: `${extraPath}${extraPath ? ':' : ''}${process.env.PATH}` },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c) => (stdout += c));
-      child.stderr.on('data', (c) => (stderr += c));
-      child.on('close', (status) => done({ status, stdout, stderr }));
-    });
+    copy.run('promote.ts', args, { GITHUB_TOKEN: gh.token, GITHUB_API_URL: gh.url, KUBECONFIG: join(copy.root, 'no-such-kubeconfig'), PATH: `${extraPath}${extraPath ? ':' : ''}${process.env.PATH}` });
 
   it('refuses an image whose signature does not verify: exit 2, nothing pushed, no pull request', async () => {
     const r = await run(['staging', 'prod', '--tag', '0.7.0', '--pr'], bin);

@@ -1,64 +1,116 @@
-// A throwaway copy of this repository as a user's clone would be: every file git knows (tracked and
-// untracked-not-ignored; in CI's clean clone that is exactly the commit), node_modules linked, generated
-// files regenerated, one commit on main. Optionally with a bare "origin" to push to.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// A throw-away copy of this repository's GitOps files as committed (`git archive HEAD`: tests never read or
+// depend on the working tree's uncommitted state), regenerated with the current generator and committed as
+// a baseline on main, optionally with a bare `origin` to push to. Scripts run from this checkout with the
+// copy as their working directory, the way a user runs them in a clone.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '../..');
+const GITOPS_PATHS = ['.gitignore', 'gitops.yaml', 'overlays', 'apps/users-api/deploy', 'platform', 'argocd', 'schemas'];
 
-export interface RepoCopy {
-  dir: string;
-  /** The bare repository `origin` points at, when asked for. */
-  origin?: string;
-  git: (...args: string[]) => string;
-  /** Runs a script of this repository's (e.g. scripts/promote.ts) with node, in the copy. */
-  run: (args: string[], env?: Record<string, string>) => { status: number | null; stdout: string; stderr: string };
-  remove: () => void;
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
 }
 
-export function copyRepository(prefix: string, opts: { withOrigin?: boolean } = {}): RepoCopy {
-  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
-  for (const f of files) {
-    mkdirSync(dirname(join(dir, f)), { recursive: true });
-    try {
-      copyFileSync(join(REPO, f), join(dir, f));
-    } catch {
-      // listed by git but deleted in the working tree
-    }
-  }
-  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
-  writeFileSync(join(dir, '.gitignore'), 'node_modules\n.cache/\n.gitops-tx/\n.gitops.lock\n');
-  const git = (...args: string[]): string => execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: RepoCopy['run'] = (args, env = {}) => {
-    const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env } });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
-  const gen = run(['scripts/generate.ts']);
-  if (gen.status !== 0) throw new Error(`generate failed in the copied repository: ${gen.stderr}`);
-  git('init', '--quiet', '-b', 'main');
-  git('config', 'user.email', 'test@example.invalid');
-  git('config', 'user.name', 'Test');
-  git('config', 'commit.gpgsign', 'false');
-  git('add', '-A');
-  git('commit', '--quiet', '-m', 'fixture');
+export interface RepoCopy {
+  root: string;
+  /** The bare repository `origin` points at, when asked for. */
+  origin?: string;
+  git(...args: string[]): string;
+  read(file: string): string;
+  write(file: string, content: string): void;
+  /** Replaces `from` by `to` in a file; throws when `from` is not there (a test that edits nothing is wrong). */
+  edit(file: string, from: string | RegExp, to: string): void;
+  /** zx scripts/generate.ts in the copy. */
+  generate(): void;
+  commit(message: string): string;
+  /**
+   * Runs scripts/<script> of this checkout in the copy, asynchronously (a test may serve HTTP to it from
+   * its own process, which a synchronous child would deadlock).
+   */
+  run(script: string, args: string[], env?: Record<string, string>): Promise<RunResult>;
+  cleanup(): void;
+}
+
+export function createRepoCopy(opts: { withOrigin?: boolean } = {}): RepoCopy {
+  const root = mkdtempSync(join(tmpdir(), 'repo-copy-'));
+  const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' };
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const archive = execFileSync('git', ['archive', '--format=tar', 'HEAD', '--', ...GITOPS_PATHS], { cwd: REPO, maxBuffer: 256 * 1024 * 1024 });
+  execFileSync('tar', ['-x', '-C', root], { input: archive });
   let origin: string | undefined;
+  const copy: RepoCopy = {
+    root,
+    git,
+    read: (file) => readFileSync(join(root, file), 'utf8'),
+    write: (file, content) => writeFileSync(join(root, file), content),
+    edit(file, from, to) {
+      const before = copy.read(file);
+      const after = before.replace(from, to);
+      if (after === before) throw new Error(`${file}: ${String(from)} not found`);
+      copy.write(file, after);
+    },
+    generate() {
+      execFileSync(process.execPath, [join(REPO, 'scripts/generate.ts')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    commit(message) {
+      git('add', '-A');
+      git('commit', '-q', '--allow-empty', '-m', message);
+      return git('rev-parse', 'HEAD').trim();
+    },
+    run: (script, args, extra = {}) =>
+      new Promise((done) => {
+        const child = spawn(process.execPath, [join(REPO, 'scripts', script), ...args], { cwd: root, env: { ...env, FORCE_COLOR: '0', NO_COLOR: '1', ...extra } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c) => (stdout += c));
+        child.stderr.on('data', (c) => (stderr += c));
+        child.on('close', (status) => done({ status, stdout, stderr }));
+      }),
+    cleanup: () => {
+      rmSync(root, { recursive: true, force: true });
+      if (origin) rmSync(origin, { recursive: true, force: true });
+    },
+  };
+  git('init', '-q', '-b', 'main');
+  git('config', 'commit.gpgsign', 'false');
+  // The generator of this checkout may be newer than the committed files: regenerate, then the baseline.
+  copy.generate();
+  copy.commit('baseline: the repository as generated');
   if (opts.withOrigin) {
-    origin = mkdtempSync(join(tmpdir(), `${prefix}-origin-`));
+    origin = mkdtempSync(join(tmpdir(), 'repo-copy-origin-'));
     execFileSync('git', ['init', '--quiet', '--bare', '-b', 'main', origin]);
     git('remote', 'add', 'origin', origin);
     git('push', '--quiet', 'origin', 'main');
+    copy.origin = origin;
   }
+  return copy;
+}
+
+/** The same copy with a synchronous runner: `run(['scripts/x.ts', …args])` blocks until the script exits. */
+export interface SyncRepoCopy {
+  dir: string;
+  origin?: string;
+  git: (...args: string[]) => string;
+  run: (args: string[], env?: Record<string, string>) => RunResult;
+  remove: () => void;
+}
+
+export function copyRepository(_prefix: string, opts: { withOrigin?: boolean } = {}): SyncRepoCopy {
+  const copy = createRepoCopy(opts);
   return {
-    dir,
-    origin,
-    git,
-    run,
-    remove: () => {
-      rmSync(dir, { recursive: true, force: true });
-      if (origin) rmSync(origin, { recursive: true, force: true });
+    dir: copy.root,
+    ...(copy.origin ? { origin: copy.origin } : {}),
+    git: copy.git,
+    run: (args, env = {}) => {
+      const [script = '', ...rest] = args;
+      const r = spawnSync(process.execPath, [join(REPO, script), ...rest], { cwd: copy.root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env } });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
+    remove: copy.cleanup,
   };
 }

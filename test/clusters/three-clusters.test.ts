@@ -149,6 +149,15 @@ describe('validate refuses', () => {
     ]);
   });
 
+  it('an environment whose generated files would collide with a cluster\'s', () => {
+    const i = structuredClone(base);
+    for (const name of ['namespaces-prod-eu', 'mongodb-operator-prod-us']) i.envs[name] = { ...i.envs.dev!, spec: { ...i.envs.dev!.spec, name, namespace: name } };
+    expect(messages(i)).toEqual([
+      'overlays/mongodb-operator-prod-us/env.yaml undefined: environment name "mongodb-operator-prod-us" collides with argocd/apps/mongodb-operator-prod-us.yaml, generated for cluster prod-us',
+      'overlays/namespaces-prod-eu/env.yaml undefined: environment name "namespaces-prod-eu" collides with argocd/apps/namespaces-prod-eu.yaml, generated for cluster prod-eu',
+    ]);
+  });
+
   it('a cluster without a server, a second name for one server, another server for in-cluster', () => {
     const s = structuredClone(base.settings);
     s.clusters = { 'in-cluster': { server: 'https://10.0.0.1:6443' }, a: {}, b: { server: 'https://x.example.com' }, c: { server: 'https://x.example.com' }, d: { server: 'http://y.example.com' } };

@@ -128,6 +128,14 @@ export function clusterEnvProblems(settings: RepoSettings | undefined, envs: Rec
       problems.push({ file, path: '/cluster', message: `cluster "${cluster}" is not one of gitops.yaml clusters (${[...known.keys()].join(', ')})`, fix: `add it to ${SETTINGS_FILE} clusters (docs/clusters.md "Add a cluster"), or use one of those` });
       continue;
     }
+    // Generated files per cluster share argocd/apps/ and argocd/projects/ with the environments'.
+    if (known) {
+      for (const c of known.keys()) {
+        if (c === IN_CLUSTER_NAME) continue;
+        const taken = name === namespacesAppName(c) || name === operatorAppName('mongodb-operator', c) ? `argocd/apps/${name}.yaml` : `${name}-users-api` === platformProjectName('platform', c) ? `argocd/projects/${name}-users-api.yaml` : undefined;
+        if (taken) problems.push({ file, message: `environment name "${name}" collides with ${taken}, generated for cluster ${c}`, fix: 'rename the environment (or the cluster)' });
+      }
+    }
     const key = `${cluster}/${spec.namespace}`;
     const other = byNs.get(key);
     const where = cluster === IN_CLUSTER_NAME && !settings?.clusters ? '' : ` on cluster ${cluster}`;

@@ -1,44 +1,23 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGenerated } from '../../scripts/lib/yaml.ts';
+import { copyRepository } from '../support/repo-copy.ts';
+import type { SyncRepoCopy } from '../support/repo-copy.ts';
 
-// A fresh repository made of this working tree's files (no .git, no node_modules: linked), with
-// everything regenerated and committed, then promoted as a user would: through the CLI.
-const REPO = resolve(import.meta.dirname, '../..');
+// A fresh repository made of the committed GitOps files, regenerated and committed, then promoted as a
+// user would: through the CLI.
+let copy: SyncRepoCopy;
 let dir: string;
-
-const run = (args: string[]) => spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
-const gitIn = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
+const run = (args: string[]) => copy.run(args);
+const gitIn = (...args: string[]) => copy.git(...args);
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'promote-'));
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
-  for (const f of files) {
-    mkdirSync(dirname(join(dir, f)), { recursive: true });
-    try {
-      copyFileSync(join(REPO, f), join(dir, f));
-    } catch {
-      // a file listed by git but deleted in the working tree
-    }
-  }
-  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
-  writeFileSync(join(dir, '.gitignore'), 'node_modules\n.cache/\n.gitops-tx/\n.gitops.lock\n');
-  const gen = run(['scripts/generate.ts']);
-  if (gen.status !== 0) throw new Error(`generate failed in the fixture repo: ${gen.stderr}`);
-  gitIn('init', '--quiet', '-b', 'main');
-  gitIn('config', 'user.email', 'test@example.invalid');
-  gitIn('config', 'user.name', 'Test');
-  gitIn('config', 'commit.gpgsign', 'false');
-  gitIn('add', '-A');
-  gitIn('commit', '--quiet', '-m', 'fixture');
+  copy = copyRepository('promote');
+  dir = copy.dir;
 }, 60_000);
 
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => copy?.remove());
 
 describe('promote', () => {
   it('promote staging prod --tag … --commit changes only prod\'s env.yaml and generated files, and shows the image change', () => {

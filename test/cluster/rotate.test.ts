@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROTATION_ANNOTATION } from '../../scripts/lib/secrets/hook.ts';
 import { isGenerated } from '../../scripts/lib/yaml.ts';
-import { tempRepo } from '../lifecycle/repo.ts';
-import type { TempRepo } from '../lifecycle/repo.ts';
+import { copyRepository } from '../support/repo-copy.ts';
+import type { SyncRepoCopy } from '../support/repo-copy.ts';
 
-let repo: TempRepo;
+let repo: SyncRepoCopy;
 beforeAll(() => {
-  repo = tempRepo('rotate');
+  repo = copyRepository('rotate');
 }, 120_000);
 afterAll(() => repo?.remove());
 

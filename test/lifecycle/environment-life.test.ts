@@ -19,8 +19,8 @@ import { PASSWORD_HOOK_CONTAINER, ROTATION_ANNOTATION } from '../../scripts/lib/
 import { runHealthCheck } from '../mongodb/lua-runner.ts';
 import { describeEnvtest, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
-import { tempRepo } from './repo.ts';
-import type { TempRepo } from './repo.ts';
+import { copyRepository } from '../support/repo-copy.ts';
+import type { SyncRepoCopy } from '../support/repo-copy.ts';
 
 type Obj = {
   apiVersion: string;
@@ -93,7 +93,7 @@ const RESOURCE: Record<string, string> = {
 
 describeEnvtest('an environment from git alone', () => {
   let env: Envtest;
-  let repo: TempRepo;
+  let repo: SyncRepoCopy;
   const applied = new Map<string, Obj>(); // what the environment's Application tracks (its resources)
   const log: string[] = [];
 
@@ -256,7 +256,7 @@ describeEnvtest('an environment from git alone', () => {
 
   beforeAll(async () => {
     env = await useEnvtest();
-    repo = tempRepo('life');
+    repo = copyRepository('life');
     // This run's own namespaces on the shared server: Argo CD's, the operator's and the committed
     // environments' (which stay in git, as in a real repository, and are applied by the root too).
     const settingsFile = join(repo.dir, 'gitops.yaml');

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locateKustomize } from '../../scripts/lib/kustomize.ts';
 import type { KustomizeTool } from '../../scripts/lib/kustomize.ts';
-import { batchSizes, documentNamespace, splitBatchOutput, splitDocuments } from '../../scripts/lib/render/batch.ts';
+import { batchSizes, documentNamespace, namespaceObjectName, splitBatchOutput, splitDocuments } from '../../scripts/lib/render/batch.ts';
 import { renderEnvironments } from '../../scripts/lib/render/render.ts';
 import { InputError } from '../../scripts/lib/errors.ts';
 import { createRepoCopy } from './repo-copy.ts';
@@ -32,6 +32,8 @@ describe('batch output split', () => {
     expect(documentNamespace('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: dev\n')).toBe('dev');
     expect(documentNamespace('apiVersion: v1\nkind: X\nmetadata:\n  labels:\n    namespace: no\n  name: a\nspec:\n  namespace: no\n')).toBeUndefined();
     expect(documentNamespace('kind: Namespace\nmetadata:\n  name: dev\n')).toBeUndefined();
+    expect(namespaceObjectName('apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    name: no\n  name: pr-1\n')).toBe('pr-1');
+    expect(namespaceObjectName('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pr-1\n')).toBeUndefined();
     expect(documentNamespace('metadata:\n  annotations:\n    a: |\n      x\n  namespace: "quoted"\n')).toBeUndefined();
   });
 

@@ -13,9 +13,10 @@
 //   themselves the order of that environment's own build.
 // - Each document is written by the same encoder, separated by "---\n" lines.
 // The batch is only split when every object names, in `metadata.namespace`, the namespace of exactly
-// one listed overlay (each overlay sets its own with `namespace:`). Anything else — an object without
-// a namespace, two overlays with one namespace, a build error — falls back to one build per overlay,
-// so failures are reported per environment as before.
+// one listed overlay (each overlay sets its own with `namespace:`), or is the Namespace object of that
+// namespace (a preview overlay creates its own). Anything else — another cluster-scoped object, two
+// overlays with one namespace, a build error — falls back to one build per overlay, so failures are
+// reported per environment as before.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { envDir } from '../layout.ts';
@@ -56,6 +57,19 @@ export function documentNamespace(doc: string): string | undefined {
   return undefined;
 }
 
+/** `metadata.name` of a `kind: Namespace` document (a preview overlay creates its own namespace). */
+export function namespaceObjectName(doc: string): string | undefined {
+  if (!/^kind: Namespace$/m.test(doc) || !/^apiVersion: v1$/m.test(doc)) return undefined;
+  const start = /^metadata:\n/m.exec(doc);
+  if (!start) return undefined;
+  for (const line of doc.slice(start.index + start[0].length).split('\n')) {
+    if (line !== '' && !line.startsWith(' ')) return undefined;
+    const m = /^ {2}name: ([a-z0-9][a-z0-9.-]*)$/.exec(line);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
 /**
  * Splits a batch's output per environment. `namespaces` maps each environment of the batch to the
  * namespace its overlay sets. Returns undefined when any document cannot be attributed to exactly one
@@ -69,7 +83,8 @@ export function splitBatchOutput(yaml: string, namespaces: ReadonlyMap<string, s
   }
   const docs = new Map<string, string[]>([...namespaces.keys()].map((env) => [env, []]));
   for (const doc of splitDocuments(yaml)) {
-    const ns = documentNamespace(doc);
+    // A namespaced object by its namespace; the Namespace object an overlay creates by its name.
+    const ns = documentNamespace(doc) ?? namespaceObjectName(doc);
     const env = ns === undefined ? undefined : envOf.get(ns);
     if (env === undefined) return undefined;
     docs.get(env)!.push(doc);

@@ -137,55 +137,96 @@ export function saveParsedKustomizations(cacheDir: string): void {
 }
 
 /**
+ * What one directory's kustomization reaches, recursively: its files, external references and the
+ * roles in the order they were assigned. Memoised per reader (one run over one tree), so the bases two
+ * hundred overlays share are walked once, not once per overlay.
+ */
+interface Closure {
+  files: Set<string>;
+  external: Set<string>;
+  /** [file, role, forced]: a forced role (the kustomization itself) always wins; others only over none or 'other'. */
+  roles: Array<[string, InputRole, boolean]>;
+}
+
+const closures = new WeakMap<TreeReader, Map<string, Closure>>();
+
+const relPath = (p: string): string => posix.normalize(p.split('\\').join('/')).replace(/\/$/, '');
+
+/**
+ * The closure of `key` computed on its own (as if it were the root), with the directories on the
+ * current path in `stack`. Returns the directories of `stack` it ran into (a cycle, which Kustomize
+ * rejects): a closure cut short by one is correct for the root of that walk only, so it is not memoised.
+ */
+function closureOf(reader: TreeReader, key: string, stack: Set<string>): { closure: Closure; cut: Set<string> } {
+  let memo = closures.get(reader);
+  if (!memo) closures.set(reader, (memo = new Map()));
+  const known = memo.get(key);
+  if (known) return { closure: known, cut: new Set() };
+  const closure: Closure = { files: new Set(), external: new Set(), roles: [] };
+  const cut = new Set<string>();
+  const seen = new Set<string>([key]);
+  const addFile = (p: string, role: InputRole): void => {
+    const r = relPath(p);
+    closure.roles.push([r, role, false]);
+    if (reader.isFile(r)) closure.files.add(r);
+    else closure.external.add(`missing:${r}`);
+  };
+  const kfile = kustomizationFile(reader, key);
+  if (!kfile) {
+    closure.external.add(`missing:${key}/kustomization.yaml`);
+  } else {
+    closure.files.add(kfile);
+    closure.roles.push([kfile, 'kustomization', true]);
+    const doc = parsedKustomization(reader, kfile);
+    if (doc && typeof doc === 'object') {
+      const { dirsOrFiles, files: refFiles } = references(doc as Record<string, unknown>);
+      stack.add(key);
+      for (const ref of dirsOrFiles) {
+        if (isRemote(ref)) {
+          closure.external.add(ref);
+          continue;
+        }
+        const target = relPath(posix.join(key, ref));
+        if (!reader.isDirectory(target)) {
+          addFile(target, 'resource');
+          continue;
+        }
+        if (seen.has(target)) continue;
+        seen.add(target);
+        if (stack.has(target)) {
+          cut.add(target);
+          continue;
+        }
+        const child = closureOf(reader, target, stack);
+        for (const d of child.cut) cut.add(d);
+        for (const f of child.closure.files) closure.files.add(f);
+        for (const e of child.closure.external) closure.external.add(e);
+        closure.roles.push(...child.closure.roles);
+      }
+      stack.delete(key);
+      for (const [ref, role] of refFiles) {
+        if (isRemote(ref)) closure.external.add(ref);
+        else addFile(posix.join(key, ref), role);
+      }
+    }
+  }
+  cut.delete(key);
+  if (cut.size === 0) memo.set(key, closure);
+  return { closure, cut };
+}
+
+/**
  * The input set of the kustomization in `dir` (repo-relative), following every reference recursively.
  * `tree` is a directory on disk or a git commit read through a TreeReader.
  */
 export function collectInputs(tree: TreeReader | string, dir: string): InputSet {
   const reader = readerOf(tree);
-  const files = new Set<string>();
+  const { closure } = closureOf(reader, relPath(normalize(dir)), new Set());
   const roles: Record<string, InputRole> = {};
-  const external = new Set<string>();
-  const seenDirs = new Set<string>();
-
-  const rel = (p: string): string => posix.normalize(p.split('\\').join('/')).replace(/\/$/, '');
-  const addFile = (p: string, role: InputRole): void => {
-    const r = rel(p);
-    if (!roles[r] || roles[r] === 'other') roles[r] = role;
-    if (reader.isFile(r)) files.add(r);
-    else external.add(`missing:${r}`);
-  };
-
-  const visitDir = (d: string): void => {
-    const key = rel(d);
-    if (seenDirs.has(key)) return;
-    seenDirs.add(key);
-    const kfile = kustomizationFile(reader, key);
-    if (!kfile) {
-      external.add(`missing:${key}/kustomization.yaml`);
-      return;
-    }
-    files.add(kfile);
-    roles[kfile] = 'kustomization';
-    const doc = parsedKustomization(reader, kfile);
-    if (!doc || typeof doc !== 'object') return;
-    const { dirsOrFiles, files: refFiles } = references(doc as Record<string, unknown>);
-    for (const ref of dirsOrFiles) {
-      if (isRemote(ref)) {
-        external.add(ref);
-        continue;
-      }
-      const target = rel(posix.join(key, ref));
-      if (reader.isDirectory(target)) visitDir(target);
-      else addFile(target, 'resource');
-    }
-    for (const [ref, role] of refFiles) {
-      if (isRemote(ref)) external.add(ref);
-      else addFile(posix.join(key, ref), role);
-    }
-  };
-
-  visitDir(rel(normalize(dir)));
-  return { files: [...files].sort(), external: [...external].sort(), roles };
+  for (const [file, role, forced] of closure.roles) {
+    if (forced || !roles[file] || roles[file] === 'other') roles[file] = role;
+  }
+  return { files: [...closure.files].sort(), external: [...closure.external].sort(), roles };
 }
 
 /** The `namespace:` a kustomization sets (undefined when it sets none or cannot be parsed). */

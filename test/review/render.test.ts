@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectInputs } from '../../scripts/lib/render/inputs.ts';
+import { fsTree } from '../../scripts/lib/render/tree.ts';
 import { normalizeRender, renderedText } from '../../scripts/lib/render/normalize.ts';
 import { cleanKustomizeMessage, fileAtFault } from '../../scripts/lib/kustomize.ts';
 import { countingKustomize, runScript } from './cli.ts';
@@ -107,6 +108,36 @@ describe('render', () => {
 });
 
 describe('input sets', () => {
+  it('are the same from any starting directory of one tree: shared bases (a diamond) and a cycle', () => {
+    const dir = tempDir('inputs-cycle-');
+    const files: Record<string, string> = {
+      'o/kustomization.yaml': 'resources: [../a, ../b]\npatches: [{ path: p.yaml }]\n',
+      'o/p.yaml': 'kind: X\n',
+      'a/kustomization.yaml': 'resources: [../c, a.yaml]\n',
+      'a/a.yaml': 'kind: A\n',
+      'b/kustomization.yaml': 'resources: [../c]\npatches: [{ path: ../c/c.yaml }]\n',
+      'c/kustomization.yaml': 'resources: [c.yaml, ../a]\n',
+      'c/c.yaml': 'kind: C\n',
+    };
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), text);
+    }
+    const tree = fsTree(dir);
+    const all = ['a/a.yaml', 'a/kustomization.yaml', 'c/c.yaml', 'c/kustomization.yaml'];
+    // Asked in this order on one reader (whose memo is shared), each answer is the one asked alone.
+    for (const start of ['o', 'c', 'a', 'b']) {
+      const shared = collectInputs(tree, start);
+      expect(shared).toEqual(collectInputs(dir, start));
+      expect(shared.files).toEqual(expect.arrayContaining(all));
+    }
+    const o = collectInputs(tree, 'o');
+    expect(o.files).toEqual(['a/a.yaml', 'a/kustomization.yaml', 'b/kustomization.yaml', 'c/c.yaml', 'c/kustomization.yaml', 'o/kustomization.yaml', 'o/p.yaml']);
+    expect(o.roles['c/c.yaml']).toBe('resource');
+    expect(o.roles['o/p.yaml']).toBe('patch');
+    expect(collectInputs(dir, 'b').roles['c/c.yaml']).toBe('resource');
+  });
+
   it('follow components, generator files (key=path), legacy patch fields and nested bases; URLs are references', () => {
     const dir = tempDir('inputs-');
     const files: Record<string, string> = {

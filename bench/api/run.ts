@@ -3,7 +3,7 @@
 // (--write replaces the "Users API" section of bench/README.md with this run's results)
 // Against the MongoDB named by MONGODB_URI, else the in-memory stand-in as a 3-member replica set (its own process). Every case
 // runs for a fixed time on loopback; the results and the API/raw ratios come from this one run.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -96,8 +96,18 @@ async function measure(url: string, endpoint: 'GET /users' | 'POST /users', tag:
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total, non2xx: result.non2xx, errors: result.errors };
 }
 
+/** `uptime` as the machine prints it (load averages over 1, 5 and 15 minutes), or os.loadavg() without it. */
+function uptime(): string {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return `load average: ${loadavg().map((n) => n.toFixed(2)).join(', ')}`;
+  }
+}
+
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
+  const uptimeBefore = uptime();
   let uri = process.env.MONGODB_URI;
   let database = 'the MongoDB at MONGODB_URI';
   if (!uri) {
@@ -181,6 +191,7 @@ async function main(): Promise<void> {
       ? `The database is the bottleneck here (with it, the raw handler reaches ${(100 * worst.share).toFixed(0)}% of its in-memory rate on ${worst.endpoint}), so the database rows say little about the API layer; read the in-memory rows for that.`
       : 'The database is not the dominant cost here: the database rows compare the API layer under realistic load.',
     `Machine load: 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0]?.toFixed(1)} after the run on ${availableParallelism()} cores (other jobs raise it and the spread between runs).`,
+    `\`uptime\` before: \`${uptimeBefore}\`; after: \`${uptime()}\`.`,
     '',
   ].join('\n');
   process.stdout.write(section);

@@ -192,7 +192,8 @@ const lines = [
   ...labels.map(([id, label]) => {
     const base = id.startsWith('diff') ? 'kustomize' : id === 'render-cold' || id === 'xargs' ? 'naive' : id === 'node' || id === 'naive' ? undefined : 'node';
     const note = base === 'kustomize' ? 'of one build' : base === 'naive' ? 'of the loop' : 'of `node -e 0`';
-    return `| ${label} | ${results.map((r) => cell(r, id)).join(' | ')} | ${results.map((r) => (base === undefined ? '' : `${ratio(r, id, base)} ${note}`)).join(' | ')} |`;
+    const speedup = (r: SizeResult): string => `${(Math.min(...r.times.get('naive')!) / Math.min(...r.times.get(id)!)).toFixed(1)}× faster than the loop`;
+    return `| ${label} | ${results.map((r) => cell(r, id)).join(' | ')} | ${results.map((r) => (base === undefined ? '' : base === 'naive' ? speedup(r) : `${ratio(r, id, base)} ${note}`)).join(' | ')} |`;
   }),
 ];
 const table = [

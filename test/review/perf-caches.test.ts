@@ -33,6 +33,20 @@ describe("generate's checks, remembered (render, validate, diff)", () => {
     expect(warm.code).toBe(0);
     expect(warm.stdout).toBe(first.stdout);
 
+    expect(existsSync(join(copy.root, '.cache/render/plan.json'))).toBe(true);
+
+    // A valid input change (and what generate makes of it), right after the warm run: rendered anew.
+    copy.edit('overlays/dev/.env', /^LOG_LEVEL=debug$/m, 'LOG_LEVEL=error');
+    copy.generate();
+    try {
+      const changed = await runScript('render', ['dev'], copy.root);
+      expect(changed.code).toBe(0);
+      expect(changed.stdout).toContain('LOG_LEVEL: error');
+      expect(changed.stdout).not.toContain('LOG_LEVEL: debug');
+    } finally {
+      copy.git('checkout', '--', '.');
+    }
+
     // An invalid input of the same size, right after the warm run: refused as without the cache.
     const spec = copy.read('overlays/dev/env.yaml');
     copy.edit('overlays/dev/env.yaml', /^replicas: 1$/m, 'replicas: 0');

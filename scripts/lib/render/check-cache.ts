@@ -96,8 +96,19 @@ function writeAtomically(file: string, text: string): void {
  * result has the same shape; `inputs` and `files` of a remembered result are read from the cache only
  * when used.
  */
+const stable = new Map<string, string>();
+
+/**
+ * The fingerprint this process took of `root` for generate's checks, when no file was newer than the
+ * racy window: it then names the tree exactly, and render may key other memos on it (render.ts, plan).
+ */
+export function stableFingerprint(root: string): string | undefined {
+  return stable.get(resolve(root));
+}
+
 export async function checkRepositoryCached(root: string, check: typeof CheckRepository, cacheDir: string = join(root, CHECK_CACHE_DIR)): Promise<CheckResult> {
   const before = checkFingerprint(root);
+  if (before.newest < Date.now() - RACY_MS) stable.set(resolve(root), before.digest);
   const state = readJson<{ fingerprint: string; warnings: CheckResult['warnings'] }>(join(cacheDir, STATE_FILE));
   if (state && state.fingerprint === before.digest && existsSync(join(cacheDir, resultFile(before.digest)))) {
     let stored: Pick<CheckResult, 'inputs' | 'files'> | undefined;
@@ -115,6 +126,7 @@ export async function checkRepositoryCached(root: string, check: typeof CheckRep
   const result = await check(root);
   if (result.drift.length > 0) return result;
   const after = checkFingerprint(root);
+  if (after.digest !== before.digest) stable.delete(resolve(root));
   if (after.digest === before.digest && after.newest < Date.now() - RACY_MS) {
     try {
       mkdirSync(cacheDir, { recursive: true });

@@ -5,7 +5,7 @@
 // The canonical form of each render (what `render` prints, what diff and validate parse) is cached
 // beside it, so a warm run neither builds nor parses YAML.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fsTree } from './tree.ts';
 import type { TreeReader } from './tree.ts';
 import { availableParallelism } from 'node:os';
@@ -18,6 +18,7 @@ import type { KustomizeTool } from '../kustomize.ts';
 import { collectInputs, listEnvironments, loadParsedKustomizations, overlayNamespace, saveParsedKustomizations } from './inputs.ts';
 import type { InputSet } from './inputs.ts';
 import { batchSizes, buildBatch, MIN_BATCH_BUILDS } from './batch.ts';
+import { stableFingerprint } from './check-cache.ts';
 import { normalizeRender, renderedText } from './normalize.ts';
 import type { RenderedObject } from './normalize.ts';
 
@@ -75,6 +76,41 @@ export function cacheKeyOf(tree: TreeReader, inputs: InputSet, toolIdentity: str
   }
   for (const ref of inputs.external) h.update(`ref\0${ref}\0`);
   return h.digest('hex');
+}
+
+interface Plan {
+  fingerprint: string;
+  identity: string;
+  known: string[];
+  envs: Record<string, { inputs: InputSet; cacheKey: string }>;
+}
+const PLAN_FILE = 'plan.json';
+
+function readPlan(cacheDir: string, fingerprint: string, identity: string): Plan | undefined {
+  try {
+    const plan = JSON.parse(readFileSync(join(cacheDir, PLAN_FILE), 'utf8')) as Plan;
+    return plan.fingerprint === fingerprint && plan.identity === identity && Array.isArray(plan.known) ? plan : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Saved only when every input is a file the fingerprint covers: inside the repository, and not under
+ * the directories it skips (.git, node_modules, .cache, coverage).
+ */
+function writePlan(cacheDir: string, plan: Plan): void {
+  const outside = (ref: string): boolean => {
+    const p = ref.startsWith('missing:') ? ref.slice('missing:'.length) : ref;
+    return p === '..' || p.startsWith('../') || p.startsWith('/') || /^(\.git|node_modules|\.cache|coverage)(\/|$)/.test(p);
+  };
+  if (Object.values(plan.envs).some((e) => e.inputs.files.some(outside) || e.inputs.external.some(outside))) return;
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    writeAtomically(join(cacheDir, PLAN_FILE), JSON.stringify(plan));
+  } catch {
+    // a read-only cache: plan again next time
+  }
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; results keep the input order. */
@@ -160,8 +196,7 @@ export function canonicalObjects(r: RenderedEnvironment): RenderedObject[] {
 }
 
 /** Every environment that names no overlay is a usage error, reported together. */
-export function checkEnvironmentNames(tree: TreeReader, envs: readonly string[]): string[] {
-  const known = listEnvironments(tree);
+export function checkEnvironmentNames(tree: TreeReader, envs: readonly string[], known: readonly string[] = listEnvironments(tree)): readonly string[] {
   const unknown = envs.filter((e) => !known.includes(e));
   if (unknown.length > 0) {
     throw new UsageError(`unknown environment${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${known.join(', ') || '(none)'}`);
@@ -177,20 +212,31 @@ export function checkEnvironmentNames(tree: TreeReader, envs: readonly string[])
 export async function renderEnvironments(options: RenderOptions): Promise<RenderedEnvironment[]> {
   const { root, kustomize } = options;
   const tree = options.tree ?? fsTree(root);
-  const known = checkEnvironmentNames(tree, options.envs ?? []);
-  const envs = options.envs && options.envs.length > 0 ? [...new Set(options.envs)].sort() : known;
   const cacheDir = options.cacheDir === undefined ? join(root, RENDER_CACHE_DIR) : options.cacheDir;
   const checkout = options.checkout ?? (<T>(_files: readonly string[], build: (dir: string) => Promise<T>) => build(root));
+  // The plan (environments, input sets, cache keys) of the very tree generate's checks fingerprinted
+  // in this process, remembered from an earlier run: a warm render then reads no input file at all.
+  const fingerprint = options.tree === undefined && cacheDir ? stableFingerprint(root) : undefined;
+  const plan = fingerprint ? readPlan(cacheDir!, fingerprint, kustomize.identity) : undefined;
+  const known = checkEnvironmentNames(tree, options.envs ?? [], plan?.known);
+  const envs = options.envs && options.envs.length > 0 ? [...new Set(options.envs)].sort() : known;
 
-  if (cacheDir) loadParsedKustomizations(cacheDir);
+  let parsedLoaded = false;
   const ids = new Map<string, string>();
+  let planChanged = plan === undefined;
   const planned = envs.map((env) => {
-    const inputs = collectInputs(tree, envDir(env));
-    const cacheKey = cacheKeyOf(tree, inputs, kustomize.identity, ids);
-    const yaml = cacheDir ? readIfPresent(join(cacheDir, `${cacheKey}.yaml`)) : undefined;
-    return { env, inputs, cacheKey, yaml };
+    let entry = plan?.envs[env];
+    if (!entry) {
+      if (cacheDir && !parsedLoaded) loadParsedKustomizations(cacheDir);
+      parsedLoaded = true;
+      const inputs = collectInputs(tree, envDir(env));
+      entry = { inputs, cacheKey: cacheKeyOf(tree, inputs, kustomize.identity, ids) };
+      planChanged = true;
+    }
+    const hit = cacheDir ? existsSync(join(cacheDir, `${entry.cacheKey}.yaml`)) : false;
+    return { env, ...entry, hit };
   });
-  const misses = planned.filter((p) => p.yaml === undefined);
+  const misses = planned.filter((p) => !p.hit);
   const failures: Problem[] = [];
   const built = new Map<string, string>();
   if (misses.length > 0) {
@@ -235,17 +281,27 @@ export async function renderEnvironments(options: RenderOptions): Promise<Render
         for (const m of group) await buildOne(dir, m);
       }));
   }
-  if (cacheDir) saveParsedKustomizations(cacheDir);
+  if (cacheDir && parsedLoaded) saveParsedKustomizations(cacheDir);
+  if (fingerprint && planChanged && failures.length === 0) {
+    writePlan(cacheDir!, { fingerprint, identity: kustomize.identity, known: [...known], envs: { ...plan?.envs, ...Object.fromEntries(planned.map((p) => [p.env, { inputs: p.inputs, cacheKey: p.cacheKey }])) } });
+  }
   if (failures.length > 0) {
     failures.sort((a, b) => a.message.localeCompare(b.message));
     throw new InputError(failures, `kustomize build failed for ${failures.length} environment${failures.length === 1 ? '' : 's'}`);
   }
-  return planned.map((p) => ({
-    env: p.env,
-    yaml: p.yaml ?? built.get(p.env)!,
-    inputs: p.inputs,
-    cacheKey: p.cacheKey,
-    cached: p.yaml !== undefined,
-    ...(cacheDir ? { cacheDir } : {}),
-  }));
+  return planned.map((p) => {
+    const r: RenderedEnvironment = { env: p.env, yaml: '', inputs: p.inputs, cacheKey: p.cacheKey, cached: p.hit, ...(cacheDir ? { cacheDir } : {}) };
+    if (!p.hit) {
+      r.yaml = built.get(p.env)!;
+      return r;
+    }
+    // Read from the cache when first used: a warm `render` prints the canonical form and never needs it.
+    let yaml: string | undefined;
+    Object.defineProperty(r, 'yaml', {
+      enumerable: true,
+      get: () => (yaml ??= readFileSync(join(cacheDir!, `${p.cacheKey}.yaml`), 'utf8')),
+      set: (value: string) => void (yaml = value),
+    });
+    return r;
+  });
 }

@@ -32,15 +32,19 @@ const spec: CliSpec<typeof options> = {
 
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-  const [{ checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }, { envArguments }, { canonicalText, renderEnvironments }, { checkRepositoryCached }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/render/check-cache.ts')]);
+  const [{ canonicalText, renderEnvironments }, { checkRepositoryCached, rememberedCheck }] = await Promise.all([import('./lib/render/render.ts'), import('./lib/render/check-cache.ts')]);
   const root = process.cwd();
-  envArguments(root, positionals, { mustExist: true });
-  await settleRepository(root, 'render', io.err);
-  // The same input checks as generate; stale generated files would render what the inputs no longer say.
-  if (holdsGeneratorInputs(root)) {
-    // (Remembered while no file it reads changes: scripts/lib/render/check-cache.ts.)
-    const { drift } = await checkRepositoryCached(root, checkRepository);
-    if (drift.length > 0) throw new FindingsError(staleMessage('render', drift));
+  if (positionals.length > 0) (await import('./lib/repo-inputs.ts')).envArguments(root, positionals, { mustExist: true });
+  // A tree exactly as a passing check left it (scripts/lib/render/check-cache.ts) needs neither settling
+  // nor the check again: generate's modules are then not even loaded.
+  if (!rememberedCheck(root)) {
+    const { checkRepository, holdsGeneratorInputs, settleRepository, staleMessage } = await import('./lib/generate/commands.ts');
+    await settleRepository(root, 'render', io.err);
+    // The same input checks as generate; stale generated files would render what the inputs no longer say.
+    if (holdsGeneratorInputs(root)) {
+      const { drift } = await checkRepositoryCached(root, checkRepository);
+      if (drift.length > 0) throw new FindingsError(staleMessage('render', drift));
+    }
   }
   const kustomize = await locateKustomize();
   // "rendering 3/8 environments…" on stderr, only on a TTY and only past a second (scripts/lib/term.ts).

@@ -106,8 +106,16 @@ export function stableFingerprint(root: string): string | undefined {
   return stable.get(resolve(root));
 }
 
-export async function checkRepositoryCached(root: string, check: typeof CheckRepository, cacheDir: string = join(root, CHECK_CACHE_DIR)): Promise<CheckResult> {
-  const before = checkFingerprint(root);
+/**
+ * The remembered passing result when the tree is exactly as that check left it, else undefined; runs
+ * nothing. Such a tree also needs no settling (the check ran after it, and no lock or transaction file
+ * has appeared since) and holds the generator's inputs (it was checked).
+ */
+export function rememberedCheck(root: string, cacheDir: string = join(root, CHECK_CACHE_DIR)): CheckResult | undefined {
+  return remembered(root, checkFingerprint(root), cacheDir);
+}
+
+function remembered(root: string, before: Walk, cacheDir: string): CheckResult | undefined {
   if (before.newest < Date.now() - RACY_MS) stable.set(resolve(root), before.digest);
   const state = readJson<{ fingerprint: string; warnings: CheckResult['warnings'] }>(join(cacheDir, STATE_FILE));
   if (state && state.fingerprint === before.digest && existsSync(join(cacheDir, resultFile(before.digest)))) {
@@ -123,6 +131,13 @@ export async function checkRepositoryCached(root: string, check: typeof CheckRep
     Object.defineProperty(result, 'files', { enumerable: true, get: () => load().files });
     return result;
   }
+  return undefined;
+}
+
+export async function checkRepositoryCached(root: string, check: typeof CheckRepository, cacheDir: string = join(root, CHECK_CACHE_DIR)): Promise<CheckResult> {
+  const before = checkFingerprint(root);
+  const hit = remembered(root, before, cacheDir);
+  if (hit) return hit;
   const result = await check(root);
   if (result.drift.length > 0) return result;
   const after = checkFingerprint(root);

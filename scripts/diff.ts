@@ -109,16 +109,19 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
     throw new UsageError('--live compares the working tree with the cluster; it cannot be combined with --base or --head');
   }
   if (values.context !== undefined && values.live === undefined) throw new UsageError('--context goes with --live');
-  const [{ envArgument }, { checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }] = await Promise.all([import('./lib/repo-inputs.ts'), import('./lib/generate/commands.ts')]);
-  if (values.live !== undefined) envArgument(root, values.live, { mustExist: true, option: '--live' });
-  await settleRepository(root, 'diff', io.err);
-  // The working tree is a side of the diff unless --head names a commit: it must pass generate's
-  // input checks and its generated files must match its inputs, or the diff would hide the change.
-  if (values.head === undefined && holdsGeneratorInputs(root)) {
-    // (Remembered while no file it reads changes: scripts/lib/render/check-cache.ts.)
-    const { checkRepositoryCached } = await import('./lib/render/check-cache.ts');
-    const { drift } = await checkRepositoryCached(root, checkRepository);
-    if (drift.length > 0) throw new FindingsError(staleMessage('diff', drift));
+  if (values.live !== undefined) (await import('./lib/repo-inputs.ts')).envArgument(root, values.live, { mustExist: true, option: '--live' });
+  // A tree exactly as a passing check left it (scripts/lib/render/check-cache.ts) needs neither settling
+  // nor the check again: generate's modules are then not even loaded.
+  const { checkRepositoryCached, rememberedCheck } = await import('./lib/render/check-cache.ts');
+  if (!rememberedCheck(root)) {
+    const { checkRepository, holdsGeneratorInputs, settleRepository, staleMessage } = await import('./lib/generate/commands.ts');
+    await settleRepository(root, 'diff', io.err);
+    // The working tree is a side of the diff unless --head names a commit: it must pass generate's
+    // input checks and its generated files must match its inputs, or the diff would hide the change.
+    if (values.head === undefined && holdsGeneratorInputs(root)) {
+      const { drift } = await checkRepositoryCached(root, checkRepository);
+      if (drift.length > 0) throw new FindingsError(staleMessage('diff', drift));
+    }
   }
   const colorChoice = parseColorChoice(values.color);
   const out = values.out !== undefined ? outFile(values.out) : undefined;

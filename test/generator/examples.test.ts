@@ -1,3 +1,4 @@
+import { loadSettings } from '../../scripts/lib/repo-inputs.ts';
 // The committed example environments: generated, rendering, and shaped as documented.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -63,12 +64,19 @@ describe.each([
 it('the committed environments fit the capacity in gitops.yaml, each alone and all together (with the operator)', () => {
   const settings = committedSettings();
   expect(settings.capacity).toBeDefined();
-  const rendered = new Map(['dev', 'staging', 'prod'].map((env) => [env, normalizeRender(execFileSync('kubectl', ['kustomize', `${REPO}overlays/${env}`], { encoding: 'utf8' }))]));
-  expect(capacityFindings(rendered, settings, true)).toEqual([]);
+  const render = (env: string) => normalizeRender(execFileSync('kubectl', ['kustomize', `${REPO}overlays/${env}`], { encoding: 'utf8' }));
+  const rendered = new Map(['dev', 'staging', 'prod'].map((env) => [env, render(env)]));
+  // The committed capacity (two nodes) holds the environments and previews.maxConcurrent previews.
+  const withPreviews = loadSettings('gitops.yaml', readFileSync(`${REPO}gitops.yaml`, 'utf8')).settings!;
+  expect(withPreviews.previews).toBeDefined();
+  expect(capacityFindings(new Map([...rendered, ['pr-123', render('pr-123')]]), withPreviews, true)).toEqual([]);
+  // dev, staging and prod alone fit one 4-vCPU / 8 GiB node…
+  const oneNode = { ...settings, capacity: { cpu: '3800m', memory: '7Gi' } };
+  expect(capacityFindings(rendered, oneNode, true)).toEqual([]);
   // …and would not with the operator's default init-container requests (0.5 CPU each; 7 members).
   const withoutInit = new Map([...rendered].map(([env, objs]) => [env, objs.map((o) =>
     o.id.kind === 'MongoDBCommunity' ? { ...o, object: JSON.parse(JSON.stringify(o.object, (k, v) => (k === 'initContainers' ? undefined : v))) } : o)]));
-  expect(capacityFindings(withoutInit, settings, true).map((f) => `${f.policy} ${f.file}`)).toEqual(['capacity gitops.yaml']);
+  expect(capacityFindings(withoutInit, oneNode, true).map((f) => `${f.policy} ${f.file}`)).toEqual(['capacity gitops.yaml']);
 });
 
 it('prod syncs by hand, dev automatically', () => {

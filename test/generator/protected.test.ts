@@ -114,7 +114,7 @@ describe(`validate policy ${PROTECTED_POLICY}`, () => {
 });
 
 // End to end, as a user runs the commands, in a temporary git repository.
-const COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform', 'argocd', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
+const COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform', 'argocd', 'previews', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
 let dir: string;
 const run = (script: string, ...args: string[]) => {
   const r = spawnSync(process.execPath, [`scripts/${script}.ts`, ...args], { cwd: dir, encoding: 'utf8' });

@@ -103,7 +103,7 @@ export function percentile(sorted: number[], p: number): number {
 
 // ---- Toolkit attacks (test/hardening/inputs-*.test.ts): a throw-away repository and a run of a CLI. ----
 
-const TOOLKIT_COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform/mongodb', 'argocd', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
+const TOOLKIT_COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform/mongodb', 'argocd', 'previews', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 
 export interface ScriptRun {

@@ -44,7 +44,8 @@ const rendered = new Map<string, RenderedObject[]>();
 beforeAll(async () => {
   repo = createRepoCopy();
   envs = Object.keys((await readRepoInputs(repo.root)).envs).sort();
-  for (const env of envs) {
+  // The sample preview renders like an environment and stands for the ApplicationSet's Applications.
+  for (const env of [...envs, 'pr-123']) {
     const yaml = execFileSync('kubectl', ['kustomize', join(repo.root, 'overlays', env)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     rendered.set(env, normalizeRender(yaml));
   }

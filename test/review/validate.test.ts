@@ -144,7 +144,7 @@ describe('validate schemas', () => {
 describe('validate CLI (on a copy of this repository)', () => {
   it('passes the committed environments, the Argo CD objects and the repository checks with exit 0', async () => {
     const r = await runScript('validate', [], repo.root);
-    expect(r.stdout).toContain('validated dev, prod, staging, argocd, repository: no findings');
+    expect(r.stdout).toContain('validated dev, pr-123, prod, staging, argocd, repository: no findings');
     expect(r.code).toBe(0);
   }, 120_000);
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '../..');
-const GITOPS_PATHS = ['.gitignore', 'gitops.yaml', 'overlays', 'apps/users-api/deploy', 'platform', 'argocd', 'schemas'];
+const GITOPS_PATHS = ['.gitignore', 'gitops.yaml', 'overlays', 'apps/users-api/deploy', 'platform', 'argocd', 'previews', 'schemas'];
 
 export interface RunResult {
   status: number | null;

@@ -107,7 +107,8 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
 
   // Preview environments (previews.ts): the template overlay, a sample, the ApplicationSet and its project.
   const { previews } = settings;
-  if (previews) {
+  // (A template that is not an environment is an input error: preview-rules.ts reports it before generating.)
+  if (previews && inputs.envs[previews.template]) {
     const template = inputs.envs[previews.template]!;
     const p = previewFiles(settings, previews, { spec: template.spec, dotenv: template.dotenv, sources: [envSpecFile(previews.template), envDotenvFile(previews.template)] }, overlayParts, generatedHeader, toYaml);
     Object.assign(files, p.files);
@@ -123,7 +124,7 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   for (const [cluster, there] of byCluster) {
     // Previews (in-cluster) live in namespaces that do not exist yet (pr-<number>): that operator then
     // watches every namespace, and its chart binds its ClusterRole cluster-wide (docs/release.md).
-    const watched = previews && cluster === IN_CLUSTER_NAME ? ['*'] : there.map((e) => e.namespace).sort();
+    const watched = previews && inputs.envs[previews.template] && cluster === IN_CLUSTER_NAME ? ['*'] : there.map((e) => e.namespace).sort();
     const project = platformProjectName(PLATFORM_PROJECT_NAME, cluster);
     const operator = onCluster(settings, mongoOperatorApp(settings, watched, project), cluster);
     argocdFile(`${ARGOCD_APPS_DIR}/${operatorAppName(MONGODB_OPERATOR_APP_NAME, cluster)}.yaml`, platformSources, withWave(operator, WAVES.operator));

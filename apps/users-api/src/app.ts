@@ -60,8 +60,16 @@ const ALLOW = {
   readOnly: 'GET, HEAD, OPTIONS',
 } as const;
 
+/**
+ * A replica set between primaries: "not primary" and "node is recovering / shutting down" codes, as the
+ * driver classifies them (mongodb@7.9.0 lib/error.js MONGODB_ERROR_CODES, the state-change codes of the
+ * server discovery spec). Answered 503: the next request finds the new primary.
+ */
+const STATE_CHANGE_CODES = new Set([91, 189, 10107, 11600, 11602, 13435, 13436]);
+
 function isDatabaseUnavailable(error: unknown): boolean {
   return (
+    (error instanceof MongoServerError && (STATE_CHANGE_CODES.has(Number(error.code)) || error.hasErrorLabel('RetryableWriteError'))) ||
     error instanceof MongoServerSelectionError ||
     error instanceof MongoNetworkError ||
     error instanceof MongoTopologyClosedError ||

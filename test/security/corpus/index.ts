@@ -4,6 +4,7 @@
 // on every run except for the key bytes, which no rule depends on.
 import { generateKeyPairSync } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { prng } from '../../review/scaled-repo.ts';
 
 export interface CorpusCase {
   id: string;
@@ -15,17 +16,8 @@ export interface CorpusCase {
   planted: boolean;
 }
 
-/** mulberry32: a small seeded generator, so the corpus is reproducible. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (test/review/scaled-repo.ts prng): a small seeded generator, so the corpus is reproducible. */
+const generator = prng;
 
 const cat = (...parts: string[]): string => parts.join('');
 const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');

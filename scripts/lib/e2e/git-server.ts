@@ -1,9 +1,11 @@
 // The checkout served to Argo CD from inside the cluster, so that unpushed commits are what gets tested:
 // `git daemon` (git's own server, git-scm.com/docs/git-daemon) in a pod, its image built from the same
 // pinned Node/Alpine base as the API (Dockerfile ARG NODE_IMAGE, so one pin) plus Alpine's git and
-// git-daemon packages. Argo CD clones git:// URLs (its repo-server runs the git CLI; argoproj/argo-cd
-// issue #10587 uses git daemon for the same purpose); gitops.yaml accepts git:// only for a host inside
-// the cluster (scripts/lib/git-refs-urls.ts). Pushes come through `kubectl port-forward`.
+// git-daemon packages. Argo CD reads git:// URLs: argo-cd@v3.5.1 util/git/client.go lists refs through a
+// go-git remote of the URL as given (go-git has a git:// transport), `newAuth` returns no auth for a URL
+// that is neither SSH nor given credentials, and fetches run the git CLI (argoproj/argo-cd issue #10587
+// serves tests from git daemon the same way). gitops.yaml accepts git:// only for a host inside the
+// cluster (scripts/lib/git-refs-urls.ts). Pushes come through `kubectl port-forward`.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject } from '../kube/client.ts';

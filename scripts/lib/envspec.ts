@@ -106,7 +106,7 @@ export const settingsSchema = {
   required: ['repoURL', 'image', 'argocd', 'operator', 'defaults'],
   properties: {
     // The shape only; scripts/lib/env-rules.ts checks host, path and credentials with precise messages.
-    repoURL: { type: 'string', pattern: '^(https://|ssh://|[^\\s/:@]+@)?[^\\s]+$', description: 'Git URL Argo CD pulls: https://host/owner/repo.git, ssh://git@host/owner/repo.git or git@host:owner/repo.git; a real host, no credentials' },
+    repoURL: { type: 'string', pattern: '^(https://|ssh://|[^\\s/:@]+@)?[^\\s]+$', description: 'Git URL Argo CD pulls: https://host/owner/repo.git, ssh://git@host/owner/repo.git or git@host:owner/repo.git; a real host, no credentials (git:// only for an in-cluster Service: the e2e git server)' },
     image: { type: 'string', pattern: '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$', description: 'Image repository of the users API, without tag' },
     argocd: {
       type: 'object', additionalProperties: false, required: ['version', 'namespace'],

@@ -86,6 +86,20 @@ export function httpsUrlProblem(url: string, needsPath: boolean): string | undef
 }
 
 /**
+ * git:// (git's own unauthenticated protocol, git-scm.com/docs/git-daemon) is accepted only for a Service
+ * inside the cluster (`<service>.<namespace>.svc[.cluster.local]`): the end-to-end run's git server
+ * (scripts/lib/e2e/git-server.ts) that serves a checkout to Argo CD. Anywhere else it would be an
+ * unauthenticated clone over the network.
+ */
+function inClusterGitUrlProblem(url: string): string | undefined {
+  const m = /^git:\/\/([a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-9])?\.svc(\.cluster\.local)?)(?::([^/]*))?(\/[^?#]*)$/.exec(url);
+  if (!m) return 'is a git:// URL outside the cluster: git:// is accepted only for an in-cluster Service (git://<service>.<namespace>.svc.cluster.local/<repo>), e.g. the e2e git server; use https:// or ssh://';
+  const path = m[6]!;
+  if (path === '/' || path.split('/').some((s) => s === '.' || s === '..')) return 'has no repository path, or a "." or ".." path segment';
+  return portProblem(m[5]);
+}
+
+/**
  * Why `url` is not a git URL Argo CD may clone, or undefined: https (see httpsUrlProblem),
  * `ssh://[user@]host[:port]/path` or scp-like `[user@]host:path`. An ssh user name (such as `git`) is
  * the account, not a secret, but a password (`user:password@`) is refused: Argo CD takes the key or
@@ -95,6 +109,7 @@ export function gitUrlProblem(url: string): string | undefined {
   if (typeof url !== 'string' || url === '') return 'is empty';
   if (!PRINTABLE.test(url)) return 'contains spaces, line breaks or non-ASCII characters';
   if (url.startsWith('https://')) return httpsUrlProblem(url, true);
+  if (url.startsWith('git://')) return inClusterGitUrlProblem(url);
   let user: string | undefined;
   let host: string;
   let port: string | undefined;
@@ -105,7 +120,7 @@ export function gitUrlProblem(url: string): string | undefined {
     if (!ssh) return 'is not a valid ssh:// URL (ssh://git@host/owner/repo.git)';
     [, user, host = '', port, path = ''] = ssh;
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
-    return 'uses a scheme other than https:// or ssh://';
+    return 'uses a scheme other than https://, ssh:// or (inside the cluster) git://';
   } else if (/^[^/@]*:[^/]*@/.test(url)) {
     return 'contains a password (user:password@); use an ssh key in an Argo CD repository Secret';
   } else if (scp) {

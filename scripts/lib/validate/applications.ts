@@ -2,6 +2,7 @@
 // under argocd/ its directory.include lists), a cluster's namespaces Application, each environment's overlay,
 // the preview ApplicationSet (as the committed sample pr-123) and the operator's Helm chart (rendered from the
 // upstream chart source by scripts/lib/render/helm.ts). Shared by validate's admission pass and the sync plan.
+import { resolve } from 'node:path';
 import { ARGOCD_DIR, OVERLAYS_DIR } from '../layout.ts';
 import { PREVIEW_SAMPLE_NUMBER, PREVIEW_TEMPLATE_DIR, previewName } from '../generate/previews.ts';
 import { knownClusters } from '../clusters/index.ts';
@@ -11,6 +12,8 @@ import type { RenderedObject } from '../render/normalize.ts';
 import type { RepoSettings } from '../spec.ts';
 import type { KnownCluster } from './admission.ts';
 import { argocdFiles, literalInclude } from './validate.ts';
+
+const TOOLKIT = resolve(import.meta.dirname, '../../..');
 
 type Obj = Record<string, unknown>;
 const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
@@ -76,7 +79,8 @@ export function repositoryApplications(root: string, rendered: ReadonlyMap<strin
   const clusters = [...knownClusters(settings)].map(([name, c]) => ({ name, server: c.server }));
   const notes: string[] = [];
   const apps: RepoApplication[] = [];
-  const chart = operatorChartSource(root, settings.operator.version);
+  // The upstream files sit beside the toolkit's checkout (../shared/envtest/upstream), whatever repository it runs in.
+  const chart = operatorChartSource(TOOLKIT, settings.operator.version);
   const all: Array<{ file: string; app: Obj }> = [];
   const rootFile = files.find((f) => f.file === `${ARGOCD_DIR}/root.yaml`);
   const theRoot = rootApp ?? rootFile?.objects.find((o) => o.kind === 'Application');

@@ -76,3 +76,18 @@ run(`the upstream chart, rendered (${why || 'Go + sprig'})`, () => {
     expect((deployment.spec.template.spec.containers as Array<{ securityContext: unknown }>)[0]!.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
   });
 });
+
+describe('without Go', () => {
+  it('says plainly what to install instead of rendering nothing', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { helmRenderBinary, HelmRenderUnavailable } = await import('../../scripts/lib/render/helm.ts');
+    const cache = mkdtempSync(join(tmpdir(), 'helm-render-nogo-'));
+    try {
+      expect(() => helmRenderBinary(cache, { ...process.env, PATH: '/nonexistent' })).toThrow(HelmRenderUnavailable);
+      expect(() => helmRenderBinary(cache, { ...process.env, PATH: '/nonexistent' })).toThrow(/`go` was not found: install golang-go golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev/);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});

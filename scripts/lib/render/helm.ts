@@ -57,11 +57,11 @@ function sourceHash(): string {
 }
 
 /** The built renderer's path, building it (once per source hash) with Debian's Go in GOPATH mode. */
-export function helmRenderBinary(cacheDir = join(TOOLKIT, '.cache')): string {
+export function helmRenderBinary(cacheDir = join(TOOLKIT, '.cache'), env: NodeJS.ProcessEnv = process.env): string {
   const dir = join(cacheDir, 'helm-render', sourceHash());
   const bin = join(dir, 'helm-render');
   if (existsSync(bin)) return bin;
-  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  const go = spawnSync('go', ['version'], { encoding: 'utf8', env });
   if (go.error || go.status !== 0) {
     throw new HelmRenderUnavailable(`rendering a Helm chart needs Go to build scripts/lib/render/helm/main.go, and \`go\` was not found: install ${HELM_RENDER_APT_PACKAGES.join(' ')} (apt-get install)`);
   }
@@ -73,7 +73,7 @@ export function helmRenderBinary(cacheDir = join(TOOLKIT, '.cache')): string {
   const r = spawnSync('go', ['build', '-o', tmp, 'main.go'], {
     cwd: SOURCE_DIR,
     encoding: 'utf8',
-    env: { ...process.env, GO111MODULE: 'off', GOPATH: DEBIAN_GOPATH, GOCACHE: join(cacheDir, 'helm-render', 'gocache'), GOFLAGS: '' },
+    env: { ...env, GO111MODULE: 'off', GOPATH: DEBIAN_GOPATH, GOCACHE: join(cacheDir, 'helm-render', 'gocache'), GOFLAGS: '' },
   });
   if (r.status !== 0) {
     rmSync(tmp, { force: true });

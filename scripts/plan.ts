@@ -32,7 +32,7 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   if (unknown.length > 0) throw new UsageError(`unknown environment${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${known.join(', ') || '(none)'}`);
   const kustomize = await locateKustomize();
   const progress = progressLine(process.stderr, (done, total) => `rendering ${done}/${total} environments…`);
-  const plan = await planRepository(root, { envs: positionals, kustomize }).finally(progress.end);
+  const plan = await planRepository(root, { ...(positionals.length > 0 ? { envs: positionals } : {}), kustomize }).finally(progress.end);
   io.out(formatPlan(plan, format as Parameters<typeof formatPlan>[1]).trimEnd());
   return plan.finishes ? 0 : 1;
 });

@@ -15,12 +15,16 @@ import { planFirstSync, type SyncPlan } from './plan.ts';
 export { planFirstSync } from './plan.ts';
 export type { SyncPlan } from './plan.ts';
 
-/** The plan of the repository at `root` (rendered already, or rendered now with `kustomize`). */
+/**
+ * The plan of the repository at `root`: every environment when `envs` is absent, else the platform and only
+ * those (rendered already, or rendered now with `kustomize`).
+ */
 export async function planRepository(root: string, opts: { envs?: readonly string[]; kustomize?: KustomizeTool; rendered?: readonly RenderedEnvironment[] }): Promise<SyncPlan> {
   const { settings, problems } = loadSettings(SETTINGS_FILE, readFileSync(join(root, SETTINGS_FILE), 'utf8'));
   if (!settings) throw new InputError(problems);
-  const rendered = opts.rendered ?? (opts.kustomize ? await renderEnvironments({ root, kustomize: opts.kustomize }) : []);
+  const some = opts.envs !== undefined;
+  const rendered = opts.rendered ?? (opts.kustomize && (!some || opts.envs!.length > 0) ? await renderEnvironments({ root, kustomize: opts.kustomize, ...(some ? { envs: opts.envs } : {}) }) : []);
   const objects = new Map(rendered.map((r) => [r.env, canonicalObjects(r)]));
   const repo = repositoryApplications(root, objects, settings);
-  return planFirstSync(repo, { envs: opts.envs ?? [], image: settings.image });
+  return planFirstSync(repo, { ...(some ? { envs: opts.envs } : {}), image: settings.image });
 }

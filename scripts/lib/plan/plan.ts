@@ -99,7 +99,7 @@ export interface SyncPlan {
 }
 
 export interface PlanOptions {
-  /** Only these environments' Applications (a new environment); all when empty. */
+  /** Only these environments' Applications (a new environment; [] the platform only); every one when absent. */
   envs?: readonly string[];
   /** The repository's own image (gitops.yaml `image`): a preview's hooks must not need the PR's build of it. */
   image?: string;
@@ -355,7 +355,7 @@ export function planFirstSync(repo: RepoApplications, options: PlanOptions = {})
   const crdScopes = new Map<string, boolean>();
   for (const o of allObjects) if (o.kind === 'CustomResourceDefinition') crdScopes.set(crdKey(o) ?? '', str(asObj(o.spec).scope) !== 'Cluster');
   const namespaced = (g: string, k: string): boolean => crdScopes.get(`${g}/${k}`) ?? !isClusterScoped({ group: g, kind: k });
-  const wanted = (a: RepoApplication): boolean => !options.envs || options.envs.length === 0 || a.source === 'operator' || a.source === 'namespaces' || (a.env !== undefined && options.envs.includes(a.env));
+  const wanted = (a: RepoApplication): boolean => !options.envs || a.source === 'operator' || a.source === 'namespaces' || (a.env !== undefined && options.envs.includes(a.env));
 
   const refuse = (a: RepoApplication, objects: readonly Obj[]): void => {
     for (const r of admissionRefusals({ app: a.app, objects, projects: repo.projects, clusters: repo.clusters }) as Refusal[]) {

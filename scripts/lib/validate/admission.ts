@@ -148,11 +148,16 @@ function argoGlob(pattern: string, val: string, allowNegation: boolean, separato
   return globMatch(pattern, val, separators);
 }
 
-/** util/git/git.go NormalizeGitURL (scp-like SSH URLs become ssh:// URLs, then the prefix is dropped). */
+/** util/git/git.go sshURLRegex. */
+const SSH_URL = /^(ssh:\/\/)?([^/:]*?)@[^@]+$/;
+
+/**
+ * util/git/git.go NormalizeGitURL: lower case; an SSH URL without ssh:// gets its first ":" made a "/" and the
+ * prefix added; ".git" dropped; the prefix removed again (url.Parse/String leave these URLs as they are).
+ */
 export function normalizeGitURL(repo: string): string {
   let r = repo.trim().toLowerCase();
-  const ssh = /^(?:ssh:\/\/)?([^@:/]+@)?([^@:/]+):(?!\d+\/)/.exec(r);
-  if (ssh && !r.startsWith('ssh://') && !/^[a-z][a-z0-9+.-]*:\/\//.test(r) && r.includes('@')) r = `ssh://${r.replace(':', '/')}`;
+  if (SSH_URL.test(r) && !r.startsWith('ssh://')) r = `ssh://${r.replace(':', '/')}`;
   if (r.endsWith('.git')) r = r.slice(0, -4);
   return r.replace(/^ssh:\/\//, '');
 }

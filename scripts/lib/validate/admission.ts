@@ -51,13 +51,28 @@ const reEscape = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&
  * nothing (Match returns ErrBadPattern, which the callers treat as no match).
  */
 export function filepathMatch(pattern: string, name: string): boolean {
+  const re = filepathRegExp(pattern);
+  return re !== undefined && re.test(name);
+}
+
+// Compiled patterns, remembered (as util/glob caches gobwas globs): a repository checks thousands of objects
+// against a few dozen patterns.
+const filepathCache = new Map<string, RegExp | undefined>();
+function filepathRegExp(pattern: string): RegExp | undefined {
+  if (filepathCache.has(pattern)) return filepathCache.get(pattern);
+  const re = compileFilepath(pattern);
+  filepathCache.set(pattern, re === undefined ? undefined : new RegExp(`^${re}$`, 's'));
+  return filepathCache.get(pattern);
+}
+
+function compileFilepath(pattern: string): string | undefined {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
     if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
     else if (c === '\\') {
-      if (i + 1 >= pattern.length) return false;
+      if (i + 1 >= pattern.length) return undefined;
       re += reEscape(pattern[++i]!);
     } else if (c === '[') {
       // match.go matchChunk / getEsc: "-" and "]" are not class characters unless escaped, "]" right after
@@ -79,12 +94,12 @@ export function filepathMatch(pattern: string, name: string): boolean {
       for (let n = 0; ; n++) {
         if (pattern[j] === ']' && n > 0) break;
         const lo = esc();
-        if (lo === undefined) return false;
+        if (lo === undefined) return undefined;
         let hi = lo;
         if (pattern[j] === '-') {
           j++;
           const h = esc();
-          if (h === undefined || h < lo) return false;
+          if (h === undefined || h < lo) return undefined;
           hi = h;
         }
         cls += lo === hi ? reEscape(lo) : `${reEscape(lo)}-${reEscape(hi)}`;
@@ -93,7 +108,7 @@ export function filepathMatch(pattern: string, name: string): boolean {
       i = j;
     } else re += reEscape(c);
   }
-  return new RegExp(`^${re}$`, 's').test(name);
+  return re;
 }
 
 /**
@@ -102,6 +117,15 @@ export function filepathMatch(pattern: string, name: string): boolean {
  * A pattern that does not compile matches nothing.
  */
 export function globMatch(pattern: string, text: string, separators = ''): boolean {
+  const key = `${separators}\0${pattern}`;
+  if (!globCache.has(key)) globCache.set(key, compileGlob(pattern, separators));
+  const re = globCache.get(key);
+  return re !== undefined && re.test(text);
+}
+
+const globCache = new Map<string, RegExp | undefined>();
+
+function compileGlob(pattern: string, separators: string): RegExp | undefined {
   const notSep = separators === '' ? '[\\s\\S]' : `[^${reEscape(separators)}]`;
   let re = '';
   let depth = 0;
@@ -114,15 +138,15 @@ export function globMatch(pattern: string, text: string, separators = ''): boole
       } else re += `${notSep}*`;
     } else if (c === '?') re += notSep;
     else if (c === '\\') {
-      if (i + 1 >= pattern.length) return false;
+      if (i + 1 >= pattern.length) return undefined;
       re += reEscape(pattern[++i]!);
     } else if (c === '[') {
       const end = pattern.indexOf(']', i + 2);
-      if (end < 0) return false;
+      if (end < 0) return undefined;
       let body = pattern.slice(i + 1, end);
       const neg = body.startsWith('!');
       if (neg) body = body.slice(1);
-      if (body === '') return false;
+      if (body === '') return undefined;
       const m = /^(.)-(.)$/s.exec(body);
       re += m ? `[${neg ? '^' : ''}${reEscape(m[1]!)}-${reEscape(m[2]!)}]` : `[${neg ? '^' : ''}${[...body].map(reEscape).join('')}]`;
       i = end;
@@ -135,8 +159,8 @@ export function globMatch(pattern: string, text: string, separators = ''): boole
     } else if (c === ',' && depth > 0) re += '|';
     else re += reEscape(c);
   }
-  if (depth !== 0) return false;
-  return new RegExp(`^${re}$`).test(text);
+  if (depth !== 0) return undefined;
+  return new RegExp(`^${re}$`);
 }
 
 const isDenyPattern = (p: string): boolean => p.startsWith('!');

@@ -11,7 +11,7 @@ import { HelmRenderUnavailable } from '../render/helm.ts';
 import type { RenderedObject } from '../render/normalize.ts';
 import type { RepoSettings } from '../spec.ts';
 import type { KnownCluster } from './admission.ts';
-import { argocdFiles, literalInclude } from './validate.ts';
+import { argocdFiles, literalInclude, type ArgoFile } from './validate.ts';
 
 const TOOLKIT = resolve(import.meta.dirname, '../../..');
 
@@ -71,8 +71,7 @@ function typedOperatorObjects(app: Obj): Obj[] {
  * Every Application the repository makes (the root first), with what it applies. `rendered` are the
  * environments' renders (by environment name, the sample preview as pr-123).
  */
-export function repositoryApplications(root: string, rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings, rootApp?: Obj): RepoApplications {
-  const files = argocdFiles(root);
+export function repositoryApplications(root: string, rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings, rootApp?: Obj, files: readonly ArgoFile[] = argocdFiles(root)): RepoApplications {
   const byPath = new Map(files.map((f) => [f.file, f]));
   const projects = new Map<string, Obj>();
   for (const f of files) for (const o of f.objects) if (o.kind === 'AppProject') projects.set(String(asObj(o.metadata).name ?? ''), o);

@@ -227,7 +227,7 @@ type Obj = Record<string, unknown>;
 const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-interface ArgoFile {
+export interface ArgoFile {
   file: string;
   objects: Obj[];
 }
@@ -282,9 +282,8 @@ interface Needs {
  * same cluster-scoped kinds and names, the same destination namespaces and source repositories.
  * `rendered` are the environments' renders; the operator chart's kinds come from operatorChartKinds.
  */
-export function projectFindings(root: string, rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings): Finding[] {
+export function projectFindings(root: string, rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings, files: readonly ArgoFile[] = argocdFiles(root)): Finding[] {
   const findings: Finding[] = [];
-  const files = argocdFiles(root);
   const add = (file: string, id: ResourceId, path: string, message: string, fix: string): void => {
     findings.push({ env: ARGOCD_SCOPE, policy: ARGOCD_PROJECT, object: id, file, path, message, fix });
   };
@@ -485,10 +484,11 @@ export function validateRepository(
   envs: readonly string[],
 ): Finding[] {
   const objects = new Map(rendered.map((r) => [r.env, canonicalObjects(r)]));
+  const files = argocdFiles(root);
   return [
     ...unownedFileFindings(root, generated, envs),
-    ...projectFindings(root, objects, settings),
-    ...admissionFindings(root, objects, settings),
+    ...projectFindings(root, objects, settings, files),
+    ...admissionFindings(root, objects, settings, files),
     ...capacityFindings(objects, settings, envs.every((e) => objects.has(e)), clusterOfGenerated(generated)),
   ];
 }
@@ -500,8 +500,8 @@ export const ARGOCD_ADMISSION = 'argocd-admission';
  * the repository and every object it applies (the operator's chart rendered from its upstream source)
  * against its AppProject. One finding per refusal, on the Application's file.
  */
-export function admissionFindings(root: string, rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings): Finding[] {
-  const { apps, projects, clusters } = repositoryApplications(root, rendered, settings);
+export function admissionFindings(root: string, rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings, files: readonly ArgoFile[] = argocdFiles(root)): Finding[] {
+  const { apps, projects, clusters } = repositoryApplications(root, rendered, settings, undefined, files);
   const findings: Finding[] = [];
   for (const a of apps) {
     if (!a.objects) continue;

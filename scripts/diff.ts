@@ -135,7 +135,9 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
   } finally {
     progress.end();
   }
-  const text = await output(report, format, values, out === undefined && shouldColor(colorChoice, process.stdout));
+  let text = await output(report, format, values, out === undefined && shouldColor(colorChoice, process.stdout));
+  // The working tree's first-sync plan as a collapsed section (scripts/lib/plan, docs/sync.md).
+  if ((format === 'markdown' || format === 'html') && values.live === undefined) text = await (await import('./lib/plan/review.ts')).withSyncPlan(text, format, root, kustomize, values.head, report.reached);
   if (out !== undefined) {
     const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
     writeFileSync(tmp, text);

@@ -44,7 +44,7 @@ const NO_DAEMON = { code: 1, stderr: 'Cannot connect to the Docker daemon at uni
 describe('e2e preflight', () => {
   it('a docker client without a daemon and no podman: exit 2 naming both, before anything is created', async () => {
     const host = tableHost({ docker: NO_DAEMON, kubectl: {}, git: {}, kind: {} });
-    const err = await preflight(host, {}).catch((e: unknown) => e as Error & { exitCode?: number });
+    const err = (await preflight(host, {}).then(() => new Error('no error'), (e: unknown) => e)) as Error & { exitCode?: number };
     expect(err).toBeInstanceOf(Error);
     expect(err.exitCode).toBe(2);
     expect(err.message).toMatch(/no container engine answers \(docker info: Cannot connect to the Docker daemon.*; podman: not installed\)/);
@@ -53,7 +53,7 @@ describe('e2e preflight', () => {
   });
 
   it('an engine but neither kind nor k3d, and no --context: exit 2 saying how to go on', async () => {
-    const err = await preflight(tableHost({ docker: {}, kubectl: {}, git: {} }), {}).catch((e: unknown) => e as Error & { exitCode?: number });
+    const err = (await preflight(tableHost({ docker: {}, kubectl: {}, git: {} }), {}).then(() => new Error('no error'), (e: unknown) => e)) as Error & { exitCode?: number };
     expect(err.exitCode).toBe(2);
     expect(err.message).toMatch(/kind or k3d is not installed.*--context/);
   });

@@ -89,10 +89,10 @@ describe('what the operator chart renders (for its AppProject)', () => {
     expect(kinds(c.cluster)).not.toContain('ClusterRoleBinding/mongodb-kubernetes-operator');
   });
 
-  it('uses a Role when it watches only its own namespace, and ClusterRoleBindings for "*"', () => {
+  it('uses a Role when it watches only its own namespace; for "*" ClusterRoleBindings and still RoleBindings in its own namespace', () => {
     expect(kinds(operatorChartKinds([], 'mongodb-operator').namespaced)).toEqual(['ServiceAccount', 'Deployment', 'Role', 'RoleBinding']);
     const all = operatorChartKinds(['*'], 'mongodb-operator');
-    expect(kinds(all.namespaced)).toEqual(['ServiceAccount', 'Deployment']);
+    expect(kinds(all.namespaced)).toEqual(['ServiceAccount', 'Deployment', 'RoleBinding']);
     expect(kinds(all.cluster)).toContain('ClusterRoleBinding/mongodb-kubernetes-operator');
   });
 });

@@ -1,5 +1,8 @@
 // The MongoDB operator as an Argo CD Application: MongoDB Controllers for Kubernetes (MCK) from its
 // official Helm chart, pinned, with our own values. Nothing of the chart is copied into the repo.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { helmTemplate, type HelmObject } from '../render/helm.ts';
 import type { MongoSpec, RepoSettings } from '../spec.ts';
 
 /**
@@ -111,13 +114,16 @@ export interface ChartKind {
 }
 
 /**
- * What the chart renders with our values (mongodb/mongodb-kubernetes@1.10.0:helm_chart/templates/ and
+ * What the chart renders with our values. A typed list so that generating needs no Go; test/mongodb/operator.test.ts
+ * renders the upstream chart (scripts/lib/render/helm.ts) for several watch lists and proves it equal
+ * (mongodb/mongodb-kubernetes@1.10.0:helm_chart/templates/ and
  * crds/), which its AppProject must allow and nothing more:
  * - crds/: CustomResourceDefinitions (cluster-scoped);
  * - operator-sa.yaml (createOperatorServiceAccount, default true): ServiceAccount; operator.yaml: Deployment;
  * - operator-roles-base.yaml and operator-roles-pvc-resize.yaml (enablePVCResize, default true): the
  *   operator's rules as a Role when it watches only its own namespace, otherwise as a ClusterRole, bound
- *   by a RoleBinding in each watched namespace (a ClusterRoleBinding for "*");
+ *   by a RoleBinding in each watched namespace (a ClusterRoleBinding for "*"); the chart adds the operator's
+ *   own namespace to the watched ones, so it always gets RoleBindings;
  * - operator-roles-webhook.yaml (webhook.registerConfiguration and installClusterRole, default true):
  *   a ClusterRole and ClusterRoleBinding;
  * - nothing from operator-roles-telemetry.yaml (telemetry.enabled false), operator-roles-clustermongodbroles.yaml
@@ -143,7 +149,10 @@ export function operatorChartKinds(watchNamespaces: readonly string[], operatorN
     { group: '', kind: 'ServiceAccount' },
     { group: 'apps', kind: 'Deployment' },
     ...(clusterScoped ? [] : [{ group: rbac, kind: 'Role' }]),
-    ...(all ? [] : [{ group: rbac, kind: 'RoleBinding' }]),
+    // One RoleBinding per watched namespace that is not "*": the chart always appends its own namespace to the
+    // watch list (`concat $watchNamespace (include "mongodb-kubernetes-operator.namespace" . | list) | uniq`),
+    // so even with "*" the operator's namespace gets the base and the pvc-resize RoleBindings.
+    ...(watched.some((w) => w !== '*') ? [{ group: rbac, kind: 'RoleBinding' }] : []),
   ];
   return { cluster, namespaced };
 }
@@ -201,4 +210,40 @@ export function mongoOperatorApplication(
       },
     },
   };
+}
+
+/**
+ * Where the pinned chart's unpacked source is on this machine: $GITOPS_UPSTREAM_DIR, else $ENVTEST_UPSTREAM_DIR
+ * (the GitHub workflow downloads the upstream files there), else ../shared/envtest/upstream beside the repository.
+ * mongodb/mongodb-kubernetes@1.10.0:helm_chart/ unpacked as mongodb-kubernetes-<version>-helm-chart/, and its
+ * crds/ concatenated as mongodb-kubernetes-<version>-crds.yaml. Nothing of it is committed.
+ */
+export function operatorChartSource(root: string, version: string, env: NodeJS.ProcessEnv = process.env): { chartDir: string; crdFiles: string[] } | undefined {
+  const dir = env.GITOPS_UPSTREAM_DIR || env.ENVTEST_UPSTREAM_DIR || resolve(root, '../shared/envtest/upstream');
+  const chartDir = join(dir, `mongodb-kubernetes-${version}-helm-chart`);
+  const crds = join(dir, `mongodb-kubernetes-${version}-crds.yaml`);
+  if (!existsSync(join(chartDir, 'Chart.yaml')) || !existsSync(crds)) return undefined;
+  return { chartDir, crdFiles: [crds] };
+}
+
+/**
+ * What Argo CD applies for an operator Application (a Helm-chart source): `helm template` of the chart source
+ * with the Application's release name, destination namespace and valuesObject (scripts/lib/render/helm.ts).
+ */
+export function renderOperatorApplication(app: Record<string, unknown>, source: { chartDir: string; crdFiles: string[] }): HelmObject[] {
+  const spec = (app.spec ?? {}) as Record<string, unknown>;
+  const src = (spec.source ?? {}) as Record<string, unknown>;
+  const helm = (src.helm ?? {}) as Record<string, unknown>;
+  const dest = (spec.destination ?? {}) as Record<string, unknown>;
+  const name = String(((app.metadata ?? {}) as Record<string, unknown>).name ?? '');
+  return helmTemplate({
+    chartDir: source.chartDir,
+    crdFiles: source.crdFiles,
+    // argo-cd@v3.5.1:reposerver/repository/repository.go helmTemplate: releaseName else the Application's name,
+    // helm.namespace else the destination namespace; --include-crds unless skipCrds.
+    releaseName: typeof helm.releaseName === 'string' && helm.releaseName !== '' ? helm.releaseName : name,
+    namespace: typeof helm.namespace === 'string' && helm.namespace !== '' ? helm.namespace : String(dest.namespace ?? ''),
+    valuesObject: (helm.valuesObject ?? undefined) as Record<string, unknown> | undefined,
+    includeCrds: helm.skipCrds !== true,
+  });
 }

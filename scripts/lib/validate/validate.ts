@@ -18,6 +18,8 @@ import type { RenderedObject, ResourceId } from '../render/normalize.ts';
 import { buildSourceIndex, fileForField, sourceOf } from '../render/sources.ts';
 import type { SchemaRegistry } from './schema.ts';
 import { POLICIES, WAIVER_ANNOTATION_PREFIX } from './policies.ts';
+import { admissionRefusals } from './admission.ts';
+import { repositoryApplications } from './applications.ts';
 import type { Policy } from './policies.ts';
 
 export interface Finding {
@@ -225,13 +227,13 @@ type Obj = Record<string, unknown>;
 const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-interface ArgoFile {
+export interface ArgoFile {
   file: string;
   objects: Obj[];
 }
 
 /** The YAML documents of every .yaml/.yml file under argocd/. */
-function argocdFiles(root: string): ArgoFile[] {
+export function argocdFiles(root: string): ArgoFile[] {
   return yamlFilesUnder(root, ARGOCD_DIR)
     .sort()
     .map((file) => {
@@ -280,9 +282,8 @@ interface Needs {
  * same cluster-scoped kinds and names, the same destination namespaces and source repositories.
  * `rendered` are the environments' renders; the operator chart's kinds come from operatorChartKinds.
  */
-export function projectFindings(root: string, rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings): Finding[] {
+export function projectFindings(root: string, rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings, files: readonly ArgoFile[] = argocdFiles(root)): Finding[] {
   const findings: Finding[] = [];
-  const files = argocdFiles(root);
   const add = (file: string, id: ResourceId, path: string, message: string, fix: string): void => {
     findings.push({ env: ARGOCD_SCOPE, policy: ARGOCD_PROJECT, object: id, file, path, message, fix });
   };
@@ -483,9 +484,35 @@ export function validateRepository(
   envs: readonly string[],
 ): Finding[] {
   const objects = new Map(rendered.map((r) => [r.env, canonicalObjects(r)]));
+  const files = argocdFiles(root);
   return [
     ...unownedFileFindings(root, generated, envs),
-    ...projectFindings(root, objects, settings),
+    ...projectFindings(root, objects, settings, files),
+    ...admissionFindings(root, objects, settings, files),
     ...capacityFindings(objects, settings, envs.every((e) => objects.has(e)), clusterOfGenerated(generated)),
   ];
+}
+
+export const ARGOCD_ADMISSION = 'argocd-admission';
+
+/**
+ * Project admission as Argo CD v3.5.1 decides it (scripts/lib/validate/admission.ts): every Application of
+ * the repository and every object it applies (the operator's chart rendered from its upstream source)
+ * against its AppProject. One finding per refusal, on the Application's file.
+ */
+export function admissionFindings(root: string, rendered: ReadonlyMap<string, readonly RenderedObject[]>, settings: RepoSettings, files: readonly ArgoFile[] = argocdFiles(root)): Finding[] {
+  const { apps, projects, clusters } = repositoryApplications(root, rendered, settings, undefined, files);
+  const findings: Finding[] = [];
+  for (const a of apps) {
+    if (!a.objects) continue;
+    const id = idOf(a.app);
+    for (const r of admissionRefusals({ app: a.app, objects: a.objects, projects, clusters })) {
+      findings.push({
+        env: ARGOCD_SCOPE, policy: ARGOCD_ADMISSION, object: id, file: a.file, path: r.rule === 'source' ? '/spec/source/repoURL' : r.rule === 'destination' ? '/spec/destination' : r.rule === 'project' ? '/spec/project' : '',
+        message: `Argo CD would refuse the sync${r.object ? ` of ${r.object}` : ''}: ${r.message}`,
+        fix: r.fix,
+      });
+    }
+  }
+  return findings;
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { formatHistory, tagHistory } from '../../scripts/lib/release/history.ts';
 import { termSafe } from '../../scripts/lib/term.ts';
+import { formatStatusText } from '../../scripts/lib/status/index.ts';
 import { createRepoCopy } from '../support/repo-copy.ts';
 import type { RepoCopy } from '../support/repo-copy.ts';
 
@@ -73,5 +74,12 @@ describe('terminal-safe text', () => {
     expect(termSafe('a\u001b[2Jb\nc')).toBe('a\\x1b[2Jb\\x0ac');
     expect(termSafe('a\u001b[2Jb\nc', { multiline: true })).toBe('a\\x1b[2Jb\nc');
     expect(termSafe(undefined)).toBe('(none)');
+  });
+
+  it('status prints condition messages and phases from the cluster terminal-safe', () => {
+    const text = formatStatusText([{ env: 'dev', namespace: 'dev', application: { name: 'dev-users-api', sync: 'OutOfSync', health: 'Degraded\u001b[2J', revision: null, message: null }, mongodb: { phase: 'Failed\u001b]0;x\u0007' }, deployment: null, ok: false, degraded: true, problems: ['ComparisonError: \u001b[31mboom\r\u009b2K'] }]);
+    expect(text).toContain('Degraded\\x1b[2J');
+    expect(text).toContain('  ! ComparisonError: \\x1b[31mboom\\x0d\\x9b2K');
+    expect(text.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   });
 });

@@ -90,8 +90,8 @@ const SCHEMAS = {
       then: { required: ['created_at', 'actor'] },
     },
   },
-  pulls_open: { type: 'array', items: { type: 'object', required: ['number', 'html_url'], properties: { number: NUMBER, html_url: { type: 'string', pattern: '^https?://[^\\s]+$' } } } },
-  pull: { type: 'object', required: ['number', 'html_url'], properties: { number: NUMBER, html_url: { type: 'string', pattern: '^https?://[^\\s]+$' } } },
+  pulls_open: { type: 'array', items: { type: 'object', required: ['number', 'html_url'], properties: { number: NUMBER, html_url: { type: 'string', pattern: '^https://[\\x21-\\x7e]+$' } } } },
+  pull: { type: 'object', required: ['number', 'html_url'], properties: { number: NUMBER, html_url: { type: 'string', pattern: '^https://[\\x21-\\x7e]+$' } } },
 } as const;
 
 type Validator = ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };

@@ -127,7 +127,7 @@ describe('the TTL clock is GitHub\'s timeline, never a commit date', () => {
   });
 });
 
-describe('GitHub answers are read through one validated reader', () => {
+describe('GitHub answers are read through one validated reader', { timeout: 120_000 }, () => {
   const api = (answer: (url: string) => unknown) => ({
     baseUrl: 'http://github.invalid', token: 't',
     fetch: (async (url: string) => {

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { changesDeployables, planPreviews, previewClock, previewLine } from '../../scripts/lib/release/previews.ts';
-import { apiPath, openPulls, parsePullNumber, pullFiles, pullTimeline, SHA_PATTERN } from '../../scripts/lib/release/github.ts';
+import { apiPath, openOrUpdatePullRequest, openPulls, parsePullNumber, pullFiles, pullTimeline, SHA_PATTERN } from '../../scripts/lib/release/github.ts';
 import { UsageError } from '../../scripts/lib/errors.ts';
 import type { OpenPull } from '../../scripts/lib/release/previews.ts';
 import { previewProblems } from '../../scripts/lib/preview-rules.ts';
@@ -148,6 +148,22 @@ describe('GitHub answers are read through one validated reader', { timeout: 120_
       expect(path).not.toMatch(/[?#\s]/);
       expect(new URL(`http://h${path}`).pathname.split('/').length - 1).toBe(segs.length);
     }), { seed: 30, numRuns: 300 });
+  });
+
+  it('promote --pr: a reply without html_url, or a listing that is an HTML page, is exit 2 naming the request, never "undefined"', async () => {
+    const answering = (post: unknown, list: unknown = []) => ({
+      baseUrl: 'http://github.invalid', token: 't',
+      fetch: (async (_url: string, init: { method: string }) => {
+        const body = init.method === 'POST' ? post : list;
+        return new Response(typeof body === 'string' ? body : JSON.stringify(body), { status: init.method === 'POST' ? 201 : 200 });
+      }) as unknown as typeof fetch,
+    });
+    const pr = { head: 'promote/prod/0.2.0', base: 'main', title: 't', body: 'b' };
+    await expect(openOrUpdatePullRequest(answering({ number: 7 }), repo, pr)).rejects.toThrow("GitHub POST /repos/example-org/gitops-users/pulls: unexpected answer (a JSON object): (the answer) must have required property 'html_url'; the request was made: check on GitHub what it did");
+    await expect(openOrUpdatePullRequest(answering({ number: 7, html_url: 'javascript:alert(1)' }), repo, pr)).rejects.toThrow('/html_url must match pattern');
+    await expect(openOrUpdatePullRequest(answering({}, '<html>rate limited</html>'), repo, pr)).rejects.toThrow(/^GitHub GET \/repos\/example-org\/gitops-users\/pulls\?state=open&head=example-org%3Apromote%2Fprod%2F0\.2\.0: the answer is not JSON/);
+    await expect(openOrUpdatePullRequest(answering({}, [{ number: '1/../../admin', html_url: 'https://x' }]), repo, pr)).rejects.toThrow('/0/number must be integer');
+    expect(await openOrUpdatePullRequest(answering({ number: 7, html_url: 'https://github.com/example-org/gitops-users/pull/7' }), repo, pr)).toEqual({ number: 7, url: 'https://github.com/example-org/gitops-users/pull/7', created: true });
   });
 
   it('--pr and --pushed take a plain decimal only', () => {

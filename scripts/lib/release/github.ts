@@ -163,7 +163,7 @@ function readAnswer<T>(source: string, r: Answer, schema: keyof typeof SCHEMAS):
   if (!check(r.json)) {
     const e = check.errors?.[0];
     const found = r.json === undefined ? 'an empty answer' : Array.isArray(r.json) ? 'an array' : r.json === null ? 'null' : `a JSON ${typeof r.json}`;
-    throw new UsageError(`GitHub ${source}: unexpected answer (${found}): ${e ? `${e.instancePath || '(the answer)'} ${e.message ?? 'is invalid'}` : 'invalid'}; nothing was changed`);
+    throw new UsageError(`GitHub ${source}: unexpected answer (${found}): ${e ? `${e.instancePath || '(the answer)'} ${e.message ?? 'is invalid'}` : 'invalid'}; ${source.startsWith('GET ') ? 'nothing was changed' : 'the request was made: check on GitHub what it did'}`);
   }
   return r.json as T;
 }

@@ -30,7 +30,7 @@ describe('status --history', { timeout: 180_000 }, () => {
     copy.generate();
     // A child whose committer clock is an hour behind its parent's: still listed first (newest in git's order).
     commitAt('2026-12-01T11:00:00Z', 'promote staging → dev: users-api 0.1.0 → 0.2.0 \u001b[31mred\u001b]0;pwned\u0007\u009b2J\u202eevil');
-  });
+  }, 300_000);
   afterAll(() => copy?.cleanup());
 
   it('shows the parse error of that commit, neutralises escape codes, and lists newest first by topology', async () => {

@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import { formatHistory, tagHistory } from '../../scripts/lib/release/history.ts';
 import { termSafe } from '../../scripts/lib/term.ts';
 import { formatStatusText } from '../../scripts/lib/status/index.ts';
+import { reportError } from '../../scripts/lib/cli.ts';
+import { InputError, UsageError } from '../../scripts/lib/errors.ts';
 import { createRepoCopy } from '../support/repo-copy.ts';
 import type { RepoCopy } from '../support/repo-copy.ts';
 
@@ -74,6 +76,19 @@ describe('terminal-safe text', { timeout: 120_000 }, () => {
     expect(termSafe('a\u001b[2Jb\nc')).toBe('a\\x1b[2Jb\\x0ac');
     expect(termSafe('a\u001b[2Jb\nc', { multiline: true })).toBe('a\\x1b[2Jb\nc');
     expect(termSafe(undefined)).toBe('(none)');
+  });
+
+  it('every command\'s error text (GitHub\'s message, git\'s stderr, a file\'s content) is printed terminal-safe', () => {
+    const lines: string[] = [];
+    const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) };
+    expect(reportError('x', new UsageError('GitHub refused: \u001b]52;c;ZXZpbA==\u0007 ok\nsecond line'), io)).toBe(2);
+    expect(reportError('x', new InputError({ file: 'overlays/dev/env.yaml', message: 'bad \u001b[2J value' }), io)).toBe(2);
+    expect(reportError('x', new Error('git: \u009b31m'), io)).toBe(1);
+    const text = lines.join('\n');
+    expect(text).toContain('x: GitHub refused: \\x1b]52;c;ZXZpbA==\\x07 ok\nsecond line');
+    expect(text).toContain('overlays/dev/env.yaml: bad \\x1b[2J value');
+    expect(text).toContain('x: git: \\x9b31m');
+    expect(text.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   });
 
   it('status prints condition messages and phases from the cluster terminal-safe', () => {

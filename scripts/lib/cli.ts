@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, UsageError, exitCodeOf, formatProblem } from './errors.ts';
+import { termSafe } from './term.ts';
 
 /** A flag parsed by node:util parseArgs as written. */
 export interface TextOption { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean | string[] }
@@ -128,16 +129,18 @@ export const processIo: Io = {
 
 /** Prints an error the way every command does and returns its exit code. */
 export function reportError(name: string, error: unknown, io: Io = processIo): number {
+  // Messages carry text from outside (GitHub's error text, git output, file content): printed terminal-safe.
+  const safe = (s: string) => termSafe(s, { multiline: true });
   if (error instanceof InputError) {
-    io.err(`${name}: ${error.message}`);
-    for (const p of error.problems) io.err(`  ${formatProblem(p).replace(/\n/g, '\n  ')}`);
+    io.err(`${name}: ${safe(error.message)}`);
+    for (const p of error.problems) io.err(`  ${safe(formatProblem(p)).replace(/\n/g, '\n  ')}`);
   } else if (error instanceof UsageError) {
-    io.err(`${name}: ${error.message}\nrun with --help for usage`);
+    io.err(`${name}: ${safe(error.message)}\nrun with --help for usage`);
   } else if (error instanceof Error) {
-    io.err(`${name}: ${error.message}`);
-    if (process.env.DEBUG) io.err(error.stack ?? '');
+    io.err(`${name}: ${safe(error.message)}`);
+    if (process.env.DEBUG) io.err(safe(error.stack ?? ''));
   } else {
-    io.err(`${name}: ${String(error)}`);
+    io.err(`${name}: ${safe(String(error))}`);
   }
   return exitCodeOf(error);
 }

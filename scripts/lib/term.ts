@@ -98,3 +98,30 @@ export function progressLine(stream: ProgressStream, label: (done: number, total
     },
   };
 }
+
+// ---- Text from outside (git subjects and authors, GitHub answers and error text, file content) ----------
+// A terminal acts on control characters: ESC starts CSI/OSC sequences (colour, cursor moves, window titles,
+// OSC 8 links, clipboard writes with OSC 52), C1 controls (U+0080–U+009F) are their 8-bit forms, CR and BS
+// overwrite what was printed, and the bidirectional overrides/isolates (U+202A–U+202E, U+2066–U+2069)
+// reorder what is shown. Every one of them is printed as a visible escape (`\x1b`, `\u202e`) instead, so
+// the text stays readable and nothing reaches the terminal as a command. One mechanism for every CLI.
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE_LINE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_BLOCK = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const visible = (c: string): string => {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+
+/**
+ * `text` as it may be printed: control, escape and bidi characters shown as `\xNN` / `\uNNNN`. One line
+ * (a subject, a name, a reason: newlines and tabs escaped too) unless `multiline`, which keeps `\n` and `\t`.
+ * Non-strings (a field GitHub left out) print as the `(none)` marker, never as "undefined".
+ */
+export function termSafe(text: unknown, opts: { multiline?: boolean } = {}): string {
+  if (typeof text !== 'string') return text === undefined || text === null ? '(none)' : termSafe(JSON.stringify(text) ?? String(text), opts);
+  return text.replace(opts.multiline ? UNSAFE_BLOCK : UNSAFE_LINE, visible);
+}

@@ -49,7 +49,7 @@ describeMongo('GET /users pagination', () => {
     expect(result.link).toContain(`after=${ids[count - 1]}`);
   });
 
-  it.each(['0', String(TEST_LIMITS.PAGE_LIMIT_MAX + 1), 'ten', '-1', '2.5', '', '1e1', '99999999999999999999'])('?limit=%s → 400 problem', async (limit) => {
+  it.each(['0', String(TEST_LIMITS.PAGE_LIMIT_MAX + 1), 'ten', '-1', '2.5', '', '1e1', '99999999999999999999', '01', '00', '+1', '1e0', ' 1', '0x8'])('?limit=%s → 400 problem', async (limit) => {
     const response = await fetch(api.url(`/users?limit=${limit}`));
     expect(response.status).toBe(400);
     expect((await problemOf(response)).detail).toContain(String(TEST_LIMITS.PAGE_LIMIT_MAX));

@@ -87,8 +87,15 @@ describe('GitHub workflows', () => {
 
   it('previews: runs the tested planner from the default branch, hourly and on pull request events, with label rights only', () => {
     const wf = parse(text('previews.yml')) as Workflow & { on: Record<string, unknown> };
-    expect(Object.keys(wf.on).sort()).toEqual(['pull_request', 'schedule', 'workflow_dispatch']);
     const job = wf.jobs.labels!;
+    expect(Object.keys(wf.on).sort()).toEqual(['pull_request_target', 'schedule', 'workflow_dispatch']);
+    // Hand labels are re-checked at once; a push restarts the TTL by GitHub's clock (--pushed), never a commit date.
+    expect((wf.on.pull_request_target as { types: string[] }).types).toEqual(expect.arrayContaining(['labeled', 'synchronize']));
+    const step = job.steps.find((st) => /zx scripts\/previews\.ts --apply/.test(st.run ?? ''))!;
+    expect(step.run).toContain('--pushed "$PUSHED"');
+    expect((step as { shell?: string }).shell).toBe('bash');
+    // pull_request_target runs with main's token: nothing of the pull request may be checked out or run.
+    expect(job.steps.filter((st) => JSON.stringify(st).includes('actions/checkout')).every((st) => JSON.stringify(st).includes('default_branch'))).toBe(true);
     expect(job.permissions).toEqual({ contents: 'read', 'pull-requests': 'write', issues: 'write' });
     expect(job.steps.some((st) => /zx scripts\/previews\.ts --apply/.test(st.run ?? ''))).toBe(true);
     expect(JSON.stringify(job.steps[0])).toContain('default_branch');

@@ -133,7 +133,8 @@ function singleQueryValue(req: Request, name: string): string | undefined {
 
 function parseLimit(text: string | undefined, config: AppConfig): number {
   if (text === undefined) return config.PAGE_LIMIT_DEFAULT;
-  const limit = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
+  // Strict decimal, no sign, exponent or leading zero (docs/users-api.md): "01", "+1", "1e0" are all 400.
+  const limit = /^[1-9]\d{0,8}$/.test(text) ? Number(text) : Number.NaN;
   if (!(limit >= 1 && limit <= config.PAGE_LIMIT_MAX)) {
     throw new HttpProblem('invalidParameter', `?limit= must be an integer from 1 to ${config.PAGE_LIMIT_MAX}`);
   }

@@ -3,7 +3,8 @@
 // the record (promote, the release workflow and hand edits all end as commits), so nothing else is kept.
 import { parse } from 'yaml';
 import { gitRaw } from '../git.ts';
-import { envSpecFile } from '../layout.ts';
+import { envSpecFile, OVERLAYS_DIR } from '../layout.ts';
+import { termSafe } from '../term.ts';
 
 export interface HistoryEntry {
   env: string;
@@ -17,6 +18,12 @@ export interface HistoryEntry {
   previous: string | undefined;
   /** Where the tag came from: another environment, "release" (a build of main or a tag), or "edit". */
   source: string;
+  /** Why this commit's env.yaml could not be read (it does not parse, or has no tag); tag is then undefined. */
+  problem?: string;
+  /** The commit before this one had an unreadable env.yaml (previous is the last tag read before it). */
+  previousProblem?: boolean;
+  /** Position in git's topological order of the commits that change any env.yaml (0 = oldest): the listing order. */
+  seq: number;
 }
 
 // The subject promote writes: "promote <from> → <to>: users-api <old> → <new>" (scripts/lib/promote).
@@ -27,13 +34,13 @@ export function sourceOf(subject: string, env: string): string {
   return m && m[2] === env ? m[1]! : 'edit';
 }
 
-function tagOf(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
+/** The tag of one commit's env.yaml, or why it cannot be read (a parse error is that commit's, not a deletion). */
+function readTag(text: string): { tag: string } | { problem: string } {
   try {
     const doc = parse(text) as { tag?: unknown } | null;
-    return typeof doc?.tag === 'string' ? doc.tag : undefined;
-  } catch {
-    return undefined;
+    return typeof doc?.tag === 'string' ? { tag: doc.tag } : { problem: 'env.yaml has no tag' };
+  } catch (error) {
+    return { problem: `env.yaml does not parse: ${(error as Error).message.split('\n')[0]}` };
   }
 }
 
@@ -59,7 +66,8 @@ export function parseCatFileBatch(out: Buffer, count: number): Array<string | un
 
 export async function tagHistory(root: string, env: string, ref = 'HEAD'): Promise<HistoryEntry[]> {
   const file = envSpecFile(env);
-  const log = await gitRaw(root, ['log', '--reverse', '--format=%H%x00%cI%x00%an%x00%s', ref, '--', file]);
+  // --topo-order: commits made within the same second keep git's order (parents before children).
+  const log = await gitRaw(root, ['log', '--topo-order', '--reverse', '--format=%H%x00%cI%x00%an%x00%s', ref, '--', file]);
   if (log.code !== 0) throw new Error(`git log failed: ${log.stderr.trim()}`);
   const commits = log.stdout
     .toString('utf8')
@@ -73,25 +81,49 @@ export async function tagHistory(root: string, env: string, ref = 'HEAD'): Promi
   const batch = await gitRaw(root, ['cat-file', '--batch'], commits.map((c) => `${c.commit}:${file}\n`).join(''));
   if (batch.code !== 0) throw new Error(`git cat-file failed: ${batch.stderr.trim()}`);
   const texts = parseCatFileBatch(batch.stdout, commits.length);
+  // One numbering for every environment: the topological order of all commits that change an env.yaml.
+  const order = await gitRaw(root, ['rev-list', '--topo-order', '--reverse', ref, '--', `:(glob)${OVERLAYS_DIR}/*/env.yaml`]);
+  if (order.code !== 0) throw new Error(`git rev-list failed: ${order.stderr.trim()}`);
+  const seqOf = new Map(order.stdout.toString('utf8').split('\n').filter(Boolean).map((sha, i) => [sha, i] as const));
   const entries: HistoryEntry[] = [];
   let previous: string | undefined;
-  let seen = false;
+  let previousState: 'tag' | 'deleted' | 'invalid' | undefined;
   commits.forEach((c, i) => {
-    const tag = tagOf(texts[i]);
-    if (seen && tag === previous) return;
-    entries.push({ env, date: c.date, commit: c.commit.slice(0, 12), author: c.author, subject: c.subject, tag, previous: seen ? previous : undefined, source: seen ? sourceOf(c.subject, env) : 'created' });
-    previous = tag;
-    seen = true;
+    const text = texts[i];
+    const read = text === undefined ? undefined : readTag(text);
+    const state = read === undefined ? 'deleted' : 'tag' in read ? 'tag' : 'invalid';
+    const tag = read && 'tag' in read ? read.tag : undefined;
+    const problem = read && 'problem' in read ? read.problem : undefined;
+    if (previousState !== undefined && state === previousState && (state !== 'tag' || tag === previous)) return;
+    entries.push({
+      env, date: c.date, commit: c.commit.slice(0, 12), author: c.author, subject: c.subject, tag,
+      previous: previousState === undefined ? undefined : previous,
+      source: previousState === undefined ? 'created' : sourceOf(c.subject, env),
+      ...(problem ? { problem } : {}), ...(previousState === 'invalid' ? { previousProblem: true } : {}),
+      seq: seqOf.get(c.commit) ?? -1,
+    });
+    // The last tag read stays "previous" across an unreadable commit; a deletion clears it.
+    if (state === 'tag') previous = tag;
+    if (state === 'deleted') previous = undefined;
+    previousState = state;
   });
   return entries;
 }
 
-/** Newest first, one line each: date, environment, tag change, source, commit, subject. */
+/**
+ * Newest first in git's topological order (never by timestamp: commits of the same second, or with a
+ * skewed clock, stay in the order git made them), one line each: date, environment, tag change, source,
+ * commit, subject. Text from commits (subject, tag) is printed terminal-safe (scripts/lib/term.ts).
+ */
 export function formatHistory(entries: readonly HistoryEntry[]): string {
   if (entries.length === 0) return 'no history: no commit changed an environment\'s image tag\n';
   const rows = [...entries]
-    .sort((a, b) => (a.date === b.date ? 0 : a.date < b.date ? 1 : -1))
-    .map((e) => [e.date.replace('T', ' ').replace(/(\+00:00|Z)$/, 'Z'), e.env, `${e.previous ?? '∅'} → ${e.tag ?? '(deleted)'}`, e.source, e.commit.slice(0, 7), e.subject]);
+    .sort((a, b) => b.seq - a.seq || a.env.localeCompare(b.env))
+    .map((e) => [
+      e.date.replace('T', ' ').replace(/(\+00:00|Z)$/, 'Z'), e.env,
+      termSafe(`${e.previousProblem ? '(unreadable)' : e.previous ?? '∅'} → ${e.problem ? `(unreadable: ${e.problem})` : e.tag ?? '(deleted)'}`),
+      e.source, e.commit.slice(0, 7), termSafe(e.subject),
+    ]);
   const head = ['WHEN', 'ENV', 'TAG', 'FROM', 'COMMIT', 'SUBJECT'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => [...r[i]!].length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - [...c].length))).join('  ');

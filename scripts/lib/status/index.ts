@@ -1,5 +1,6 @@
 // What is running, per environment: the Argo CD Application's sync and health, the revision it
 // deployed, the MongoDB resource's phase and the API Deployment's readiness. Reads only.
+import { termSafe } from '../term.ts';
 import type { Kube } from '../kube/client.ts';
 import { MONGODB } from '../spec.ts';
 import { APP_NAME } from '../../../apps/users-api/src/contract.ts';
@@ -120,7 +121,8 @@ export function formatStatusText(statuses: readonly EnvStatus[]): string {
     lines.push(`  api       ${s.deployment ? `${s.deployment.ready}/${s.deployment.desired} ready, ${s.deployment.updated} updated` : 'missing'}`);
     for (const p of s.problems) lines.push(`  ! ${p}`);
   }
-  return `${lines.join('\n')}\n`;
+  // Phases, revisions and condition messages come from the cluster: printed terminal-safe (scripts/lib/term.ts).
+  return `${lines.map((l) => termSafe(l)).join('\n')}\n`;
 }
 
 export function formatStatusJson(statuses: readonly EnvStatus[]): string {

@@ -147,7 +147,7 @@ describe('e2e inputs from the committed repository', () => {
     expect(gitServerDockerfile(base)).toMatch(new RegExp(`^FROM ${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
     expect(gitUrlProblem(E2E_REPO_URL)).toBeUndefined();
     expect(gitUrlProblem('git://github.com/example-org/gitops-users.git')).toMatch(/outside the cluster/);
-    const deployment = gitServerObjects().find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { securityContext: { runAsNonRoot: boolean } } } } };
+    const deployment = gitServerObjects().find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { securityContext: { runAsNonRoot: boolean } } } } };
     expect(deployment.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
   });
 });

@@ -104,7 +104,7 @@ describeEnvtest('e2e: waiting for Argo CD', () => {
     const { root, apps } = expectedApplications(repo.root);
     for (const a of apps) await app(ns, a.name, synced(OLD));
     await app(ns, root, synced(OLD));
-    const err = await waitForApplications(kube, root, apps, { namespace: ns, timeoutMs: 3000, pollMs: 1000, revision: SHA, clock: scripted([]) }).catch((e: unknown) => e as Error);
+    const err = (await waitForApplications(kube, root, apps, { namespace: ns, timeoutMs: 3000, pollMs: 1000, revision: SHA, clock: scripted([]) }).then(() => new Error('no stall'), (e: unknown) => e)) as Error;
     expect(err.message).toMatch(/at the root Application .*: root: Synced\/Healthy, last operation Succeeded at bad5eed$/);
     expect(await waitForApplications(kube, root, apps, { namespace: ns, timeoutMs: 3000, pollMs: 1000, clock: scripted([]) })).toHaveLength(apps.length + 1);
   });

@@ -13,7 +13,7 @@ import { preflight } from '../../scripts/lib/e2e/host.ts';
 import type { Host, RunResult } from '../../scripts/lib/e2e/host.ts';
 import { formatReportMarkdown, formatReportText } from '../../scripts/lib/e2e/report.ts';
 import { runSteps } from '../../scripts/lib/e2e/runner.ts';
-import { expectedApplications } from '../../scripts/lib/e2e/wait.ts';
+import { expectedApplications, orderByPlan } from '../../scripts/lib/e2e/wait.ts';
 import { E2E_REPO_URL, gitServerDockerfile, gitServerObjects, pinnedBaseImage } from '../../scripts/lib/e2e/git-server.ts';
 import { gitUrlProblem } from '../../scripts/lib/git-refs-urls.ts';
 import { acquireTestMongo, describeMongo } from '../support/test-mongo.ts';
@@ -140,6 +140,20 @@ describe('e2e inputs from the committed repository', () => {
     expect(apps.find((a) => a.name === 'prod-users-api')).toMatchObject({ manual: true });
     expect(apps.find((a) => a.name === 'dev-users-api')).toMatchObject({ manual: false });
   });
+
+  it('the sync plan of the committed repository orders the first sync: the operator before the environments', async () => {
+    const { planRepository } = await import('../../scripts/lib/plan/index.ts');
+    const { locateKustomize } = await import('../../scripts/lib/kustomize.ts');
+    const plan = await planRepository(copy, { kustomize: await locateKustomize() });
+    expect(plan.finishes).toBe(true);
+    const planned = plan.root.steps.flatMap((s) => s.children.map((c) => ({ name: c.app, wave: s.wave })));
+    const { apps } = expectedApplications(copy);
+    const ordered = orderByPlan(apps, planned);
+    expect(ordered.map((a) => a.name)).toEqual(planned.map((p) => p.name).filter((n) => apps.some((a) => a.name === n)));
+    expect(ordered.findIndex((a) => a.name === 'mongodb-operator')).toBeLessThan(ordered.findIndex((a) => a.name === 'dev-users-api'));
+    // An Application the plan does not name goes last, in wave order.
+    expect(orderByPlan([{ name: 'z', wave: -5, manual: false }, ...apps], planned).at(-1)!.name).toBe('z');
+  }, 240_000);
 
   it('the git server reuses the API image\'s pinned base and serves the URL gitops.yaml accepts', () => {
     const base = pinnedBaseImage(copy);

@@ -9,6 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setEnvSpecField } from '../envspec.ts';
+import { locateKustomize } from '../kustomize.ts';
+import { planRepository } from '../plan/index.ts';
 import type { Kube } from '../kube/client.ts';
 import { curlSession, loadDuring } from './api-session.ts';
 import type { Fetch } from './api-session.ts';
@@ -19,7 +21,7 @@ import { preflight } from './host.ts';
 import type { E2eReport } from './report.ts';
 import { runSteps } from './runner.ts';
 import type { Step } from './runner.ts';
-import { E2E_FIELD_MANAGER, expectedApplications, refreshApp, syncApp, waitForAppGone, waitForApplications, waitForRollout } from './wait.ts';
+import { E2E_FIELD_MANAGER, expectedApplications, orderByPlan, refreshApp, syncApp, waitForAppGone, waitForApplications, waitForRollout } from './wait.ts';
 import type { Clock, ExpectedApp } from './wait.ts';
 
 export { formatReportJson, formatReportMarkdown, formatReportText } from './report.ts';
@@ -213,8 +215,13 @@ export function e2eSteps(opts: E2eOptions, deps: E2eDeps, state: { pre?: Preflig
       name: 'first sync',
       proves: 'from an empty cluster every Application (operator, namespaces, environments) becomes Synced and Healthy in wave order',
       run: async ({ note }) => {
-        const { root, apps } = expectedApplications(clone());
-        note(`expected order: ${apps.map((a) => `${a.name} (wave ${a.wave}${a.manual ? ', manual' : ''})`).join(', ')}, then ${root}`);
+        // The offline plan first (scripts/plan.ts): a plan that cannot finish fails here, before any waiting.
+        const plan = await planRepository(clone(), { kustomize: await locateKustomize() });
+        if (!plan.finishes) throw new Error(`the sync plan cannot finish: ${plan.stalls.map((s) => `${s.app} ${s.object}: ${s.message}`).join('; ')}`);
+        const planned = plan.root.steps.flatMap((s) => s.children.map((c) => ({ name: c.app, wave: s.wave })));
+        const { root, apps: inWaves } = expectedApplications(clone());
+        const apps = orderByPlan(inWaves, planned);
+        note(`expected order (the sync plan): ${apps.map((a) => `${a.name} (wave ${a.wave}${a.manual ? ', manual' : ''})`).join(', ')}, then ${root}`);
         await settle(note, root, apps, state.commit);
       },
     },

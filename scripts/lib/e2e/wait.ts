@@ -36,6 +36,20 @@ export function expectedApplications(root: string): { root: string; apps: Expect
   return { root: rootApp.metadata.name, apps };
 }
 
+/**
+ * The expected Applications in the order of the offline sync plan (scripts/lib/plan: the root's steps,
+ * phase → wave → kind, and the child Applications each step creates): that is the order the first sync
+ * must follow, so a stall is reported at the first Application the plan reaches and the cluster does not.
+ * Applications the plan does not name (none, when the plan and the root agree) keep their wave order, last.
+ */
+export function orderByPlan(apps: readonly ExpectedApp[], planned: ReadonlyArray<{ name: string; wave: number }>): ExpectedApp[] {
+  const rank = new Map(planned.map((p, i) => [p.name, i]));
+  const waveOf = new Map(planned.map((p) => [p.name, p.wave]));
+  return [...apps]
+    .map((a) => ({ ...a, wave: waveOf.get(a.name) ?? a.wave }))
+    .sort((a, b) => (rank.get(a.name) ?? Number.MAX_SAFE_INTEGER) - (rank.get(b.name) ?? Number.MAX_SAFE_INTEGER) || a.wave - b.wave || a.name.localeCompare(b.name));
+}
+
 /** What Argo CD's application controller writes into `status` (argo-cd@v3.5.1 pkg/apis/application/v1alpha1/types.go ApplicationStatus). */
 export interface AppState {
   name: string;

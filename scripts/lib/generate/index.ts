@@ -11,7 +11,7 @@ import {
 import type { RepoInputs } from '../repo-inputs.ts';
 import { generatedHeader, isGenerated, toYaml } from '../yaml.ts';
 import type { EnvSpec } from '../spec.ts';
-import { PREVIEW_NAMESPACE_FILE, PREVIEW_TEMPLATE_DIR, previewFiles } from './previews.ts';
+import { PREVIEW_TEMPLATE_DIR, PREVIEW_TEMPLATE_RESOURCES, previewFiles } from './previews.ts';
 import { apiBaseObjects } from './api-base.ts';
 import {
   envApplication, envProject, envProjectName, environmentNamespace, NAMESPACES_DIR, PLATFORM_PROJECT_NAME, platformProject, PROJECTS_DIR,
@@ -79,7 +79,7 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
     const overlayObjects: object[] = [];
     const patches = mongoPatches(env);
     const kustomization = overlayKustomization(settings, env, patches) as { resources: string[] };
-    if (dir === PREVIEW_TEMPLATE_DIR) kustomization.resources.push(PREVIEW_NAMESPACE_FILE);
+    if (dir === PREVIEW_TEMPLATE_DIR) kustomization.resources.push(...PREVIEW_TEMPLATE_RESOURCES);
     out[`${dir}/kustomization.yaml`] = yamlFile(sources, kustomization);
     out[`${dir}/${RESOURCES_PATCH_FILE}`] = yamlFile(sources, resourcesPatch(env));
     for (const p of patches) out[`${dir}/${p.file}`] = yamlFile([...sources.filter((f) => f !== SETTINGS_FILE), MONGODB_LIB], p.patch);

@@ -194,7 +194,7 @@ export const settingsSchema = {
           properties: {
             defaultRequest: { type: 'object', additionalProperties: false, required: ['cpu', 'memory'], properties: { cpu, memory } },
             default: { type: 'object', additionalProperties: false, required: ['memory'], properties: { memory } },
-            max: { type: 'object', additionalProperties: false, required: ['cpu', 'memory'], properties: { cpu, memory } },
+            max: { type: 'object', additionalProperties: false, required: ['memory'], properties: { memory }, description: 'Largest memory limit of one container (no CPU ceiling: a CPU max would make LimitRanger refuse every container without a CPU limit)' },
             maxStorage: { ...memory, description: 'Largest claim, e.g. 2Gi' },
           },
         },

@@ -135,6 +135,6 @@ export interface PreviewQuota {
 export interface PreviewLimits {
   defaultRequest: { cpu: string; memory: string };
   default: { memory: string };
-  max: { cpu: string; memory: string };
+  max: { memory: string };
   maxStorage: string;
 }

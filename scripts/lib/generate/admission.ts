@@ -51,7 +51,7 @@ export const DEFAULT_PREVIEW_QUOTA: PreviewQuota = {
   requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' }, pods: 8, storage: '4Gi', persistentVolumeClaims: 4,
 };
 export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = {
-  defaultRequest: { cpu: '50m', memory: '64Mi' }, default: { memory: '256Mi' }, max: { cpu: '1', memory: '1Gi' }, maxStorage: '2Gi',
+  defaultRequest: { cpu: '50m', memory: '64Mi' }, default: { memory: '256Mi' }, max: { memory: '1Gi' }, maxStorage: '2Gi',
 };
 
 export const PREVIEW_QUOTA_NAME = 'preview';
@@ -89,7 +89,7 @@ export function previewLimitRange(previews: PreviewSettings): object {
     metadata: { name: PREVIEW_QUOTA_NAME },
     spec: {
       limits: [
-        { type: 'Container', default: { memory: l.default.memory }, defaultRequest: { cpu: l.defaultRequest.cpu, memory: l.defaultRequest.memory }, max: { cpu: l.max.cpu, memory: l.max.memory } },
+        { type: 'Container', default: { memory: l.default.memory }, defaultRequest: { cpu: l.defaultRequest.cpu, memory: l.defaultRequest.memory }, max: { memory: l.max.memory } },
         { type: 'PersistentVolumeClaim', max: { storage: l.maxStorage } },
       ],
     },

@@ -12,6 +12,7 @@ import type { RepoInputs } from '../repo-inputs.ts';
 import { generatedHeader, isGenerated, toYaml } from '../yaml.ts';
 import type { EnvSpec } from '../spec.ts';
 import { PREVIEW_TEMPLATE_DIR, PREVIEW_TEMPLATE_RESOURCES, previewFiles } from './previews.ts';
+import { imagePolicyFiles } from './image-policy.ts';
 import { apiBaseObjects } from './api-base.ts';
 import {
   envApplication, envProject, envProjectName, environmentNamespace, NAMESPACES_DIR, PLATFORM_PROJECT_NAME, platformProject, PROJECTS_DIR,
@@ -121,6 +122,12 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   const byCluster = envsByCluster(envs);
   if (byCluster.size === 0 && !namesClusters(settings)) byCluster.set(IN_CLUSTER_NAME, []);
   const platformSources = [SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'];
+  // Image signatures enforced in the cluster (image-policy.ts): Kyverno and one ClusterPolicy, in-cluster.
+  {
+    const ip = imagePolicyFiles(settings, (byCluster.get(IN_CLUSTER_NAME) ?? []).map((e) => e.namespace), [...Object.values(apiObjects), ...mongoObjects], yamlFile);
+    Object.assign(files, ip.files);
+    for (const a of ip.argocd) argocdFile(a.path, a.sources, a.object);
+  }
   for (const [cluster, there] of byCluster) {
     // Previews (in-cluster) live in namespaces that do not exist yet (pr-<number>): that operator then
     // watches every namespace, and its chart binds its ClusterRole cluster-wide (docs/release.md).

@@ -8,6 +8,8 @@ import { parseYamlStream } from '../../scripts/lib/yaml.ts';
 import { grantsOf, PREVIEW_MARKER_LABEL, PREVIEW_POD_SECURITY, previewAdmissionObjects } from '../../scripts/lib/generate/admission.ts';
 import { isClusterScoped } from '../../scripts/lib/generate/argocd.ts';
 import { REPO, renderEnv } from '../cluster/real.ts';
+import { previewProblems } from '../../scripts/lib/preview-rules.ts';
+import type { RepoSettings } from '../../scripts/lib/spec.ts';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown> };
 const load = (f: string): Obj[] => parseYamlStream(readFileSync(join(REPO, f), 'utf8')) as Obj[];
@@ -123,5 +125,17 @@ describe('admission policies as generated', () => {
     }
     const root = load('argocd/root.yaml')[0]! as Obj & { spec: { source: { directory: { include: string } } } };
     for (const f of files) expect(root.spec.source.directory.include).toContain(f.slice('argocd/'.length));
+  });
+});
+
+describe('gitops.yaml previews.image', () => {
+  const settings = (image?: string) => ({ repoURL: 'https://github.com/o/r.git', image: 'ghcr.io/o/api', previews: { template: 'dev', label: 'p', maxConcurrent: 1, ttlHours: 1, tokenSecret: 't', requeueAfterSeconds: 60, ...(image ? { image } : {}) } }) as unknown as RepoSettings;
+  const envs = { dev: { spec: {} as never } };
+  it('must be a repository apart from the release image', () => {
+    expect(previewProblems(settings('ghcr.io/o/api-previews'), envs)).toEqual([]);
+    expect(previewProblems(settings(), envs)).toEqual([]);
+    for (const bad of ['ghcr.io/o/api', 'ghcr.io/o/api/pr']) {
+      expect(previewProblems(settings(bad), envs).map((p) => `${p.path}: ${p.message}`), bad).toEqual([`/previews/image: is the release image repository (ghcr.io/o/api) or inside it: pull request builds would sit beside release images`]);
+    }
   });
 });

@@ -17,7 +17,7 @@ import { githubRepoOf } from '../release/github.ts';
 import { IMAGE_POLICY_DIR } from '../layout.ts';
 import type { RepoSettings } from '../spec.ts';
 import { GITHUB_OIDC_ISSUER, RELEASE_WORKFLOW } from '../release/verify.ts';
-import { appProject, RETRY, WAVES } from './argocd.ts';
+import { appProject, kindsOf, RETRY, WAVES } from './argocd.ts';
 import { destination, IN_CLUSTER_NAME } from '../clusters/index.ts';
 import type { GroupKind } from './argocd.ts';
 import { PREVIEW_MARKER_LABEL } from './admission.ts';
@@ -184,24 +184,53 @@ export function imagePolicyApplication(settings: RepoSettings): object {
  * run time (not Argo CD), so no webhook kind is here.
  */
 export function imagePolicyProject(settings: RepoSettings): object {
-  const cluster: GroupKind[] = [
-    { group: '', kind: 'Namespace', name: KYVERNO.namespace },
-    { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
-    { group: 'kyverno.io', kind: 'ClusterPolicy', name: IMAGE_POLICY_NAME },
-    { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
-    { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
-  ];
-  const namespaced: GroupKind[] = ['ConfigMap', 'Secret', 'Service', 'ServiceAccount'].map((kind) => ({ group: '', kind }))
-    .concat([{ group: 'apps', kind: 'Deployment' }, { group: 'batch', kind: 'Job' }, { group: 'networking.k8s.io', kind: 'NetworkPolicy' }, { group: 'policy', kind: 'PodDisruptionBudget' },
-      { group: 'rbac.authorization.k8s.io', kind: 'Role' }, { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' }]);
   return appProject(settings, IMAGE_POLICY_PROJECT, {
     description: `Kyverno ${KYVERNO.appVersion} (chart ${KYVERNO.version}) and the image signature policy: namespace ${KYVERNO.namespace} only`,
     sourceRepos: [KYVERNO.chartRepo, settings.repoURL],
     namespaces: [KYVERNO.namespace],
-    destinations: [{ cluster: IN_CLUSTER_NAME, namespace: '' }],
-    cluster,
-    namespaced,
+    cluster: imagePolicyChartKinds().cluster,
+    namespaced: imagePolicyChartKinds().namespaced,
   });
+}
+
+/**
+ * What the Kyverno chart renders with imagePolicyApplication's values, by kind — READ from the chart's
+ * templates at the pinned tag (kyverno/kyverno@v1.19.0:charts/kyverno/templates/{admission-controller,rbac,
+ * config,hooks}/, charts/crds/templates/), not rendered: no Helm exists here. Plus the Namespace
+ * CreateNamespace=true creates and the generated ClusterPolicy by name.
+ */
+export function imagePolicyChartKinds(): { cluster: GroupKind[]; namespaced: GroupKind[] } {
+  return {
+    cluster: [
+      { group: '', kind: 'Namespace', name: KYVERNO.namespace },
+      { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+      { group: 'kyverno.io', kind: 'ClusterPolicy', name: IMAGE_POLICY_NAME },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+    ],
+    namespaced: ['ConfigMap', 'Secret', 'Service', 'ServiceAccount'].map((kind): GroupKind => ({ group: '', kind }))
+      .concat([{ group: 'apps', kind: 'Deployment' }, { group: 'batch', kind: 'Job' }, { group: 'networking.k8s.io', kind: 'NetworkPolicy' }, { group: 'policy', kind: 'PodDisruptionBudget' },
+        { group: 'rbac.authorization.k8s.io', kind: 'Role' }, { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' }]),
+  };
+}
+
+/**
+ * For `validate`'s project check (argocd-project): what the image-policy Application needs from its
+ * project, or undefined when `spec` is not that Application (the only multi-source one). The policy
+ * directory's objects are read from the committed files, so a hand-added object there shows up.
+ */
+export function imagePolicyNeeds(spec: { sources?: unknown; destination?: { namespace?: string } }, policyObjects: readonly object[]): { repos: string[]; namespaces: string[]; cluster: GroupKind[]; namespaced: GroupKind[] } | undefined {
+  if (!Array.isArray(spec.sources)) return undefined;
+  const sources = spec.sources as Array<{ repoURL?: string; chart?: string; path?: string }>;
+  if (!sources.some((s) => s.chart === KYVERNO.chart && s.repoURL === KYVERNO.chartRepo)) return undefined;
+  const chart = imagePolicyChartKinds();
+  const fromFiles = kindsOf(policyObjects);
+  return {
+    repos: sources.map((s) => String(s.repoURL ?? '')),
+    namespaces: [spec.destination?.namespace ?? ''],
+    cluster: [...chart.cluster.filter((k) => k.kind !== 'ClusterPolicy'), ...fromFiles.cluster],
+    namespaced: [...chart.namespaced, ...fromFiles.namespaced],
+  };
 }
 
 /** Every container image the given manifests name (pod templates of workloads and Jobs), sorted. */

@@ -22,7 +22,9 @@ export const envKustomizationFile = (env: string): string => `${OVERLAYS_DIR}/${
  * What the generator writes and deletes (the ownership list of scripts/lib/atomic.ts `confine`):
  * directory entries never cover the hand-edited inputs (gitops.yaml, env.yaml, .env).
  */
-export const GENERATED_PATHS: readonly string[] = [`${API_BASE_DIR}/`, `${MONGODB_BASE_DIR}/`, `${ARGOCD_DIR}/`, `${SCHEMAS_DIR}/`, `${OVERLAYS_DIR}/`, `${PREVIEWS_DIR}/`];
+/** The image signature policy Kyverno's Application syncs (scripts/lib/generate/image-policy.ts). */
+export const IMAGE_POLICY_DIR = 'platform/image-policy';
+export const GENERATED_PATHS: readonly string[] = [`${API_BASE_DIR}/`, `${MONGODB_BASE_DIR}/`, `${ARGOCD_DIR}/`, `${SCHEMAS_DIR}/`, `${OVERLAYS_DIR}/`, `${PREVIEWS_DIR}/`, `${IMAGE_POLICY_DIR}/`];
 
 /** What a command acting on environment `env` owns besides the generated files: its overlay, inputs included. */
 export const envOwnedPaths = (env: string): string[] => [`${envDir(env)}/`, envSpecFile(env), envDotenvFile(env)];

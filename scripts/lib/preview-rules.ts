@@ -1,5 +1,6 @@
 // gitops.yaml `previews`, checked against the environments: a template that exists, a GitHub repository
-// for the pull request generator, an ingress host that becomes a DNS name for every pull request number.
+// for the pull request generator, an ingress host that becomes a DNS name for every pull request number,
+// a preview image repository apart from the release one.
 import type { Problem } from './errors.ts';
 import { SETTINGS_FILE } from './layout.ts';
 import { githubRepoOf } from './release/github.ts';
@@ -21,6 +22,11 @@ export function previewProblems(settings: RepoSettings | undefined, envs: Record
     githubRepoOf(settings.repoURL);
   } catch {
     at('', `needs a GitHub repository: the pull request generator reads pull requests from GitHub, and repoURL is ${settings.repoURL}`, 'point repoURL at a github.com repository, or remove previews');
+  }
+  // Pull request builds are signed by another identity and admitted only in previews: they must never share
+  // the release repository (scripts/lib/generate/image-policy.ts).
+  if (p.image !== undefined && (p.image === settings.image || p.image.startsWith(`${settings.image}/`))) {
+    at('/image', `is the release image repository (${settings.image}) or inside it: pull request builds would sit beside release images`, `use a separate repository, e.g. ${settings.image}-previews`);
   }
   if (p.ingress) {
     const n = p.ingress.host.split('{number}').length - 1;

@@ -114,4 +114,27 @@ export interface PreviewSettings {
   requeueAfterSeconds: number;
   /** Ingress of each preview: `{number}` is replaced by the pull request number. Absent: no ingress. */
   ingress?: { host: string; tlsSecret?: string };
+  /** Image repository of pull request builds (signed by the PR build identity); absent: `<image>-previews`. */
+  image?: string;
+  /** ResourceQuota of every preview namespace (scripts/lib/generate/admission.ts); absent: its defaults. */
+  quota?: PreviewQuota;
+  /** LimitRange of every preview namespace; absent: its defaults. */
+  limits?: PreviewLimits;
+}
+
+/** gitops.yaml `previews.quota`: what one preview namespace may request in total. */
+export interface PreviewQuota {
+  requests: { cpu: string; memory: string };
+  limits: { memory: string };
+  pods: number;
+  storage: string;
+  persistentVolumeClaims: number;
+}
+
+/** gitops.yaml `previews.limits`: per-container defaults and ceilings in a preview namespace. */
+export interface PreviewLimits {
+  defaultRequest: { cpu: string; memory: string };
+  default: { memory: string };
+  max: { memory: string };
+  maxStorage: string;
 }

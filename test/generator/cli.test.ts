@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTree, REPO } from './support.ts';
 
-const COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform/mongodb/replicaset', 'argocd', 'previews', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
+const COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform/mongodb/replicaset', 'platform/image-policy', 'argocd', 'previews', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
 
 function makeRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), 'gitops-cli-'));

@@ -401,7 +401,7 @@ describe('env.yaml and the rendered MongoDBCommunity agree', () => {
 });
 
 describe('new-env and generate end to end', () => {
-  const COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform/mongodb/replicaset', 'argocd', 'previews', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
+  const COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform/mongodb/replicaset', 'platform/image-policy', 'argocd', 'previews', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
 
   function copyRepo(): string {
     const root = tempDir('hardening-cli-');

@@ -251,7 +251,10 @@ describeEnvtest('an environment from git alone', () => {
       };
       walk(path);
     }
-    return files.flatMap((f) => docs(readFileSync(join(repo.dir, f), 'utf8')));
+    // The previews' ValidatingAdmissionPolicies are admissionregistration.k8s.io/v1 (Kubernetes >= 1.30);
+    // this shared v1.28 server does not serve that API, so they are left out here and proven on a server
+    // with the v1beta1 gate in test/release/previews-sandbox.envtest.test.ts.
+    return files.flatMap((f) => docs(readFileSync(join(repo.dir, f), 'utf8'))).filter((o) => !o.apiVersion.startsWith('admissionregistration.k8s.io/'));
   }
 
   beforeAll(async () => {

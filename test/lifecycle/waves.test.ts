@@ -44,7 +44,8 @@ describe('waves and policies of the generated tree', () => {
 
   it('every Application retries forever with backoff and picks up new commits; environments apply server-side without creating their namespace', () => {
     const apps = Object.keys(files).filter((f) => f.startsWith('argocd/apps/') || f === 'argocd/root.yaml').map(obj);
-    expect(apps.length).toBe(Object.keys(inputs.envs).length + 2);
+    // the environments', the root, the operator and the image signature policy (Kyverno)
+    expect(apps.length).toBe(Object.keys(inputs.envs).length + 3);
     for (const app of apps) {
       expect(app.spec.syncPolicy.retry, app.metadata.name).toEqual({ limit: -1, refresh: true, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } });
     }

@@ -9,6 +9,7 @@ import { parseYamlStream } from '../../scripts/lib/yaml.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 import { REPO, asStream, intoNamespace, must, renderEnv, withoutHooks } from '../cluster/real.ts';
+import { previewManagedNamespaceMetadata } from '../../scripts/lib/generate/previews.ts';
 
 const ARGO_APPLY = ['apply', '--server-side', '--field-manager=argocd-controller', '--force-conflicts', '--validate=strict'];
 
@@ -18,13 +19,14 @@ describeEnvtest('preview environments on the real API server', () => {
     env = await useEnvtest();
   });
 
-  it('the sample preview pr-123 applies with fieldValidation=Strict, Namespace and all, no warning (kube-apiserver v1.28)', async () => {
+  it('the sample preview pr-123 applies with fieldValidation=Strict into the namespace Argo CD creates for it, no warning (kube-apiserver v1.28)', async () => {
     const ns = uniqueName('pr-123');
     const rendered = renderEnv('pr-123');
-    expect(rendered.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name)).toEqual(['pr-123']);
-    const objects = intoNamespace(withoutHooks(rendered), 'pr-123', ns).map((o) => (o.kind === 'Namespace' ? { ...o, metadata: { ...o.metadata, name: ns } } : o));
-    // Namespaces first, as Argo CD orders a sync (gitops-engine sorts Namespace before namespaced kinds).
-    const [namespaces, rest] = [objects.filter((o) => o.kind === 'Namespace'), objects.filter((o) => o.kind !== 'Namespace')];
+    expect(rendered.filter((o) => o.kind === 'Namespace')).toEqual([]);
+    // The namespace as CreateNamespace=true with managedNamespaceMetadata creates it (a PreSync task first).
+    const m = previewManagedNamespaceMetadata(123);
+    const namespaces = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: m.labels, annotations: m.annotations } }] as KubeObject[];
+    const rest = intoNamespace(withoutHooks(rendered), 'pr-123', ns);
     for (const batch of [namespaces, rest]) {
       const dry = await env.kubectl([...ARGO_APPLY, '--dry-run=server', '-f', '-'], { input: asStream(batch) });
       expect(dry.stderr).toBe('');
@@ -36,7 +38,7 @@ describeEnvtest('preview environments on the real API server', () => {
     const db = JSON.parse(await must(env, ['-n', ns, 'get', 'mongodbcommunity', 'users-db', '-o', 'json'])) as KubeObject & { spec: { members: number } };
     expect(db.spec.members).toBe(1);
     const labels = JSON.parse(await must(env, ['get', 'namespace', ns, '-o', 'json'])) as KubeObject;
-    expect(labels.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'baseline', preview: 'true' });
+    expect(labels.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted', 'gitops-users.example.com/preview': 'true' });
   });
 
   it('the ApplicationSet and the previews project as generated: accepted by the upstream CRDs, a misspelt field refused (kube-apiserver v1.28)', async () => {

@@ -377,24 +377,24 @@ describe('what the generator writes for previews (the committed examples)', () =
     expect(t.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io']);
     expect(t.spec.project).toBe('previews');
     expect(t.spec.destination.namespace).toBe('pr-{{.number}}');
-    expect(t.spec.source).toMatchObject({ path: 'previews/template', targetRevision: '{{.head_sha}}', kustomize: { namespace: 'pr-{{.number}}', images: [`${settings.image}:sha-{{.head_short_sha_7}}`] } });
+    // Main's manifests (never the pull request's), with the pull request's build from the preview repository.
+    expect(t.spec.source).toMatchObject({ path: 'previews/template', targetRevision: 'main', kustomize: { namespace: 'pr-{{.number}}', images: [`${settings.image}=${settings.previews!.image}:sha-{{.head_short_sha_7}}`] } });
     expect(set.spec.syncPolicy).toEqual({ preserveResourcesOnDeletion: false });
     // The root syncs it, in its project.
     expect(doc('argocd/root.yaml').spec.source.directory.include).toContain('previews.yaml');
   });
 
-  it('the previews project allows namespaces pr-* and Namespace objects named pr-*, nothing else cluster-wide', () => {
+  it('the previews project allows namespaces pr-* and the Namespace named pr-* that CreateNamespace=true creates, nothing else cluster-wide', () => {
     const p = doc('argocd/projects/previews.yaml');
     expect(p.spec.destinations).toEqual([{ namespace: 'pr-*', server: 'https://kubernetes.default.svc' }]);
     expect(p.spec.clusterResourceWhitelist).toEqual([{ group: '', kind: 'Namespace', name: 'pr-*' }]);
     expect(p.spec.sourceRepos).toEqual([settings.repoURL]);
   });
 
-  it('the sample pr-123 renders the template in its own namespace, one API pod, one member, its own host', () => {
+  it('the sample pr-123 renders the template in its own namespace (no Namespace object: Argo CD creates it), one API pod, one member, its own host', () => {
     const objects = parseYamlStream(execFileSync('kubectl', ['kustomize', 'overlays/pr-123'], { cwd: REPO, encoding: 'utf8' })) as Array<Record<string, any>>;
-    const ns = objects.filter((o) => o.kind === 'Namespace');
-    expect(ns.map((o) => o.metadata.name)).toEqual(['pr-123']);
-    expect(objects.filter((o) => o.kind !== 'Namespace').every((o) => o.metadata.namespace === 'pr-123')).toBe(true);
+    expect(objects.filter((o) => o.kind === 'Namespace')).toEqual([]);
+    expect(objects.every((o) => o.metadata.namespace === 'pr-123')).toBe(true);
     expect(objects.find((o) => o.kind === 'MongoDBCommunity')!.spec.members).toBe(1);
     expect(objects.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(1);
     expect(objects.find((o) => o.kind === 'Ingress')!.spec.rules[0].host).toBe('pr-123.preview.example.com');

@@ -94,6 +94,8 @@ const CLUSTER_SCOPED_KINDS = new Set([
   'rbac.authorization.k8s.io/ClusterRole', 'rbac.authorization.k8s.io/ClusterRoleBinding', 'scheduling.k8s.io/PriorityClass',
   'storage.k8s.io/CSIDriver', 'storage.k8s.io/CSINode', 'storage.k8s.io/StorageClass', 'storage.k8s.io/VolumeAttachment',
   'external-secrets.io/ClusterSecretStore', 'external-secrets.io/ClusterExternalSecret', 'generators.external-secrets.io/ClusterGenerator',
+  // Kyverno's cluster-wide policy (kyverno/kyverno@v1.19.0:config/crds/kyverno/kyverno.io_clusterpolicies.yaml: scope Cluster).
+  'kyverno.io/ClusterPolicy',
 ]);
 
 export function groupOf(apiVersion: string): string {

@@ -11,7 +11,8 @@ import {
 import type { RepoInputs } from '../repo-inputs.ts';
 import { generatedHeader, isGenerated, toYaml } from '../yaml.ts';
 import type { EnvSpec } from '../spec.ts';
-import { PREVIEW_NAMESPACE_FILE, PREVIEW_TEMPLATE_DIR, previewFiles } from './previews.ts';
+import { PREVIEW_TEMPLATE_DIR, PREVIEW_TEMPLATE_RESOURCES, previewFiles } from './previews.ts';
+import { imagePolicyFiles } from './image-policy.ts';
 import { apiBaseObjects } from './api-base.ts';
 import {
   envApplication, envProject, envProjectName, environmentNamespace, NAMESPACES_DIR, PLATFORM_PROJECT_NAME, platformProject, PROJECTS_DIR,
@@ -79,7 +80,7 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
     const overlayObjects: object[] = [];
     const patches = mongoPatches(env);
     const kustomization = overlayKustomization(settings, env, patches) as { resources: string[] };
-    if (dir === PREVIEW_TEMPLATE_DIR) kustomization.resources.push(PREVIEW_NAMESPACE_FILE);
+    if (dir === PREVIEW_TEMPLATE_DIR) kustomization.resources.push(...PREVIEW_TEMPLATE_RESOURCES);
     out[`${dir}/kustomization.yaml`] = yamlFile(sources, kustomization);
     out[`${dir}/${RESOURCES_PATCH_FILE}`] = yamlFile(sources, resourcesPatch(env));
     for (const p of patches) out[`${dir}/${p.file}`] = yamlFile([...sources.filter((f) => f !== SETTINGS_FILE), MONGODB_LIB], p.patch);
@@ -121,6 +122,12 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   const byCluster = envsByCluster(envs);
   if (byCluster.size === 0 && !namesClusters(settings)) byCluster.set(IN_CLUSTER_NAME, []);
   const platformSources = [SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'];
+  // Image signatures enforced in the cluster (image-policy.ts): Kyverno and one ClusterPolicy, in-cluster.
+  {
+    const ip = imagePolicyFiles(settings, (byCluster.get(IN_CLUSTER_NAME) ?? []).map((e) => e.namespace), [...Object.values(apiObjects), ...mongoObjects], yamlFile);
+    Object.assign(files, ip.files);
+    for (const a of ip.argocd) argocdFile(a.path, a.sources, a.object);
+  }
   for (const [cluster, there] of byCluster) {
     // Previews (in-cluster) live in namespaces that do not exist yet (pr-<number>): that operator then
     // watches every namespace, and its chart binds its ClusterRole cluster-wide (docs/release.md).

@@ -2,9 +2,10 @@
 // waivers applied; each finding names the environment, the object, the source file and the fix.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { API_BASE_DIR, ARGOCD_DIR, envDotenvFile, envKustomizationFile, envSpecFile, OVERLAYS_DIR, SETTINGS_FILE } from '../layout.ts';
+import { API_BASE_DIR, ARGOCD_DIR, envDotenvFile, envKustomizationFile, envSpecFile, IMAGE_POLICY_DIR, OVERLAYS_DIR, SETTINGS_FILE } from '../layout.ts';
 import { kindsOf, type GroupKind } from '../generate/argocd.ts';
 import { PREVIEW_SAMPLE_NUMBER, PREVIEW_TEMPLATE_DIR, previewName } from '../generate/previews.ts';
+import { imagePolicyNeeds } from '../generate/image-policy.ts';
 import { destinationKey, IN_CLUSTER_NAME, knownClusters } from '../clusters/index.ts';
 import { MONGODB_OPERATOR_RESOURCES, operatorChartKinds } from '../mongodb/operator.ts';
 import type { RepoSettings } from '../spec.ts';
@@ -315,6 +316,17 @@ export function projectFindings(root: string, rendered: ReadonlyMap<string, read
       }
       const n = need(project);
       n.apps.push(id.name);
+      // Kyverno and the image signature policy (generate/image-policy.ts), the one multi-source Application.
+      const policyDir = join(root, IMAGE_POLICY_DIR);
+      const multi = imagePolicyNeeds(spec, existsSync(policyDir) ? readdirSync(policyDir).sort().flatMap((x) => parseYamlStream(readFileSync(join(policyDir, x), 'utf8')) as object[]) : []);
+      if (multi) {
+        const destCluster = destinationKey({ ...asObj(spec.destination), namespace: '' }).trimEnd();
+        for (const r of multi.repos) n.repos.add(r);
+        for (const ns of multi.namespaces) n.namespaces.add(`${destCluster} ${ns}`);
+        for (const k of multi.cluster) n.cluster.set(key(k), k);
+        for (const k of multi.namespaced) n.namespaced.set(key(k), k);
+        continue;
+      }
       n.repos.add(String(source.repoURL ?? ''));
       const destNs = String(asObj(spec.destination).namespace ?? '');
       // Destinations compare by cluster (name, or server when no name is written) and namespace.

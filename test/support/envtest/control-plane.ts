@@ -120,6 +120,8 @@ export interface StartOptions {
   /** how long to wait for /readyz (default 120 s: the machine may be busy) */
   readyTimeoutMs?: number;
   log?: (line: string) => void;
+  /** extra kube-apiserver flags, e.g. feature gates (VALIDATING_ADMISSION_POLICY_ARGS in index.ts) */
+  apiServerArgs?: readonly string[];
 }
 
 export async function startControlPlane(opts: StartOptions): Promise<ControlPlane> {
@@ -174,6 +176,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       '--service-cluster-ip-range=10.96.0.0/16', '--endpoint-reconciler-type=none',
       '--disable-admission-plugins=ServiceAccount', '--allow-privileged=true',
       '--v=0',
+      ...(opts.apiServerArgs ?? []),
     ]);
     const server = `https://127.0.0.1:${apiPort}`;
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);

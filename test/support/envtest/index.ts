@@ -92,14 +92,24 @@ function envtestOf(p: ProvidedEnvtest): Envtest {
 }
 
 /**
+ * kube-apiserver v1.28 serves ValidatingAdmissionPolicy only as admissionregistration.k8s.io/v1beta1 behind
+ * a Beta feature gate that is off by default (kubernetes/apiserver@v0.28.0:pkg/features/kube_features.go);
+ * GA (v1, on) from 1.30. A private server started with these flags evaluates the policies itself.
+ */
+export const VALIDATING_ADMISSION_POLICY_ARGS: readonly string[] = [
+  '--feature-gates=ValidatingAdmissionPolicy=true',
+  '--runtime-config=admissionregistration.k8s.io/v1beta1=true',
+];
+
+/**
  * A private server for one test file, for what the shared one cannot show: a fresh cluster without
  * any CRD (bootstrap from nothing, an operator that is not installed). Costs a few seconds; stop() it
  * in afterAll. Only inside describeEnvtest (needs KUBEBUILDER_ASSETS).
  */
-export async function startPrivateEnvtest(): Promise<Envtest & { pids: number[]; stop(): Promise<void> }> {
+export async function startPrivateEnvtest(opts: { apiServerArgs?: readonly string[] } = {}): Promise<Envtest & { pids: number[]; stop(): Promise<void> }> {
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (!assets) throw new Error(SETUP_HINT);
-  const cp = await startControlPlane({ assetsDir: assets });
+  const cp = await startControlPlane({ assetsDir: assets, apiServerArgs: opts.apiServerArgs });
   const kill = () => { for (const pid of cp.pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } };
   process.once('exit', kill);
   const kubectl = existsSync(join(assets, 'kubectl')) ? join(assets, 'kubectl') : 'kubectl';

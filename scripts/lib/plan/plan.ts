@@ -412,7 +412,7 @@ export function planFirstSync(repo: RepoApplications, options: PlanOptions = {})
         const entry = byName.get(appName);
         for (const c of asArr((podSpecOf(obj) ?? {}).containers).map(asObj)) {
           if (entry?.source === 'preview' && str(c.image).startsWith(`${options.image}:`)) {
-            stalls.push({ app: appName, object: label, kind: 'hook-image', message: `${po.hook} hook ${label} runs ${str(c.image)}, the pull request's own build, which the release workflow may not have pushed yet (or refused): the hook waits in ImagePullBackOff until its deadline and the sync fails and retries`, fix: 'run the hook on a pinned image that exists before the sync (by digest), not the image the pull request builds' });
+            stalls.push({ app: appName, object: label, kind: 'hook-image', message: `${po.hook} hook ${label} runs the repository's image ${options.image}, in a preview the pull request's own build of it (the ApplicationSet sets its tag from the head commit), which the release workflow may not have pushed yet (or refused): the hook waits in ImagePullBackOff until its deadline and the sync fails and retries`, fix: 'run the hook on a pinned image that exists before the sync (by digest), not the image the pull request builds' });
           }
         }
       }

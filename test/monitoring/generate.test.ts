@@ -44,7 +44,7 @@ describe('monitoring objects in rendered environments', () => {
       expect(rules.map((r) => r.alert)).toEqual([...ALERTS]);
       for (const r of rules) expect(r.expr).toContain(`namespace="${env}"`);
       const dashboard = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1')!;
-      const json = JSON.parse(Object.values((dashboard as { data: Record<string, string> }).data)[0]!) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+      const json = JSON.parse(Object.values((dashboard as unknown as { data: Record<string, string> }).data)[0]!) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
       const titles = json.panels.map((p) => p.title).join(' | ');
       for (const t of ['Requests', '5xx', 'Latency', 'pool', 'Replica-set']) expect(titles).toContain(t);
       expect(JSON.stringify(json)).toContain('mongodb_driver_pool_checked_out_connections');

@@ -5,7 +5,8 @@
 // Upstream, argoproj/argo-cd@v3.5.1:docs/operator-manual/notifications/:
 //  - triggers.md: `trigger.<name>` is a list of { when, send, oncePer }; `when` is an expr-lang
 //    expression over `app` (expr-lang/expr v1.17.8 in go.mod); `app.status?.operationState` guards an
-//    Application that never ran an operation.
+//    Application that never ran an operation. We write `?.` before every optional segment
+//    (`app.status?.operationState?.phase`), which is nil-safe whether `?.` guards one segment or the chain.
 //  - templates.md: `template.<name>` renders with Go's text/template and Sprig (argoproj/notifications-engine
 //    pkg/templates/service.go: sprig.TxtFuncMap() without env/expandenv) over `app`, `context`, ….
 //  - services/github.md: `service.github` (appID, installationID, privateKey: $github-privateKey), the
@@ -49,13 +50,13 @@ interface Trigger { when: string; send: string[]; oncePer?: string }
 
 export function triggers(): Record<string, Trigger[]> {
   return {
-    [TRIGGERS.syncFailed]: [{ when: "app.status?.operationState.phase in ['Error', 'Failed']", send: [TEMPLATES.syncFailed], oncePer: 'app.status?.operationState.syncResult.revision' }],
-    [TRIGGERS.healthDegraded]: [{ when: "app.status?.health.status == 'Degraded'", send: [TEMPLATES.healthDegraded], oncePer: 'app.status?.sync.revision' }],
+    [TRIGGERS.syncFailed]: [{ when: "app.status?.operationState?.phase in ['Error', 'Failed']", send: [TEMPLATES.syncFailed], oncePer: 'app.status?.operationState?.syncResult?.revision' }],
+    [TRIGGERS.healthDegraded]: [{ when: "app.status?.health?.status == 'Degraded'", send: [TEMPLATES.healthDegraded], oncePer: 'app.status?.sync?.revision' }],
     // After a successful sync, once health has settled (Healthy or Degraded, not Progressing), once per revision.
     [TRIGGERS.previewDeployed]: [{
-      when: "app.status?.operationState.phase in ['Succeeded'] and app.status?.health.status in ['Healthy', 'Degraded']",
+      when: "app.status?.operationState?.phase in ['Succeeded'] and app.status?.health?.status in ['Healthy', 'Degraded']",
       send: [TEMPLATES.previewHealth],
-      oncePer: 'app.status?.operationState.syncResult.revision',
+      oncePer: 'app.status?.operationState?.syncResult?.revision',
     }],
   };
 }
@@ -73,18 +74,21 @@ const REVISION = '{{ .app.status.sync.revision | trunc 7 }}';
 
 export function templates(settings: Pick<RepoSettings, 'previews'>): Record<string, object> {
   const url = previewUrlTemplate(settings);
-  const healthLine = `Health: **{{ .app.status.health.status }}**{{ with .app.status.health.message }} ({{ . }}){{ end }}`;
-  const webhookBody = (event: string, message: string) =>
-    `{{ dict "event" "${event}" "application" .app.metadata.name "namespace" .app.spec.destination.namespace "revision" .app.status.sync.revision "sync" .app.status.sync.status "health" .app.status.health.status "message" (${message} | default "") | toJson }}`;
+  // Application-level health.message is deprecated and unused in v3.5.1 (its CRD says so): the degraded
+  // resources and their messages come from status.resources[].health.
+  const degraded = '{{ range .app.status.resources }}{{ if and .health (eq .health.status "Degraded") }} {{ .kind }}/{{ .name }}{{ with .health.message }} ({{ . }}){{ end }};{{ end }}{{ end }}';
+  const healthLine = `Health: **{{ .app.status.health.status }}**{{ if eq .app.status.health.status "Degraded" }}:${degraded}{{ end }}`;
+  const webhookBody = (event: string, extra: string) =>
+    `{{ dict "event" "${event}" "application" .app.metadata.name "namespace" .app.spec.destination.namespace "revision" .app.status.sync.revision "sync" .app.status.sync.status "health" .app.status.health.status${extra} | toJson }}`;
   return {
     [TEMPLATES.syncFailed]: {
       message: `Sync of ${WHERE} ({{ .app.metadata.name }}) failed at ${REVISION}: {{ .app.status.operationState.message }}`,
-      webhook: { [WEBHOOK_NAME]: { method: 'POST', body: webhookBody('sync-failed', '.app.status.operationState.message') } },
+      webhook: { [WEBHOOK_NAME]: { method: 'POST', body: webhookBody('sync-failed', ' "message" .app.status.operationState.message') } },
       github: { status: { state: 'failure', label: `argocd/{{ .app.metadata.name }}`, targetURL: url ?? '' } },
     },
     [TEMPLATES.healthDegraded]: {
-      message: `${WHERE} ({{ .app.metadata.name }}) is Degraded at ${REVISION}: {{ .app.status.health.message | default "see Argo CD" }}`,
-      webhook: { [WEBHOOK_NAME]: { method: 'POST', body: webhookBody('health-degraded', '.app.status.health.message') } },
+      message: `${WHERE} ({{ .app.metadata.name }}) is Degraded at ${REVISION}:${degraded}`,
+      webhook: { [WEBHOOK_NAME]: { method: 'POST', body: webhookBody('health-degraded', '') } },
       github: { status: { state: 'failure', label: `argocd/{{ .app.metadata.name }}`, targetURL: url ?? '' } },
     },
     [TEMPLATES.previewHealth]: {

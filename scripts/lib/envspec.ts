@@ -174,7 +174,10 @@ export const settingsSchema = {
           additionalProperties: false,
           required: ['namespace', 'service', 'port'],
           description: 'Where Prometheus runs: its namespace may scrape the API; status.ts reads /api/v1/alerts from this service',
-          properties: { namespace: dnsLabel, service: dnsLabel, port: { type: 'integer', minimum: 1, maximum: 65535 } },
+          properties: {
+            namespace: dnsLabel, service: dnsLabel, port: { type: 'integer', minimum: 1, maximum: 65535 },
+            url: { type: 'string', pattern: '^https?://[^\\s@/?#]+(/[^\\s?#@]*)?$', description: 'Prometheus\'s URL as the toolkit reaches it (status.ts); absent: through the API server\'s service proxy' },
+          },
         },
         selectorLabels: {
           type: 'object',

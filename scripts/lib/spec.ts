@@ -83,7 +83,7 @@ export interface MonitoringSettings {
   /** In-cluster (and every cluster without its own clusters.<name>.prometheusOperator) runs the Prometheus operator. */
   prometheusOperator: boolean;
   /** Where Prometheus runs: its namespace may scrape the API (NetworkPolicy), status.ts reads alerts from its service. */
-  prometheus: { namespace: string; service: string; port: number };
+  prometheus: { namespace: string; service: string; port: number; url?: string };
   /** Labels the Prometheus's serviceMonitorSelector / ruleSelector match (kube-prometheus-stack: release: <its release>). */
   selectorLabels?: Record<string, string>;
   thresholds: MonitoringThresholds;

@@ -1,13 +1,8 @@
 // Prometheus metrics on a Registry owned by one app instance, so tests can build many apps in a process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { POOL_METRICS } from './contract.ts';
 
-/** Names of the MongoDB driver pool series (the dashboard and docs/monitoring.md read them). */
-export const POOL_METRICS = {
-  open: 'mongodb_driver_pool_connections',
-  checkedOut: 'mongodb_driver_pool_checked_out_connections',
-  checkoutFailed: 'mongodb_driver_pool_checkout_failures_total',
-  cleared: 'mongodb_driver_pool_cleared_total',
-} as const;
+export { POOL_METRICS };
 
 export interface AppMetrics {
   registry: Registry;

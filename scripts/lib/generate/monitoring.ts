@@ -25,8 +25,7 @@
 //    silent and the StatefulSet alert (kube-state-metrics) still sees a member down.
 //  - Dashboard ConfigMaps: grafana/helm-charts charts/grafana README, sidecar.dashboards.label
 //    (default grafana_dashboard) and sidecar.dashboards.searchNamespace (ALL to search every namespace).
-import { APP_NAME, HTTP_PORT_NAME, PATHS } from '../../../apps/users-api/src/contract.ts';
-import { POOL_METRICS } from '../../../apps/users-api/src/metrics.ts';
+import { APP_NAME, HTTP_PORT_NAME, PATHS, POOL_METRICS } from '../../../apps/users-api/src/contract.ts';
 import { knownClusters, envCluster } from '../clusters/index.ts';
 import { PASSWORD_HOOK_NAME } from '../secrets/hook.ts';
 import { MONGODB, type EnvSpec, type MonitoringThresholds, type RepoSettings } from '../spec.ts';
@@ -59,6 +58,15 @@ export const ALERTS = [
   'UsersDbBackupTooOld',
   'UsersDbPasswordRotationStuck',
 ] as const;
+
+/** The threshold each alert compares against (env.yaml / gitops.yaml monitoring key); the review summary points at it. */
+export const ALERT_THRESHOLDS: Partial<Record<(typeof ALERTS)[number], keyof MonitoringThresholds>> = {
+  UsersApiErrorRatioHigh: 'errorRatio',
+  UsersApiLatencyP99High: 'latencyP99Seconds',
+  UsersApiPodsNotReady: 'podsNotReadyMinutes',
+  UsersDbBackupTooOld: 'backupMaxAgeHours',
+  UsersDbPasswordRotationStuck: 'rotationMaxMinutes',
+};
 
 /** Whether environments on `cluster` get monitoring: the cluster's own setting, else gitops.yaml's. */
 export function monitoringEnabled(settings: RepoSettings, cluster: string): boolean {

@@ -9,7 +9,7 @@ import { idKey, idLabel } from '../render/normalize.ts';
 import type { RenderedObject } from '../render/normalize.ts';
 import { podSpecOf } from '../validate/policies.ts';
 import { MASK, MASK_CHANGED } from './diffRenders.ts';
-import { ALERT_THRESHOLDS, GRAFANA_DASHBOARD_LABEL } from '../generate/monitoring.ts';
+import { ALERT_THRESHOLDS, GRAFANA_DASHBOARD_LABEL } from '../generate/monitoring-facts.ts';
 import { SETTINGS_FILE } from '../layout.ts';
 
 export type SummaryKind = 'image' | 'config' | 'secret' | 'replicas' | 'resources' | 'mongodb' | 'sync' | 'added' | 'removed' | 'monitoring';

@@ -29,6 +29,9 @@ import { APP_NAME, HTTP_PORT_NAME, PATHS, POOL_METRICS } from '../../../apps/use
 import { knownClusters, envCluster } from '../clusters/index.ts';
 import { PASSWORD_HOOK_NAME } from '../secrets/hook.ts';
 import { MONGODB, type EnvSpec, type MonitoringThresholds, type RepoSettings } from '../spec.ts';
+import { ALERTS, GRAFANA_DASHBOARD_LABEL } from './monitoring-facts.ts';
+
+export { ALERT_THRESHOLDS, ALERTS, GRAFANA_DASHBOARD_LABEL } from './monitoring-facts.ts';
 
 /** The prometheus-operator release whose CRDs the generated objects are written against. */
 export const PROMETHEUS_OPERATOR_VERSION = 'v0.93.0';
@@ -41,32 +44,11 @@ export const MONITORING_FILES = {
   networkPolicy: 'networkpolicy-metrics.yaml',
 } as const;
 
-/** The Grafana chart sidecar's default label for dashboard ConfigMaps, and the conventional value. */
-export const GRAFANA_DASHBOARD_LABEL = { grafana_dashboard: '1' } as const;
 /** Backup CronJobs are recognised by name (scripts/lib for backups names them after env.yaml `backup`). */
 export const BACKUP_CRONJOB_PATTERN = '.*backup.*';
 export const SCRAPE_INTERVAL = '30s';
 
-/** Every alert this module writes, by name: what it watches and why (docs/monitoring.md repeats it). */
-export const ALERTS = [
-  'UsersApiErrorRatioHigh',
-  'UsersApiLatencyP99High',
-  'UsersApiPodsNotReady',
-  'UsersDbMemberNotReady',
-  'UsersDbMemberDown',
-  'UsersDbPrimaryLost',
-  'UsersDbBackupTooOld',
-  'UsersDbPasswordRotationStuck',
-] as const;
 
-/** The threshold each alert compares against (env.yaml / gitops.yaml monitoring key); the review summary points at it. */
-export const ALERT_THRESHOLDS: Partial<Record<(typeof ALERTS)[number], keyof MonitoringThresholds>> = {
-  UsersApiErrorRatioHigh: 'errorRatio',
-  UsersApiLatencyP99High: 'latencyP99Seconds',
-  UsersApiPodsNotReady: 'podsNotReadyMinutes',
-  UsersDbBackupTooOld: 'backupMaxAgeHours',
-  UsersDbPasswordRotationStuck: 'rotationMaxMinutes',
-};
 
 /** Whether environments on `cluster` get monitoring: the cluster's own setting, else gitops.yaml's. */
 export function monitoringEnabled(settings: RepoSettings, cluster: string): boolean {

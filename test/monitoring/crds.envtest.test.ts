@@ -34,7 +34,7 @@ describeEnvtest('monitoring objects on the real API server', () => {
       expect(dry.code).toBe(0);
       expect(dry.stdout).toMatch(/servicemonitor\.monitoring\.coreos\.com\/users-api serverside-applied \(server dry run\)/);
       expect(dry.stdout).toMatch(/prometheusrule\.monitoring\.coreos\.com\/users-api serverside-applied \(server dry run\)/);
-    });
+    }, 180_000);
   }
 
   it('a misspelt field or a bad duration is refused by the same apply: the check can fail (kube-apiserver v1.28)', async () => {
@@ -51,5 +51,5 @@ describeEnvtest('monitoring objects on the real API server', () => {
     const r2 = await env.kubectl([...ARGO_APPLY, '--dry-run=server', '-f', '-'], { input: asStream([{ ...sm, spec: { ...(sm.spec as object), endpoint: [] } }]) });
     expect(r2.code).not.toBe(0);
     expect(r2.stderr).toMatch(/unknown field "spec\.endpoint"|unknown field "endpoint" in com\.coreos\.monitoring\.v1\.ServiceMonitor\.spec/);
-  });
+  }, 180_000);
 });

@@ -26,7 +26,7 @@ describe('monitoring objects in rendered environments', () => {
       const kinds = renderEnv(env, REPO).map((o) => o.kind);
       for (const k of MONITORING_KINDS) expect(kinds).not.toContain(k);
     }
-  });
+  }, 120_000);
 
   for (const env of ENVS) {
     it(`${env}: ServiceMonitor on the API's named port and /metrics, PrometheusRule with every alert, dashboard ConfigMap for the sidecar, metrics NetworkPolicy`, () => {
@@ -50,7 +50,7 @@ describe('monitoring objects in rendered environments', () => {
       expect(JSON.stringify(json)).toContain('mongodb_driver_pool_checked_out_connections');
       const np = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'users-api-metrics')!;
       expect(JSON.stringify(np.spec)).toContain('"kubernetes.io/metadata.name":"monitoring"');
-    });
+    }, 120_000);
   }
 
   it('thresholds: prod\'s env.yaml overrides gitops.yaml, dev keeps the defaults', () => {
@@ -60,12 +60,12 @@ describe('monitoring objects in rendered environments', () => {
     const p99 = (env: string) => rulesOf(renderEnv(env, copy.root)).find((r) => r.alert === 'UsersApiLatencyP99High')!.expr;
     expect(p99('prod')).toMatch(/> 0\.5$/);
     expect(p99('staging')).toMatch(/> 1$/);
-  });
+  }, 180_000);
 
   it('the sample preview carries no monitoring (previews report through Argo CD Notifications)', () => {
     const kinds = renderEnv('pr-123', copy.root).map((o) => o.kind);
     for (const k of MONITORING_KINDS) expect(kinds).not.toContain(k);
-  });
+  }, 120_000);
 
   it('a cluster without the operator (clusters.in-cluster.prometheusOperator: false) turns it off again; generate --check then sees the drift', async () => {
     const settings = copy.read('gitops.yaml');

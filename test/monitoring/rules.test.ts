@@ -109,18 +109,18 @@ describe.skipIf(!version)(`alert rules under promtool test rules (${version ?? '
     const r = runTests(rules, CASES);
     expect(r.out).toMatch(/SUCCESS/);
     expect(r.code, r.out).toBe(0);
-  });
+  }, 300_000);
 
   it('the same cases fail against a rule with the wrong threshold: the check can fail', () => {
     const loose = alertRules(NS, { ...THRESHOLDS, errorRatio: 0.2 });
     const r = runTests(loose, CASES.filter((c) => c.alert === 'UsersApiErrorRatioHigh'));
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/10% 5xx fires the error ratio/);
-  });
+  }, 120_000);
 
   it('the full rules, annotation templates included, pass promtool check rules', () => {
     writeFileSync(join(dir, 'full.yaml'), toYaml({ groups: [{ name: 'users-api-dev', rules }] }));
     const out = execFileSync('promtool', ['check', 'rules', 'full.yaml'], { cwd: dir, encoding: 'utf8' });
     expect(out).toMatch(new RegExp(`SUCCESS: ${rules.length} rules found`));
-  });
+  }, 120_000);
 });

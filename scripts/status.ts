@@ -63,6 +63,16 @@ await runCli(
     }
     if (values['cluster-context'] !== undefined) throw new UsageError(`--cluster-context needs clusters in gitops.yaml (docs/clusters.md)`);
     const kube = createKube(loadKubeConfig(values.context), { timeoutMs: values.timeout! * 1000 });
+    // Firing alerts per environment when the cluster has the Prometheus operator (docs/monitoring.md).
+    const { monitoringEnabled } = await import('./lib/generate/monitoring.ts');
+    const { withAlerts } = await import('./lib/status/alerts.ts');
+    const prometheus = settings.monitoring && monitoringEnabled(settings, 'in-cluster') ? settings.monitoring.prometheus : undefined;
+    const timeoutMs = values.timeout! * 1000;
+    const sources = {
+      getPath: kube.getPath?.bind(kube),
+      fetchUrl: async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } })).json() as Promise<unknown>,
+    };
+    const alerted = async (s: EnvStatus[]): Promise<EnvStatus[]> => (prometheus ? withAlerts(s, prometheus, sources) : s);
     const print = (s: EnvStatus[]) => io.out(format === 'json' ? formatStatusJson(s) : formatStatusText(s));
     let statuses: EnvStatus[];
     if (values.watch) {
@@ -84,7 +94,7 @@ await runCli(
         process.off('SIGINT', stop);
       }
     } else {
-      statuses = await collectStatus(kube, chosen, settings.argocd.namespace);
+      statuses = await alerted(await collectStatus(kube, chosen, settings.argocd.namespace));
       print(statuses);
     }
     if (statuses.some((s) => s.degraded)) return 1;

@@ -79,6 +79,15 @@ const envBody = {
   },
   targetRevision: { type: 'string', minLength: 1, pattern: '^[^\\s]+$', description: 'Branch, tag or commit Argo CD tracks' },
 };
+// Alert thresholds (docs/monitoring.md): every one optional in env.yaml, every one required in gitops.yaml.
+const thresholdProperties = {
+  errorRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: '5xx share of answers over 5 minutes that fires UsersApiErrorRatioHigh, e.g. 0.05' },
+  latencyP99Seconds: { type: 'number', exclusiveMinimum: 0, maximum: 60, description: 'p99 request duration (seconds) over 5 minutes that fires UsersApiLatencyP99High' },
+  podsNotReadyMinutes: { type: 'integer', minimum: 1, maximum: 1440, description: 'Minutes API pods may be wanted but not available before UsersApiPodsNotReady' },
+  backupMaxAgeHours: { type: 'integer', minimum: 1, maximum: 2160, description: 'Hours since the last successful backup that fire UsersDbBackupTooOld (the schedule\'s interval plus slack)' },
+  rotationMaxMinutes: { type: 'integer', minimum: 1, maximum: 1440, description: 'Minutes a password rotation Job may run before UsersDbPasswordRotationStuck' },
+};
+const envMonitoring = { type: 'object', additionalProperties: false, properties: thresholdProperties, description: 'Alert thresholds of this environment; absent ones are gitops.yaml monitoring.thresholds (docs/monitoring.md)' };
 const envRequired = ['replicas', 'tag', 'resources', 'mongodb', 'sync', 'targetRevision'];
 
 export const envSpecSchema = {
@@ -93,6 +102,7 @@ export const envSpecSchema = {
     namespace: { ...dnsLabel, description: 'Kubernetes namespace of the environment' },
     cluster: { ...dnsLabel, maxLength: 40, description: 'The cluster it runs on: a name of gitops.yaml clusters (absent: in-cluster, where Argo CD runs); docs/clusters.md' },
     ...envBody,
+    monitoring: envMonitoring,
   },
 } as const;
 
@@ -148,7 +158,49 @@ export const settingsSchema = {
             description: 'CPU and memory this cluster can give the pods of this repository (in-cluster: the top-level capacity when absent)',
             properties: { cpu, memory },
           },
+          prometheusOperator: { type: 'boolean', description: 'This cluster runs the Prometheus operator (absent: monitoring.prometheusOperator); docs/monitoring.md' },
         },
+      },
+    },
+    monitoring: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['prometheusOperator', 'prometheus', 'thresholds'],
+      description: 'ServiceMonitor, PrometheusRule and Grafana dashboard per environment on clusters with the Prometheus operator; docs/monitoring.md',
+      properties: {
+        prometheusOperator: { type: 'boolean', description: 'In-cluster (and every cluster without clusters.<name>.prometheusOperator) runs the Prometheus operator' },
+        prometheus: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['namespace', 'service', 'port'],
+          description: 'Where Prometheus runs: its namespace may scrape the API; status.ts reads /api/v1/alerts from this service',
+          properties: {
+            namespace: dnsLabel, service: dnsLabel, port: { type: 'integer', minimum: 1, maximum: 65535 },
+            url: { type: 'string', pattern: '^https?://[^\\s@/?#]+(/[^\\s?#@]*)?$', description: 'Prometheus\'s URL as the toolkit reaches it (status.ts); absent: through the API server\'s service proxy' },
+          },
+        },
+        selectorLabels: {
+          type: 'object',
+          description: 'Labels on the ServiceMonitor and PrometheusRule that the Prometheus selects them by (kube-prometheus-stack: release: <release name>)',
+          propertyNames: { type: 'string', pattern: '^([a-z0-9.-]+/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$' },
+          additionalProperties: { type: 'string', pattern: '^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$' },
+        },
+        thresholds: { type: 'object', additionalProperties: false, required: Object.keys(thresholdProperties), properties: thresholdProperties },
+      },
+    },
+    notifications: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Argo CD Notifications that bootstrap configures (argocd-notifications-cm); secrets live in argocd-notifications-secret, never here. docs/monitoring.md',
+      properties: {
+        github: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['appID', 'installationID'],
+          description: 'GitHub App the notifications controller comments on preview pull requests as (its private key: argocd-notifications-secret key github-privateKey)',
+          properties: { appID: { type: 'integer', minimum: 1 }, installationID: { type: 'integer', minimum: 1 } },
+        },
+        webhook: { type: 'boolean', description: 'Protected environments notify the webhook whose URL is argocd-notifications-secret key webhook-url' },
       },
     },
     previews: {

@@ -48,6 +48,8 @@ export interface EnvSpec {
   sync: SyncPolicy;
   /** Git revision Argo CD tracks for this environment (branch, tag or commit). */
   targetRevision: string;
+  /** This environment's alert thresholds; each absent one is gitops.yaml monitoring.thresholds'. */
+  monitoring?: Partial<MonitoringThresholds>;
 }
 
 /** One entry of gitops.yaml `clusters` (docs/clusters.md). */
@@ -58,6 +60,33 @@ export interface ClusterSpec {
   context?: string;
   /** What this cluster can give the repository's pods (in-cluster falls back to the top-level capacity). */
   capacity?: { cpu: string; memory: string };
+  /** The cluster runs the Prometheus operator (absent: gitops.yaml monitoring.prometheusOperator). */
+  prometheusOperator?: boolean;
+}
+
+/** Alert thresholds (scripts/lib/generate/monitoring.ts): defaults in gitops.yaml, per environment in env.yaml. */
+export interface MonitoringThresholds {
+  /** 5xx answers / all answers over 5 minutes above this (0..1) for 5 minutes fires UsersApiErrorRatioHigh. */
+  errorRatio: number;
+  /** p99 request duration over 5 minutes above this many seconds for 10 minutes fires UsersApiLatencyP99High. */
+  latencyP99Seconds: number;
+  /** API pods wanted but not available for this many minutes fires UsersApiPodsNotReady. */
+  podsNotReadyMinutes: number;
+  /** The last successful backup older than this many hours fires UsersDbBackupTooOld. */
+  backupMaxAgeHours: number;
+  /** A password rotation Job running longer than this many minutes fires UsersDbPasswordRotationStuck. */
+  rotationMaxMinutes: number;
+}
+
+/** gitops.yaml `monitoring` (docs/monitoring.md). */
+export interface MonitoringSettings {
+  /** In-cluster (and every cluster without its own clusters.<name>.prometheusOperator) runs the Prometheus operator. */
+  prometheusOperator: boolean;
+  /** Where Prometheus runs: its namespace may scrape the API (NetworkPolicy), status.ts reads alerts from its service. */
+  prometheus: { namespace: string; service: string; port: number; url?: string };
+  /** Labels the Prometheus's serviceMonitorSelector / ruleSelector match (kube-prometheus-stack: release: <its release>). */
+  selectorLabels?: Record<string, string>;
+  thresholds: MonitoringThresholds;
 }
 
 export interface RepoSettings {
@@ -76,8 +105,12 @@ export interface RepoSettings {
   previews?: PreviewSettings;
   /** The clusters environments may run on (scripts/lib/clusters); absent: only `in-cluster`. */
   clusters?: Record<string, ClusterSpec>;
+  /** Monitoring with the Prometheus operator (docs/monitoring.md); absent: none. */
+  monitoring?: MonitoringSettings;
+  /** Argo CD Notifications (docs/monitoring.md "Notifications"); absent: not configured by bootstrap. */
+  notifications?: NotificationSettings;
   /** What a new environment gets when new-env is run without --from. */
-  defaults: Omit<EnvSpec, 'name' | 'namespace' | 'cluster'>;
+  defaults: Omit<EnvSpec, 'name' | 'namespace' | 'cluster' | 'monitoring'>;
 }
 
 /** Facts of the MongoDB deployment that both the API's base and the replica-set base refer to. */
@@ -137,4 +170,12 @@ export interface PreviewLimits {
   default: { memory: string };
   max: { memory: string };
   maxStorage: string;
+}
+
+/** gitops.yaml `notifications`: what bootstrap writes into argocd-notifications-cm (scripts/lib/bootstrap/notifications.ts). */
+export interface NotificationSettings {
+  /** Previews: the GitHub App the notifications controller posts PR comments and commit statuses as (ids only; its private key is in argocd-notifications-secret). */
+  github?: { appID: number; installationID: number };
+  /** Protected environments: a webhook (its URL is in argocd-notifications-secret, key webhook-url) told of failed syncs and degraded health. */
+  webhook?: boolean;
 }

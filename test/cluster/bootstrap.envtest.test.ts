@@ -145,6 +145,10 @@ describeEnvtest('bootstrap on a fresh real cluster', () => {
     // Ours and upstream's keys side by side (two field managers), upstream's labels kept.
     expect(Object.keys(cm.data as object)).toEqual(expect.arrayContaining([...Object.keys(inputs.healthChecks), 'resource.exclusions']));
     expect(cm.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'argocd' });
+    // Argo CD Notifications' triggers and templates (docs/monitoring.md), beside upstream's labels.
+    const notifications = JSON.parse(await must(env, ['-n', 'argocd', 'get', 'configmap', 'argocd-notifications-cm', '-o', 'json'])) as KubeObject;
+    expect(notifications.data).toEqual(inputs.notifications);
+    expect(notifications.metadata.labels).toMatchObject({ 'app.kubernetes.io/component': 'notifications-controller' });
     const projects = (await must(env, ['-n', 'argocd', 'get', 'appprojects', '-o', 'name'])).trim().split('\n').sort();
     expect(projects).toEqual(inputs.projects.map((p) => `appproject.argoproj.io/${p.metadata.name}`).sort());
     expect((await must(env, ['-n', 'argocd', 'get', 'application', 'root', '-o', 'jsonpath={.spec.source.path}']))).toBe((inputs.root.spec as { source: { path: string } }).source.path);

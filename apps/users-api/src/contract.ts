@@ -68,3 +68,11 @@ export const WRITABLE_PATHS = ['/tmp'] as const;
 
 /** The environment variable that carries the MongoDB connection string (from a Secret, never .env). */
 export const MONGODB_URI_ENV = 'MONGODB_URI';
+
+/** Names of the MongoDB driver pool series /metrics exports (metrics.ts); the Grafana dashboard reads them. */
+export const POOL_METRICS = {
+  open: 'mongodb_driver_pool_connections',
+  checkedOut: 'mongodb_driver_pool_checked_out_connections',
+  checkoutFailed: 'mongodb_driver_pool_checkout_failures_total',
+  cleared: 'mongodb_driver_pool_cleared_total',
+} as const;

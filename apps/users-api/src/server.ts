@@ -14,6 +14,7 @@ import type { Config } from './config.ts';
 import { createLogger, mongoTargetOf } from './logger.ts';
 import type { Logger } from './logger.ts';
 import type { AppMetrics } from './metrics.ts';
+import { createMetrics, observePool } from './metrics.ts';
 import { createReadiness } from './readiness.ts';
 import type { Readiness } from './readiness.ts';
 import { createMongoUsersRepository, ensureUserIndexes, migrateIdentityKeys, missingUserIndexes, trackPendingOperations } from './users-repository.ts';
@@ -197,7 +198,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     prepareInBackground(`a connection to ${event.address} was lost`);
   });
   const repository = trackPendingOperations(createMongoUsersRepository(db, { operationTimeoutMs: config.REQUEST_TIMEOUT_MS }));
-  const app = createApp({ db, users: repository.users, config, logger, readiness, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
+  // The driver's pool gauges (metrics.ts observePool) live on the same registry /metrics serves.
+  const metrics = deps.metrics ?? createMetrics();
+  observePool(client, metrics);
+  const app = createApp({ db, users: repository.users, config, logger, readiness, metrics });
 
   const server = createServer(
     {

@@ -20,6 +20,7 @@ import { FIELD_MANAGER, KubeRequestError } from '../kube/client.ts';
 import { containsDesired, sameObject } from '../kube/compare.ts';
 import { parseYamlStream } from '../yaml.ts';
 import { ARGOCD_CM } from './health-checks.ts';
+import { NOTIFICATIONS_CM } from './notifications.ts';
 import { preflight, requiredAccess } from './preflight.ts';
 import { CREDENTIAL_KEYS, repositorySecret } from './repository.ts';
 import type { RepoCredentials } from './repository.ts';
@@ -41,6 +42,8 @@ export interface BootstrapInputs {
   rootFile?: string;
   /** argocd-cm key → Lua. */
   healthChecks: Record<string, string>;
+  /** argocd-notifications-cm keys (notifications.ts notificationsConfig); absent or empty: not touched. */
+  notifications?: Record<string, string>;
   repoCredentials?: RepoCredentials;
   /** Remove credentials from the repository Secret (the repository became public, or a key is revoked). */
   removeRepoCredentials?: boolean;
@@ -197,6 +200,12 @@ export async function runBootstrap(inputs: BootstrapInputs, deps: BootstrapDeps,
   // waves wait for child Applications and the database.
   if (Object.keys(inputs.healthChecks).length > 0) {
     await ensure({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ARGOCD_CM, namespace: ns }, data: { ...inputs.healthChecks } }, { kind: 'apply', fieldManager: FIELD_MANAGER, force: false });
+  }
+
+  // 2b. Argo CD Notifications' triggers, templates, services and subscriptions (notifications.ts); our keys
+  // only, under our field manager (the install manifest owns the ConfigMap's labels).
+  if (inputs.notifications && Object.keys(inputs.notifications).length > 0) {
+    await ensure({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: NOTIFICATIONS_CM, namespace: ns }, data: { ...inputs.notifications } }, { kind: 'apply', fieldManager: FIELD_MANAGER, force: false });
   }
 
   // 3. The repository Argo CD pulls. Credentials given replace the stored ones; none given keeps them;

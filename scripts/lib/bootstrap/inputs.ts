@@ -9,6 +9,7 @@ import { parseYamlStream } from '../yaml.ts';
 import type { KubeObject } from '../kube/client.ts';
 import type { BootstrapInputs } from './index.ts';
 import { readHealthChecks } from './health-checks.ts';
+import { notificationsConfig } from './notifications.ts';
 
 export const ROOT_FILE = `${ARGOCD_DIR}/root.yaml`;
 
@@ -44,5 +45,6 @@ export async function readBootstrapInputs(root: string): Promise<Omit<BootstrapI
     root: rootApp,
     rootFile: ROOT_FILE,
     healthChecks: readHealthChecks(root),
+    notifications: notificationsConfig(settings),
   };
 }

@@ -88,7 +88,7 @@ export function sourceText(s: SourceRef): string {
 
 const ITEM_LABEL: Record<SummaryItem['kind'], string> = {
   image: 'image', config: 'config', secret: 'secret', replicas: 'replicas', resources: 'resources',
-  mongodb: 'MongoDB', sync: 'sync', added: 'added', removed: 'removed',
+  mongodb: 'MongoDB', sync: 'sync', added: 'added', removed: 'removed', monitoring: 'monitoring',
 };
 
 /** "image  users-api 0.1.0 → 0.2.0  (Deployment prod/users-api)". */

@@ -9,8 +9,10 @@ import { idKey, idLabel } from '../render/normalize.ts';
 import type { RenderedObject } from '../render/normalize.ts';
 import { podSpecOf } from '../validate/policies.ts';
 import { MASK, MASK_CHANGED } from './diffRenders.ts';
+import { ALERT_THRESHOLDS, GRAFANA_DASHBOARD_LABEL } from '../generate/monitoring-facts.ts';
+import { SETTINGS_FILE } from '../layout.ts';
 
-export type SummaryKind = 'image' | 'config' | 'secret' | 'replicas' | 'resources' | 'mongodb' | 'sync' | 'added' | 'removed';
+export type SummaryKind = 'image' | 'config' | 'secret' | 'replicas' | 'resources' | 'mongodb' | 'sync' | 'added' | 'removed' | 'monitoring';
 
 /** Where a value comes from: a repository file, the line when known, and the field or key in it. */
 export interface SourceRef {
@@ -177,6 +179,13 @@ export function dotenvLine(text: string, key: string): number | undefined {
 }
 
 function sourceFor(env: string, o: RenderedObject, item: SummaryItem, sources: EnvironmentSources): SourceRef | undefined {
+  // An alert threshold: env.yaml monitoring.<key> when the environment sets it, else gitops.yaml's default.
+  if (item.kind === 'monitoring' && item.what.endsWith(' threshold')) {
+    const key = ALERT_THRESHOLDS[item.what.replace(/^alert (\S+) threshold$/, '$1') as keyof typeof ALERT_THRESHOLDS];
+    if (!key) return undefined;
+    const at = sources.envYaml !== undefined ? yamlLine(sources.envYaml, ['monitoring', key]) : undefined;
+    return at ? { file: envSpecFile(env), line: at.line, field: `monitoring.${key}` } : { file: SETTINGS_FILE, field: `monitoring.thresholds.${key}` };
+  }
   // The generator makes this ConfigMap from the environment's .env (configMapGenerator, overlay.ts).
   if (item.kind === 'config' && sources.dotenv !== undefined && o.id.name.replace(HASH_SUFFIX, '') === CONFIG_MAP_NAME) {
     const line = dotenvLine(sources.dotenv, item.what);
@@ -189,6 +198,41 @@ function sourceFor(env: string, o: RenderedObject, item: SummaryItem, sources: E
 }
 
 // ---- comparisons
+
+const MONITORING_GROUP = 'monitoring.coreos.com';
+/** The objects that make an environment monitored (scripts/lib/generate/monitoring.ts). */
+function isMonitoring(o: RenderedObject): boolean {
+  if (o.id.group === MONITORING_GROUP) return true;
+  const labels = get(o.object, 'metadata', 'labels') as Record<string, string> | undefined;
+  return o.id.kind === 'ConfigMap' && Object.entries(GRAFANA_DASHBOARD_LABEL).every(([k, v]) => labels?.[k] === v);
+}
+
+type AlertRuleLike = { alert?: string; expr?: unknown; for?: string };
+function alertRulesOf(o: RenderedObject): Map<string, AlertRuleLike> {
+  const groups = (get(o.object, 'spec', 'groups') ?? []) as Array<{ rules?: AlertRuleLike[] }>;
+  return new Map(groups.flatMap((g) => g.rules ?? []).filter((r) => typeof r.alert === 'string').map((r) => [r.alert!, r]));
+}
+
+/** The value an alert's first comparison tests against ("… > 0.05" → "0.05"), or the whole expression. */
+function thresholdOf(r: AlertRuleLike): string {
+  const expr = String(r.expr ?? '');
+  const m = /(?:>|<|==|!=|>=|<=) ([0-9][0-9.e+-]*)(?:\s|$|\))/.exec(expr);
+  return `${m ? m[1]! : expr}${r.for ? ` for ${r.for}` : ''}`;
+}
+
+/** Alerts whose threshold or duration changed, and alerts removed or added, between two PrometheusRules. */
+function ruleItems(b: RenderedObject, h: RenderedObject): Array<Omit<SummaryItem, 'resource'>> {
+  const out: Array<Omit<SummaryItem, 'resource'>> = [];
+  const before = alertRulesOf(b);
+  const after = alertRulesOf(h);
+  for (const [name, r] of before) {
+    const n = after.get(name);
+    if (!n) out.push({ kind: 'monitoring', what: `alert ${name} removed`, from: thresholdOf(r) });
+    else if (!same(r.expr, n.expr) || r.for !== n.for) out.push({ kind: 'monitoring', what: `alert ${name} threshold`, from: thresholdOf(r), to: thresholdOf(n) });
+  }
+  for (const [name, n] of after) if (!before.has(name)) out.push({ kind: 'monitoring', what: `alert ${name} added`, to: thresholdOf(n) });
+  return out;
+}
 
 function imageItems(b: RenderedObject, h: RenderedObject): Array<Omit<SummaryItem, 'resource'>> {
   const bc = containersOf(podSpecFor(b));
@@ -307,6 +351,7 @@ function verdictOf(status: 'added' | 'changed' | 'removed', items: readonly Summ
     else if (resources.length > 2) parts.push(`resources: ${resources.length} changes`);
     for (const i of of('mongodb')) parts.push(`MongoDB ${i.what} ${arrow(i.from, i.to)}`);
     for (const i of of('sync')) parts.push(`sync ${arrow(i.from, i.to)}`);
+    for (const i of of('monitoring')) parts.push(i.what === 'monitoring removed' ? `MONITORING REMOVED (${i.from})` : i.what.endsWith(' threshold') ? `${i.what} ${arrow(i.from, i.to)}` : i.what);
     const added = of('added').length;
     const removed = of('removed').length;
     if (added > 0) parts.push(`+${added} object${added === 1 ? '' : 's'}`);
@@ -376,6 +421,7 @@ export function summarizeEnvironment(
       push(h, resourceItems(b, h));
     }
     if (kind === MONGODB_KIND) push(h, mongoItems(b, h));
+    if (kind === 'PrometheusRule' && h.id.group === MONITORING_GROUP) push(h, ruleItems(b, h));
     if ((kind === 'ConfigMap' || kind === 'Secret') && h.id.group === '') push(h, dataItems(b, h));
     if (kind === APPLICATION_KIND && h.id.group === 'argoproj.io') {
       const from = syncPolicyText(b.object);
@@ -393,6 +439,11 @@ export function summarizeEnvironment(
     if (templateChanged || mongoRolls) rolls.push(idLabel(h.id));
   }
   for (const [key, b] of baseBy) if (!headBy.has(key)) push(b, [{ kind: 'removed', what: idLabel(b.id) }]);
+  // Monitoring taken away from an environment that stays: said in so many words, not only as removed objects.
+  if (status === 'changed') {
+    const gone = [...baseBy].filter(([key, b]) => !headBy.has(key) && isMonitoring(b)).map(([, b]) => b);
+    if (gone.length > 0) push(gone[0]!, [{ kind: 'monitoring', what: 'monitoring removed', from: gone.map((o) => o.id.kind).sort().join(', ') }]);
+  }
   rolls.sort();
   return { verdict: verdictOf(status, items, rolls, changedResources - explainedByRename.size), items, rolls };
 }

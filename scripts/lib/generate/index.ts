@@ -24,6 +24,7 @@ import {
 } from '../clusters/index.ts';
 import { mongoDBCommunitySchemaFile } from '../mongodb/schema.ts';
 import { mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
+import { monitoringObjects } from './monitoring.ts';
 import { ingressObject, INGRESS_FILE, overlayKustomization, resourcesPatch, RESOURCES_PATCH_FILE } from './overlay.ts';
 
 const CONTRACT = 'apps/users-api/src/contract.ts';
@@ -81,6 +82,13 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
     const patches = mongoPatches(env);
     const kustomization = overlayKustomization(settings, env, patches) as { resources: string[] };
     if (dir === PREVIEW_TEMPLATE_DIR) kustomization.resources.push(...PREVIEW_TEMPLATE_RESOURCES);
+    // Monitoring (monitoring.ts) on clusters with the Prometheus operator; previews report through Argo CD Notifications instead.
+    const monitoring = dir === PREVIEW_TEMPLATE_DIR ? {} : monitoringObjects(settings, env);
+    for (const [file, obj] of Object.entries(monitoring)) {
+      kustomization.resources.push(file);
+      out[`${dir}/${file}`] = yamlFile(sources, obj);
+      overlayObjects.push(obj);
+    }
     out[`${dir}/kustomization.yaml`] = yamlFile(sources, kustomization);
     out[`${dir}/${RESOURCES_PATCH_FILE}`] = yamlFile(sources, resourcesPatch(env));
     for (const p of patches) out[`${dir}/${p.file}`] = yamlFile([...sources.filter((f) => f !== SETTINGS_FILE), MONGODB_LIB], p.patch);

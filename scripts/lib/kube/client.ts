@@ -67,6 +67,8 @@ export interface Kube {
   patch(ref: ObjectRef, patch: Record<string, unknown>): Promise<KubeObject>;
   /** Whether a kind is namespaced, from discovery; undefined when the server does not know the kind. */
   isNamespaced(apiVersion: string, kind: string): Promise<boolean | undefined>;
+  /** GET of an API path answering JSON (e.g. a Service's proxy subresource: status.ts reads Prometheus's alerts). */
+  getPath?(path: string, what: string): Promise<unknown>;
 }
 
 /**
@@ -236,6 +238,9 @@ export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
         if (isNotFound(error)) return undefined;
         throw explainKubeError(error, { action: `reading ${describe(ref)}`, target, timeoutMs });
       }
+    },
+    async getPath(path, what) {
+      return call(`reading ${what}`, () => request('GET', path, {}));
     },
     async list(apiVersion, kind, namespace, labelSelector) {
       const path = await pathOf({ apiVersion, kind, namespace });

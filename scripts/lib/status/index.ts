@@ -4,6 +4,7 @@ import { termSafe } from '../term.ts';
 import type { Kube } from '../kube/client.ts';
 import { MONGODB } from '../spec.ts';
 import { APP_NAME } from '../../../apps/users-api/src/contract.ts';
+import { formatAlertLines, type FiringAlert } from './alerts.ts';
 
 export interface EnvRef {
   name: string;
@@ -23,6 +24,10 @@ export interface EnvStatus {
   /** Something is broken (not merely on its way: a missing object, Unknown health or a rollout in progress is progressing): exit 1. */
   degraded: boolean;
   problems: string[];
+  /** Firing alerts of its namespace (status/alerts.ts), when its cluster has monitoring; absent otherwise. */
+  alerts?: FiringAlert[];
+  /** Why the alerts could not be read (Prometheus unreachable…), when monitoring is on. */
+  alertsUnavailable?: string;
 }
 
 /**
@@ -119,6 +124,7 @@ export function formatStatusText(statuses: readonly EnvStatus[]): string {
     const operatorMissing = s.problems.some((p) => p.startsWith('the MongoDB operator is not installed'));
     lines.push(`  mongodb   ${s.mongodb ? s.mongodb.phase : operatorMissing ? 'operator not installed' : 'missing'}`);
     lines.push(`  api       ${s.deployment ? `${s.deployment.ready}/${s.deployment.desired} ready, ${s.deployment.updated} updated` : 'missing'}`);
+    lines.push(...formatAlertLines(s.alerts, s.alertsUnavailable));
     for (const p of s.problems) lines.push(`  ! ${p}`);
   }
   // Phases, revisions and condition messages come from the cluster: printed terminal-safe (scripts/lib/term.ts).

@@ -142,6 +142,9 @@ export async function customResourceValidators(): Promise<Map<string, ObjectVali
       table.set('mongodbcommunity.mongodb.com/v1/MongoDBCommunity', mod.validateMongoDBCommunity);
     }
   }
+  // ServiceMonitor and PrometheusRule (docs/monitoring.md): the fields the generator writes.
+  const { monitoringValidators } = await import('./monitoring-schema.ts');
+  for (const [key, validator] of monitoringValidators()) table.set(key, validator);
   return table;
 }
 

@@ -1,0 +1,97 @@
+// Monitoring in the rendered environments: present with the Prometheus operator, absent without, the
+// thresholds of each env.yaml over gitops.yaml's, and validate accepts what is generated.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderEnv } from '../cluster/real.ts';
+import type { KubeObject } from '../../scripts/lib/kube/client.ts';
+import { ALERTS } from '../../scripts/lib/generate/monitoring.ts';
+import { monitoredCopy, PROD_ERROR_RATIO } from './fixture.ts';
+import { REPO, type RepoCopy } from '../support/repo-copy.ts';
+
+const ENVS = ['dev', 'staging', 'prod'];
+const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule'];
+
+type Rule = { alert: string; expr: string; for: string };
+const rulesOf = (objects: KubeObject[]): Rule[] =>
+  ((objects.find((o) => o.kind === 'PrometheusRule')!.spec as { groups: Array<{ rules: Rule[] }> }).groups[0]!.rules);
+
+describe('monitoring objects in rendered environments', () => {
+  let copy: RepoCopy;
+  beforeAll(() => {
+    copy = monitoredCopy();
+  }, 120_000);
+  afterAll(() => copy?.cleanup());
+
+  it('the committed repository (no Prometheus operator) renders none', () => {
+    for (const env of ENVS) {
+      const kinds = renderEnv(env, REPO).map((o) => o.kind);
+      for (const k of MONITORING_KINDS) expect(kinds).not.toContain(k);
+    }
+  }, 120_000);
+
+  for (const env of ENVS) {
+    it(`${env}: ServiceMonitor on the API's named port and /metrics, PrometheusRule with every alert, dashboard ConfigMap for the sidecar, metrics NetworkPolicy`, () => {
+      const objects = renderEnv(env, copy.root);
+      const sm = objects.find((o) => o.kind === 'ServiceMonitor')!;
+      expect(sm.metadata.namespace).toBe(env);
+      expect(sm.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
+      const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'users-api')!;
+      const smSpec = sm.spec as { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> };
+      // The selector matches the Service's labels, and the endpoint names one of its ports.
+      for (const [k, v] of Object.entries(smSpec.selector.matchLabels)) expect(svc.metadata.labels?.[k]).toBe(v);
+      expect((svc.spec as { ports: Array<{ name: string }> }).ports.map((p) => p.name)).toContain(smSpec.endpoints[0]!.port);
+      expect(smSpec.endpoints[0]!.path).toBe('/metrics');
+      const rules = rulesOf(objects);
+      expect(rules.map((r) => r.alert)).toEqual([...ALERTS]);
+      for (const r of rules) expect(r.expr).toContain(`namespace="${env}"`);
+      const dashboard = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1')!;
+      const json = JSON.parse(Object.values((dashboard as unknown as { data: Record<string, string> }).data)[0]!) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+      const titles = json.panels.map((p) => p.title).join(' | ');
+      for (const t of ['Requests', '5xx', 'Latency', 'pool', 'Replica-set']) expect(titles).toContain(t);
+      expect(JSON.stringify(json)).toContain('mongodb_driver_pool_checked_out_connections');
+      const np = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'users-api-metrics')!;
+      expect(JSON.stringify(np.spec)).toContain('"kubernetes.io/metadata.name":"monitoring"');
+    }, 120_000);
+  }
+
+  it('thresholds: prod\'s env.yaml overrides gitops.yaml, dev keeps the defaults', () => {
+    const ratio = (env: string) => rulesOf(renderEnv(env, copy.root)).find((r) => r.alert === 'UsersApiErrorRatioHigh')!.expr;
+    expect(ratio('prod')).toMatch(new RegExp(`> ${PROD_ERROR_RATIO}$`));
+    expect(ratio('dev')).toMatch(/> 0\.05$/);
+    const p99 = (env: string) => rulesOf(renderEnv(env, copy.root)).find((r) => r.alert === 'UsersApiLatencyP99High')!.expr;
+    expect(p99('prod')).toMatch(/> 0\.5$/);
+    expect(p99('staging')).toMatch(/> 1$/);
+  }, 180_000);
+
+  it('the sample preview carries no monitoring (previews report through Argo CD Notifications)', () => {
+    const kinds = renderEnv('pr-123', copy.root).map((o) => o.kind);
+    for (const k of MONITORING_KINDS) expect(kinds).not.toContain(k);
+  }, 120_000);
+
+  it('a cluster without the operator (clusters.in-cluster.prometheusOperator: false) turns it off again; generate --check then sees the drift', async () => {
+    const settings = copy.read('gitops.yaml');
+    copy.edit('gitops.yaml', 'capacity:\n  cpu: 7600m', 'clusters:\n  in-cluster: { prometheusOperator: false }\ncapacity:\n  cpu: 7600m');
+    const check = await copy.run('generate.ts', ['--check']);
+    expect(check.status).toBe(1);
+    expect(check.stdout + check.stderr).toMatch(/overlays\/prod\/prometheusrule\.yaml/);
+    copy.generate();
+    expect(renderEnv('prod', copy.root).map((o) => o.kind)).not.toContain('PrometheusRule');
+    copy.write('gitops.yaml', settings);
+    copy.generate();
+  }, 120_000);
+
+  it('validate accepts the monitored environments (schemas of the fields written, and policies)', async () => {
+    const r = await copy.run('validate.ts', ['dev', 'prod', '--format', 'json']);
+    expect(r.stderr).not.toMatch(/no schema is known/);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  }, 180_000);
+
+  it('a threshold out of range in env.yaml is an input error naming the file and field; nothing written', async () => {
+    const before = copy.read('overlays/prod/prometheusrule.yaml');
+    copy.edit('overlays/prod/env.yaml', `errorRatio: ${PROD_ERROR_RATIO}`, 'errorRatio: 5');
+    const r = await copy.run('generate.ts', []);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/overlays\/prod\/env\.yaml.*\/monitoring\/errorRatio/);
+    expect(copy.read('overlays/prod/prometheusrule.yaml')).toBe(before);
+    copy.edit('overlays/prod/env.yaml', 'errorRatio: 5', `errorRatio: ${PROD_ERROR_RATIO}`);
+  }, 60_000);
+});

@@ -35,6 +35,11 @@ const envBody = {
     not: { enum: ['latest'] },
     description: 'Image tag of the users API (a release such as 1.4.2 or a commit SHA); never "latest"',
   },
+  digest: {
+    type: 'string',
+    pattern: '^sha256:[0-9a-f]{64}$',
+    description: 'The image digest the tag pointed to when it was promoted and verified (sha256:<64 hex>); Kustomize then pins the image as <image>:<tag>@<digest>. Written by `zx scripts/promote.ts`; required for a protected environment (docs/release.md)',
+  },
   resources,
   ingress: {
     type: 'object',

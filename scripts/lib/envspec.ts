@@ -2,7 +2,7 @@
 // once, each with file, JSON pointer and fix), the Kubernetes name limits an environment name implies,
 // and the one comment-preserving way to change a field of env.yaml (used by new-env and promote).
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument, isMap } from 'yaml';
+import { parseDocument, isMap, isScalar } from 'yaml';
 import { APP_NAME } from '../../apps/users-api/src/contract.ts';
 import type { Problem } from './errors.ts';
 import { dns1123LabelProblem, DNS1123_LABEL_MAX } from './names.ts';
@@ -287,11 +287,14 @@ export function validateSettings(file: string, data: unknown): { settings?: Repo
  * Sets one field of an env.yaml text, keeping the user's comments and layout (yaml Document API).
  * `path` is a list of keys, e.g. ['tag'] or ['mongodb', 'members'].
  */
-export function setEnvSpecField(yamlText: string, path: string[], value: unknown): string {
+export function setEnvSpecField(yamlText: string, path: string[], value: unknown, after?: string): string {
   const doc = parseDocument(yamlText);
   if (doc.errors.length > 0) throw doc.errors[0];
   if (!isMap(doc.contents)) throw new Error('env.yaml must be a mapping');
-  doc.setIn(path, value);
+  // A new top-level field goes right after `after` (e.g. digest after tag) rather than at the end.
+  const at = after !== undefined && path.length === 1 && !doc.has(path[0]) ? doc.contents.items.findIndex((p) => isScalar(p.key) && p.key.value === after) : -1;
+  if (at !== -1) doc.contents.items.splice(at + 1, 0, doc.createPair(path[0], value));
+  else doc.setIn(path, value);
   return doc.toString({ lineWidth: 0 });
 }
 

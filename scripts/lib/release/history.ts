@@ -15,6 +15,9 @@ export interface HistoryEntry {
   /** The tag the environment runs from this commit on; undefined when env.yaml was deleted. */
   tag: string | undefined;
   previous: string | undefined;
+  /** The image digest env.yaml pins beside the tag (sha256:<64 hex>), when it has one; and the one before. */
+  digest?: string;
+  previousDigest?: string;
   /** Where the tag came from: another environment, "release" (a build of main or a tag), or "edit". */
   source: string;
 }
@@ -27,14 +30,20 @@ export function sourceOf(subject: string, env: string): string {
   return m && m[2] === env ? m[1]! : 'edit';
 }
 
-function tagOf(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
+function pinOf(text: string | undefined): { tag?: string; digest?: string } {
+  if (text === undefined) return {};
   try {
-    const doc = parse(text) as { tag?: unknown } | null;
-    return typeof doc?.tag === 'string' ? doc.tag : undefined;
+    const doc = parse(text) as { tag?: unknown; digest?: unknown } | null;
+    return { tag: typeof doc?.tag === 'string' ? doc.tag : undefined, digest: typeof doc?.digest === 'string' ? doc.digest : undefined };
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** "0.2.0" or, pinned by digest, "0.2.0@sha256:<first 12 hex>…" (the review summary's short form). */
+export function pinLabel(tag: string | undefined, digest: string | undefined, deleted: string): string {
+  if (tag === undefined) return deleted;
+  return digest === undefined ? tag : `${tag}@${digest.slice(0, 19)}…`;
 }
 
 /** Splits `git cat-file --batch` output into the blobs asked for, undefined for a "missing" object. */
@@ -75,12 +84,17 @@ export async function tagHistory(root: string, env: string, ref = 'HEAD'): Promi
   const texts = parseCatFileBatch(batch.stdout, commits.length);
   const entries: HistoryEntry[] = [];
   let previous: string | undefined;
+  let previousDigest: string | undefined;
   let seen = false;
   commits.forEach((c, i) => {
-    const tag = tagOf(texts[i]);
-    if (seen && tag === previous) return;
-    entries.push({ env, date: c.date, commit: c.commit.slice(0, 12), author: c.author, subject: c.subject, tag, previous: seen ? previous : undefined, source: seen ? sourceOf(c.subject, env) : 'created' });
+    const { tag, digest } = pinOf(texts[i]);
+    if (seen && tag === previous && digest === previousDigest) return;
+    entries.push({
+      env, date: c.date, commit: c.commit.slice(0, 12), author: c.author, subject: c.subject, tag, previous: seen ? previous : undefined, source: seen ? sourceOf(c.subject, env) : 'created',
+      ...(digest !== undefined ? { digest } : {}), ...(seen && previousDigest !== undefined ? { previousDigest } : {}),
+    });
     previous = tag;
+    previousDigest = digest;
     seen = true;
   });
   return entries;
@@ -91,7 +105,7 @@ export function formatHistory(entries: readonly HistoryEntry[]): string {
   if (entries.length === 0) return 'no history: no commit changed an environment\'s image tag\n';
   const rows = [...entries]
     .sort((a, b) => (a.date === b.date ? 0 : a.date < b.date ? 1 : -1))
-    .map((e) => [e.date.replace('T', ' ').replace(/(\+00:00|Z)$/, 'Z'), e.env, `${e.previous ?? '∅'} → ${e.tag ?? '(deleted)'}`, e.source, e.commit.slice(0, 7), e.subject]);
+    .map((e) => [e.date.replace('T', ' ').replace(/(\+00:00|Z)$/, 'Z'), e.env, `${pinLabel(e.previous, e.previousDigest, '∅')} → ${pinLabel(e.tag, e.digest, '(deleted)')}`, e.source, e.commit.slice(0, 7), e.subject]);
   const head = ['WHEN', 'ENV', 'TAG', 'FROM', 'COMMIT', 'SUBJECT'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => [...r[i]!].length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - [...c].length))).join('  ');

@@ -168,6 +168,7 @@ export const settingsSchema = {
         ttlHours: { type: 'integer', minimum: 1, maximum: 720, description: 'A preview without a push for this long is taken down' },
         tokenSecret: { ...dnsLabel, description: 'Secret (key token) in Argo CD\'s namespace with a GitHub token that can read pull requests' },
         requeueAfterSeconds: { type: 'integer', minimum: 30, maximum: 86400, description: 'How often Argo CD polls GitHub for pull requests' },
+        image: { type: 'string', pattern: '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$', description: 'Image repository of pull request builds, without tag: a repository of its own, never the release one (image)' },
         ingress: {
           type: 'object',
           additionalProperties: false,

@@ -114,6 +114,8 @@ export interface PreviewSettings {
   tokenSecret: string;
   /** How often the ApplicationSet controller polls GitHub (seconds). */
   requeueAfterSeconds: number;
+  /** Image repository of pull request builds (never the release `image`): the release workflow pushes them there. */
+  image?: string;
   /** Ingress of each preview: `{number}` is replaced by the pull request number. Absent: no ingress. */
   ingress?: { host: string; tlsSecret?: string };
 }

@@ -83,6 +83,11 @@ describe('image verification before promotion', () => {
     expect(identity.test('https://github.com/example-org/gitops-users/.github/workflows/release.yml@refs/heads/feature')).toBe(false);
     expect(identity.test('https://github.com/evil-org/gitops-users/.github/workflows/release.yml@refs/heads/main')).toBe(false);
     expect(identity.test('https://github.com/example-org/gitops-users/.github/workflows/other.yml@refs/heads/main')).toBe(false);
+    // Exact release tags only: a suffix, a pre-release, a leading zero, a fourth number or a path after it do not verify.
+    for (const ref of ['refs/tags/v1.2.3-evil', 'refs/tags/v1.2.3-rc.1', 'refs/tags/v1.2.3.4', 'refs/tags/v01.2.3', 'refs/tags/v1.2.3/x', 'refs/tags/v1.2', 'refs/heads/main-old', 'refs/heads/mainx', 'refs/pull/1/merge']) {
+      expect(identity.test(`https://github.com/example-org/gitops-users/.github/workflows/release.yml@${ref}`), ref).toBe(false);
+    }
+    expect(identity.test('https://github.com/example-org/gitops-users/.github/workflows/release.yml@refs/tags/v0.10.0')).toBe(true);
     expect(cosignCommands('img', repo).every((c) => c.includes('https://token.actions.githubusercontent.com'))).toBe(true);
   });
 

@@ -28,7 +28,7 @@ describe('promote', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`promoted staging → prod: 0.1.0 → 0.2.0 (${DIGEST})`);
     expect(r.stdout).toMatch(/^\s*-\s+image: ghcr\.io\/example-org\/users-api:0\.1\.0@sha256:[0-9a-f]{64}$/m);
-    expect(r.stdout).toContain(`+    image: ghcr.io/example-org/users-api:0.2.0@${DIGEST}`);
+    expect(r.stdout).toMatch(new RegExp(`^\\s*\\+\\s+image: ghcr\\.io/example-org/users-api:0\\.2\\.0@${DIGEST}$`, 'm'));
 
     const changed = gitIn('show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort();
     expect(changed).toContain('overlays/prod/env.yaml');
@@ -41,7 +41,7 @@ describe('promote', () => {
     expect(envAfter).toBe(envBefore.replace(/^tag: 0\.1\.0$/m, 'tag: 0.2.0').replace(/^digest: sha256:[0-9a-f]{64}$/m, `digest: ${DIGEST}`));
     const message = gitIn('log', '-1', '--format=%B');
     expect(message).toMatch(/^promote staging → prod: users-api 0\.1\.0 → 0\.2\.0/);
-    expect(message).toContain(`+    image: ghcr.io/example-org/users-api:0.2.0@${DIGEST}`);
+    expect(message).toMatch(new RegExp(`^\\s*\\+\\s+image: ghcr\\.io/example-org/users-api:0\\.2\\.0@${DIGEST}$`, 'm'));
     expect(gitIn('status', '--porcelain')).toBe('');
   });
 

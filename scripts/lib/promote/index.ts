@@ -5,6 +5,7 @@ import { applyEnvEdit } from '../env-edit.ts';
 import type { EnvEditResult } from '../env-edit.ts';
 import { UsageError } from '../errors.ts';
 import { isProtectedEnv } from '../env-rules.ts';
+import { IMAGE_TAG_PATTERN } from '../release/tags.ts';
 import { envArguments, readRepoInputs } from '../repo-inputs.ts';
 import type { KustomizeTool } from '../kustomize.ts';
 
@@ -57,16 +58,18 @@ export async function promote(opts: PromoteOptions): Promise<PromoteResult> {
   // The digest goes with the tag: the one given, the one the source environment pins for this very tag,
   // or the registry's answer now. A tag that names another digest than an environment pins for it was
   // pushed again since: refused, since what would run is then not what was verified.
+  // A tag the schema refuses is reported by the edit below, naming the file: nothing to ask the registry.
+  const tagValid = IMAGE_TAG_PATTERN.test(tag) && tag !== 'latest';
   let digest = opts.digest;
   if (digest === undefined && source?.spec.tag === tag) digest = source.spec.digest;
   if (digest === undefined && tag === previousTag) digest = previousDigest;
-  if (digest === undefined && opts.resolveDigest) digest = await opts.resolveDigest(tag);
+  if (digest === undefined && opts.resolveDigest && tagValid) digest = await opts.resolveDigest(tag);
   for (const [env, spec] of [[from, source?.spec], [to, target.spec]] as const) {
     if (env !== undefined && spec?.tag === tag && spec.digest !== undefined && digest !== undefined && spec.digest !== digest) {
       throw new UsageError(`refusing to promote ${tag}: ${env} pins it as ${spec.digest}, but it now names ${digest}, so the tag was pushed again after it was verified. Promote a new build (a new tag), or if this is intended, edit overlays/${to}/env.yaml by hand and review it`);
     }
   }
-  if (digest === undefined && inputs.settings && isProtectedEnv(inputs.settings, to)) {
+  if (digest === undefined && tagValid && inputs.settings && isProtectedEnv(inputs.settings, to)) {
     throw new UsageError(`${to} is protected (gitops.yaml protected): it runs an image pinned by digest, and no digest is known for ${tag}. Pass --digest sha256:<64 hex>, or let promote ask the registry (reachable network; REGISTRY_USERNAME/REGISTRY_PASSWORD for a private image)`);
   }
   if (tag === previousTag && digest === previousDigest) {

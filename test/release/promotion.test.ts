@@ -17,7 +17,8 @@ import type { RegistryStandIn } from './registry-standin.ts';
 import type { DeliveryOptions } from '../../scripts/lib/release/promotion.ts';
 import { githubRepoOf, openOrUpdatePullRequest } from '../../scripts/lib/release/github.ts';
 import { cosignCommands, releaseIdentityRegexp, verifyReleaseImage } from '../../scripts/lib/release/verify.ts';
-import { formatHistory, parseCatFileBatch, sourceOf, tagHistory } from '../../scripts/lib/release/history.ts';
+import { formatHistory, parseCatFileBatch, pinLabel, sourceOf, tagHistory } from '../../scripts/lib/release/history.ts';
+import { imageTag } from '../../scripts/lib/diff/summary.ts';
 import { createRepoCopy } from '../support/repo-copy.ts';
 import { startGithubStandIn } from '../support/github-standin.ts';
 import type { RepoCopy } from '../support/repo-copy.ts';
@@ -175,6 +176,15 @@ describe('history parsing', () => {
     expect(sourceOf('promote staging → prod: users-api 0.1.0 → 0.2.0', 'prod')).toBe('staging');
     expect(sourceOf('promote staging → prod: users-api 0.1.0 → 0.2.0', 'dev')).toBe('edit');
     expect(sourceOf('Bump prod by hand', 'prod')).toBe('edit');
+  });
+  it('the review summary and the history show a pinned tag as tag@sha256:<12 hex>…, so a re-pin of the same tag shows', () => {
+    const d = `sha256:${'ab'.repeat(32)}`;
+    expect(imageTag(`ghcr.io/o/users-api:0.2.0@${d}`)).toBe('0.2.0@sha256:abababababab…');
+    expect(imageTag('ghcr.io/o/users-api:0.2.0')).toBe('0.2.0');
+    expect(imageTag(`ghcr.io/o/users-api@${d}`)).toBe(d);
+    expect(imageTag('localhost:5000/o/users-api')).toBe('localhost:5000/o/users-api');
+    expect(pinLabel('0.2.0', d, '∅')).toBe('0.2.0@sha256:abababababab…');
+    expect(pinLabel(undefined, undefined, '(deleted)')).toBe('(deleted)');
   });
   it('splits git cat-file --batch output, including missing objects', () => {
     const out = Buffer.from('abc blob 5\nhello\nHEAD:x missing\ndef blob 2\nhi\n');

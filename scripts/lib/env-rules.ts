@@ -128,21 +128,9 @@ export function protectedEnvProblems(settings: RepoSettings | undefined, envs: R
         fix: `set sync: { automated: false, prune: false, selfHeal: false }; lifting the protection is a separate, reviewed change to gitops.yaml`,
       });
     }
-    // A protected environment runs the image that was verified, not whatever its tag points to now.
-    if (spec.digest === undefined) {
-      problems.push({
-        file: envFileOf(name),
-        path: '/digest',
-        message: `[${DIGEST_POLICY}] environment ${name} is protected (gitops.yaml protected) but pins its image by tag only (${spec.tag}): a tag can be pushed again, so what runs need not be what was verified`,
-        fix: `promote a verified build into it (zx scripts/promote.ts <from> ${name} --pr), which writes the tag's digest beside the tag (digest: sha256:<64 hex>); docs/release.md "Digests"`,
-      });
-    }
   }
   return problems;
 }
-
-/** The id under which a protected environment without an image digest is reported (docs/release.md). */
-export const DIGEST_POLICY = 'image-digest';
 
 /** Kubernetes refuses a ConfigMap whose data values add up to more than 1 MiB. */
 export const CONFIGMAP_DATA_MAX_BYTES = 1024 * 1024;

@@ -19,6 +19,7 @@ import { githubRepoOf, openOrUpdatePullRequest } from '../../scripts/lib/release
 import { cosignCommands, releaseIdentityRegexp, verifyReleaseImage } from '../../scripts/lib/release/verify.ts';
 import { formatHistory, parseCatFileBatch, pinLabel, sourceOf, tagHistory } from '../../scripts/lib/release/history.ts';
 import { imageTag } from '../../scripts/lib/diff/summary.ts';
+import { protectedDigestFindings } from '../../scripts/lib/validate/policies.ts';
 import { createRepoCopy } from '../support/repo-copy.ts';
 import { startGithubStandIn } from '../support/github-standin.ts';
 import type { RepoCopy } from '../support/repo-copy.ts';
@@ -185,6 +186,15 @@ describe('history parsing', () => {
     expect(imageTag('localhost:5000/o/users-api')).toBe('localhost:5000/o/users-api');
     expect(pinLabel('0.2.0', d, '∅')).toBe('0.2.0@sha256:abababababab…');
     expect(pinLabel(undefined, undefined, '(deleted)')).toBe('(deleted)');
+  });
+  it('validate: a protected environment whose users API runs by tag only is a finding naming env.yaml /digest; pinned, or unprotected, is not', () => {
+    const d = `sha256:${'cd'.repeat(32)}`;
+    const objects = (image: string) => [{ id: { group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'prod', name: 'users-api' }, object: { apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { containers: [{ name: 'api', image }, { name: 'other', image: 'docker.io/busybox:1.36' }] } } } } }] as never;
+    const settings = { image: 'ghcr.io/o/users-api', protected: ['prod'] };
+    const byTag = protectedDigestFindings(settings, [{ env: 'prod', objects: objects('ghcr.io/o/users-api:0.2.0') }, { env: 'dev', objects: objects('ghcr.io/o/users-api:0.2.0') }], (e) => `overlays/${e}/env.yaml`);
+    expect(byTag.map((f) => [f.env, f.policy, f.file, f.path])).toEqual([['prod', 'image-digest', 'overlays/prod/env.yaml', '/digest']]);
+    expect(byTag[0]!.message).toContain('runs ghcr.io/o/users-api:0.2.0 by tag only');
+    expect(protectedDigestFindings(settings, [{ env: 'prod', objects: objects(`ghcr.io/o/users-api:0.2.0@${d}`) }], (e) => e)).toEqual([]);
   });
   it('splits git cat-file --batch output, including missing objects', () => {
     const out = Buffer.from('abc blob 5\nhello\nHEAD:x missing\ndef blob 2\nhi\n');

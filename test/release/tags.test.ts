@@ -139,5 +139,5 @@ describe('release tags', () => {
     const pull = run(['--ref', 'refs/pull/7/merge', '--sha', SHA, '--source', base.sourceUrl, '--format', 'text']);
     expect(pull.code).toBe(0);
     expect(pull.out.trim()).toMatch(/-previews:sha-0123456$/);
-  });
+  }, 180_000);
 });

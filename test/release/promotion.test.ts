@@ -136,7 +136,7 @@ describe('promotion delivery and history (real git, real kustomize)', () => {
     // It landed: the local main moved along (clean checkout of main), no temporary ref is left.
     expect(copy.git('rev-parse', 'main').trim()).toBe(copy.git('--git-dir', copy.origin!, 'rev-parse', 'main').trim());
     expect(copy.git('for-each-ref', 'refs/promote-tmp').trim()).toBe('');
-  });
+  }, 120_000);
 
   it('--publish to a protected environment opens a pull request instead, and the working tree is untouched', async () => {
     const before = readFileSync(join(copy.root, 'overlays/prod/env.yaml'), 'utf8');

@@ -298,7 +298,7 @@ describe('promote CLI: --pr, --publish and verification (real git and kustomize,
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toContain(msg);
     }
-  });
+  }, 120_000);
 });
 
 describe('registry: a tag resolved to its digest (stand-in registry on 127.0.0.1, distribution-spec v1.1.1)', () => {

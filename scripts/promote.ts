@@ -8,16 +8,19 @@ import type { KustomizeTool } from './lib/kustomize.ts';
 await runCli(
   {
     name: 'promote',
-    synopsis: '<from-env> <to-env> | <to-env> --tag <tag>  [--commit | --pr | --publish] [--no-verify] [--remote <name>] [--context <ctx>]',
+    synopsis: '<from-env> <to-env> | <to-env> --tag <tag>  [--digest <sha256:…>] [--commit | --pr | --publish] [--no-verify] [--remote <name>] [--context <ctx>]',
     description:
       'Copies the image tag of <from-env> (or --tag; with one environment named, --tag is the build to deploy) into overlays/<to-env>/env.yaml ' +
-      '(comments kept), regenerates, and prints the rendered diff of the target environment. Nothing changes when the target already runs the tag. ' +
-      '--commit commits exactly those files with the diff in the message. --pr verifies the image (cosign: signature and scan attestation of the ' +
-      'release workflow), builds the promotion on branch promote/<to-env>/<tag> from HEAD without touching the working tree, pushes it and opens ' +
+      '(comments kept) with the digest the tag names (the source environment\'s pin of that tag, --digest, or the registry\'s answer), regenerates, and prints the rendered diff of the target environment. ' +
+      'Nothing changes when the target already runs the tag; a tag that names another digest than an environment pins for it (pushed again) is refused. ' +
+      '--commit commits exactly those files with the diff in the message. --pr resolves the tag to its digest in the registry, verifies the image by that digest (cosign: signature and scan attestation of the ' +
+      'release workflow), resolves the tag again (pushed again meanwhile: refused), builds the promotion on branch promote/<to-env>/<tag> from HEAD without touching the working tree, pushes it and opens ' +
       'or updates a pull request whose body is the rendered diff and <from-env>\'s health. --publish (the release workflow\'s "dev follows main") ' +
-      'commits and pushes to the branch the environment tracks, or opens a pull request when gitops.yaml protects it.',
+      'builds the promotion on the remote branch\'s head and pushes it (again on the new head when the branch moved; it lands or leaves no local trace), or opens a pull request when gitops.yaml protects it. ' +
+      'The registry is reached over https (plain http for a loopback registry); REGISTRY_USERNAME and REGISTRY_PASSWORD authenticate to a private one.',
     optionHelp: [
       '--tag <tag>        promote this tag instead of the one <from-env> runs (required with one environment)',
+      '--digest <d>       the digest of the tag (sha256:<64 hex>) instead of asking the registry; with --pr/--publish the registry must answer the same',
       '--commit           git commit the promotion (message carries the diff)',
       '--pr               verify, then propose the promotion as a GitHub pull request (needs GITHUB_TOKEN)',
       '--publish          verify, then push the promotion to the tracked branch (a pull request for a protected environment)',
@@ -27,6 +30,7 @@ await runCli(
     ],
     options: {
       tag: { type: 'string' },
+      digest: { type: 'string' },
       commit: { type: 'boolean' },
       pr: { type: 'boolean' },
       publish: { type: 'boolean' },
@@ -49,8 +53,11 @@ await runCli(
     if (modes.length > 1) throw new UsageError(`--${modes.join(' and --')} exclude each other: choose one`);
     if (from === undefined && values.tag === undefined) throw new UsageError(`with one environment, name the build to deploy: zx scripts/promote.ts ${to} --tag <tag>`);
     if (values['no-verify'] && !values.pr && !values.publish) throw new UsageError('--no-verify goes with --pr or --publish');
+    if (values.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(values.digest)) throw new UsageError(`--digest must be sha256:<64 lowercase hex>, not ${JSON.stringify(values.digest.slice(0, 80))}`);
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-    const [{ findRepoRoot, settleRepository }, { envArguments }, { promote }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/promote/index.ts')]);
+    const [{ findRepoRoot, settleRepository }, { envArguments }, { promote }, { resolveDigest, registryCredentialsFromEnv }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/promote/index.ts'), import('./lib/release/registry.ts')]);
+    const credentials = registryCredentialsFromEnv();
+    const resolveImageDigest = (image: string, tag: string) => resolveDigest(image, tag, { credentials });
     const root = findRepoRoot();
     envArguments(root, positionals, { mustExist: true });
     await settleRepository(root, 'promote', io.err);
@@ -63,7 +70,7 @@ await runCli(
     }
 
     if (values.pr || values.publish) {
-      const [{ deliverPromotion }, { githubApiFromEnv }, { verifyReleaseImage }, { readSettingsFile }, { isProtectedEnv }] = await Promise.all([
+      const [{ deliverPromotion, describePullRequest }, { githubApiFromEnv }, { verifyReleaseImage }, { readSettingsFile }, { isProtectedEnv }] = await Promise.all([
         import('./lib/release/promotion.ts'), import('./lib/release/github.ts'), import('./lib/release/verify.ts'), import('./lib/repo-inputs.ts'), import('./lib/env-rules.ts'),
       ]);
       const { execFile } = await import('node:child_process');
@@ -88,6 +95,8 @@ await runCli(
         {
           root, from, to, tag: values.tag, kustomize: kustomize!,
           verify: values['no-verify'] ? null : (image, repo) => verifyReleaseImage(exec, image, repo),
+          resolveDigest: resolveImageDigest,
+          digest: values.digest,
           health: from ? health : undefined,
           github: githubApiFromEnv(),
           remote: values.remote!,
@@ -98,14 +107,16 @@ await runCli(
       );
       if (values['no-verify']) io.err('warning: the image was not verified (--no-verify)');
       if (r.mode === 'unchanged') return 0;
-      if (r.mode === 'push') io.out(`promoted ${from ?? 'release'} → ${to}: ${r.previousTag} → ${r.tag}; pushed ${r.commit!.slice(0, 12)} to ${values.remote}/${r.branch}`);
-      else io.out(`${r.pr!.created ? 'opened' : 'updated'} pull request #${r.pr!.number}: ${r.pr!.url} (branch ${r.branch})`);
+      if (r.mode === 'push') io.out(`promoted ${from ?? 'release'} → ${to}: ${r.previousTag} → ${r.tag}@${r.digest}; pushed ${r.commit!.slice(0, 12)} to ${values.remote}/${r.branch}`);
+      else io.out(`${r.pr?.created === false ? 'updated' : 'opened'} ${describePullRequest(r.pr)} (branch ${r.branch})`);
       return 0;
     }
 
-    const result = await promote({ root, from, to, tag: values.tag, commit: values.commit === true, kustomize, log: io.out });
+    const { readRepoInputs } = await import('./lib/repo-inputs.ts');
+    const image = (await readRepoInputs(root)).settings.image;
+    const result = await promote({ root, from, to, tag: values.tag, digest: values.digest, resolveDigest: (tag) => resolveImageDigest(image, tag), commit: values.commit === true, kustomize, log: io.out });
     if (!result.changed) return 0;
-    io.out(`promoted ${from ?? 'release'} → ${to}: ${result.previousTag} → ${result.tag}`);
+    io.out(`promoted ${from ?? 'release'} → ${to}: ${result.previousTag} → ${result.tag}${result.digest ? ` (${result.digest})` : ''}`);
     for (const f of result.files) io.out(`  wrote ${f}`);
     io.out(result.diffSource === 'rendered' ? `rendered diff of overlays/${to} (kustomize build):` : 'diff of the changed files:');
     io.out(result.diff);

@@ -15,9 +15,9 @@ await runCli(
       'Prints the tags (sha-<7 hex>, plus vX.Y.Z for a release tag) and OCI labels of one image build of the users API. ' +
       'Defaults come from GitHub Actions (GITHUB_REF, GITHUB_SHA, GITHUB_SERVER_URL/GITHUB_REPOSITORY); the image repository from gitops.yaml.',
     optionHelp: [
-      '--ref <ref>        refs/heads/<branch> or refs/tags/vX.Y.Z (default $GITHUB_REF)',
+      '--ref <ref>        refs/heads/<branch>, refs/tags/vX.Y.Z or refs/pull/<n>/merge (default $GITHUB_REF; a pull request\'s image goes to gitops.yaml previews.image)',
       '--sha <commit>     the full commit id (default $GITHUB_SHA)',
-      '--source <url>     repository web URL for org.opencontainers.image.source (default from $GITHUB_SERVER_URL/$GITHUB_REPOSITORY)',
+      '--source <url>     repository web URL for org.opencontainers.image.source, https only (default from $GITHUB_SERVER_URL/$GITHUB_REPOSITORY)',
       '--format <f>       github ($GITHUB_OUTPUT lines, default) or text (one reference per line)',
     ],
     options: { ref: { type: 'string' }, sha: { type: 'string' }, source: { type: 'string' }, format: { type: 'string', default: 'github' } },
@@ -35,11 +35,18 @@ await runCli(
     if (!ref) throw new UsageError('no git ref: pass --ref refs/heads/main (or run in GitHub Actions, which sets GITHUB_REF)');
     if (!sha) throw new UsageError('no commit: pass --sha <40-hex commit id> (or run in GitHub Actions, which sets GITHUB_SHA)');
     if (!source) throw new UsageError('no source URL: pass --source https://github.com/<owner>/<repo>');
+    // One line each in $GITHUB_OUTPUT: the source is a plain https URL (the toolkit's URL check), never a way to add lines.
+    const { httpsUrlProblem } = await import('./lib/git-refs-urls.ts');
+    const sourceProblem = httpsUrlProblem(source, false);
+    if (sourceProblem) throw new UsageError(`--source ${JSON.stringify(source.slice(0, 120))} ${sourceProblem}: pass the repository's https URL, e.g. https://github.com/<owner>/<repo>`);
     if (values.format !== 'github' && values.format !== 'text') throw new UsageError(`--format must be github or text, not ${JSON.stringify(values.format)}`);
     const root = findRepoRoot();
     const loaded = loadSettings(SETTINGS_FILE, readFileSync(join(root, SETTINGS_FILE), 'utf8'));
     if (!loaded.settings) throw new InputError(loaded.problems);
-    const tags = buildTags({ ref, sha, image: loaded.settings.image, sourceUrl: source });
+    // One rule for where pull request images live (generate/previews.ts: previews.image, else <image>-previews).
+    const { previewImageRepo } = await import('./lib/generate/previews.ts');
+    const previewImage = loaded.settings.previews ? previewImageRepo(loaded.settings, loaded.settings.previews) : undefined;
+    const tags = buildTags({ ref, sha, image: loaded.settings.image, previewImage, sourceUrl: source });
     io.out(values.format === 'github' ? githubOutput(tags).trimEnd() : tags.references.join('\n'));
     return 0;
   },

@@ -55,6 +55,10 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   let registry: Awaited<ReturnType<typeof createSchemaRegistry>> | undefined;
   const schemas = async () => (registry ??= await createSchemaRegistry());
   const findings = await validateEnvironmentsCached(rendered, async (subset) => validateEnvironments(root, subset, await schemas()), join(root, FINDINGS_CACHE_DIR));
+  // A protected environment runs its image by digest (docs/release.md, "Digests"): checked against gitops.yaml on every run.
+  const [{ protectedDigestFindings }, { readSettingsFile }, { canonicalObjects }, { envSpecFile }] = await Promise.all([import('./lib/validate/policies.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/layout.ts')]);
+  const settingsNow = checked?.inputs.settings ?? readSettingsFile(root).settings;
+  if (settingsNow) findings.push(...protectedDigestFindings(settingsNow, rendered.map((r) => ({ env: r.env, objects: canonicalObjects(r) })), envSpecFile));
   const scopes = rendered.map((r) => r.env);
   // With no environment named, the Argo CD objects under argocd/ are checked too.
   if (positionals.length === 0 && existsSync(ARGOCD_DIR)) {

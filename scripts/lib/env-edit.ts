@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { withRepoLock, writeFilesAtomically } from './atomic.ts';
 import type { FileChanges } from './atomic.ts';
-import { setEnvSpecField } from './envspec.ts';
+import { deleteEnvSpecField, setEnvSpecField } from './envspec.ts';
 import { ConflictError, InputError } from './errors.ts';
 import { envDir, envSpecFile, GENERATED_PATHS } from './layout.ts';
 import { readInputText } from './input-file.ts';
@@ -30,6 +30,8 @@ export interface EnvEdit {
   /** The env.yaml field to set, e.g. ['tag'] or ['mongodb', 'passwordRotation']. */
   path: string[];
   value: unknown;
+  /** More fields changed in the same edit (e.g. digest beside tag): undefined deletes the field; `after` places a new one. */
+  also?: Array<{ path: string[]; value: unknown; after?: string }>;
   /** How the two renders are labelled in the diff header, e.g. "staging at rotation 0". */
   labels: { before: string; after: string };
   commit?: { subject: string };
@@ -66,7 +68,8 @@ export async function applyEnvEdit(edit: EnvEdit): Promise<EnvEditResult> {
   const target = inputs.envs[env]!;
   const specFile = envSpecFile(env);
   // Validate the edited env.yaml exactly as generate would, before anything is written.
-  const newSpecText = setEnvSpecField(target.specText ?? readInputText(root, specFile), edit.path, edit.value);
+  let newSpecText = setEnvSpecField(target.specText ?? readInputText(root, specFile), edit.path, edit.value);
+  for (const f of edit.also ?? []) newSpecText = f.value === undefined ? deleteEnvSpecField(newSpecText, f.path) : setEnvSpecField(newSpecText, f.path, f.value, f.after);
   const checked = loadEnv(env, newSpecText, target.dotenv);
   if (checked.problems.length > 0 || !checked.spec) throw new InputError(checked.problems);
 

@@ -2,7 +2,7 @@
 // once, each with file, JSON pointer and fix), the Kubernetes name limits an environment name implies,
 // and the one comment-preserving way to change a field of env.yaml (used by new-env and promote).
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument, isMap } from 'yaml';
+import { parseDocument, isMap, isScalar } from 'yaml';
 import { APP_NAME } from '../../apps/users-api/src/contract.ts';
 import type { Problem } from './errors.ts';
 import { dns1123LabelProblem, DNS1123_LABEL_MAX } from './names.ts';
@@ -34,6 +34,11 @@ const envBody = {
     pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$',
     not: { enum: ['latest'] },
     description: 'Image tag of the users API (a release such as 1.4.2 or a commit SHA); never "latest"',
+  },
+  digest: {
+    type: 'string',
+    pattern: '^sha256:[0-9a-f]{64}$',
+    description: 'The image digest the tag pointed to when it was promoted and verified (sha256:<64 hex>); Kustomize then pins the image as <image>:<tag>@<digest>. Written by `zx scripts/promote.ts`; required for a protected environment (docs/release.md)',
   },
   resources,
   ingress: {
@@ -224,7 +229,7 @@ export const settingsSchema = {
             tlsSecret: { ...dnsLabel, description: 'kubernetes.io/tls Secret (e.g. a wildcard certificate) present in every preview namespace' },
           },
         },
-        image: { type: 'string', pattern: '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$', description: 'Image repository of pull request builds, separate from image; absent: <image>-previews' },
+        image: { type: 'string', pattern: '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$', description: 'Image repository of pull request builds, without tag: a repository of its own, never the release one (image); absent: <image>-previews' },
         quota: {
           type: 'object',
           additionalProperties: false,
@@ -360,11 +365,14 @@ export function validateSettings(file: string, data: unknown): { settings?: Repo
  * Sets one field of an env.yaml text, keeping the user's comments and layout (yaml Document API).
  * `path` is a list of keys, e.g. ['tag'] or ['mongodb', 'members'].
  */
-export function setEnvSpecField(yamlText: string, path: string[], value: unknown): string {
+export function setEnvSpecField(yamlText: string, path: string[], value: unknown, after?: string): string {
   const doc = parseDocument(yamlText);
   if (doc.errors.length > 0) throw doc.errors[0];
   if (!isMap(doc.contents)) throw new Error('env.yaml must be a mapping');
-  doc.setIn(path, value);
+  // A new top-level field goes right after `after` (e.g. digest after tag) rather than at the end.
+  const at = after !== undefined && path.length === 1 && !doc.has(path[0]) ? doc.contents.items.findIndex((p) => isScalar(p.key) && p.key.value === after) : -1;
+  if (at !== -1) doc.contents.items.splice(at + 1, 0, doc.createPair(path[0], value));
+  else doc.setIn(path, value);
   return doc.toString({ lineWidth: 0 });
 }
 

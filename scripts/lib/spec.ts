@@ -42,6 +42,8 @@ export interface EnvSpec {
   replicas: number;
   /** Image tag of the users API; never "latest". */
   tag: string;
+  /** The image digest (sha256:<64 hex>) the tag resolved to when promoted and verified; pins the image. */
+  digest?: string;
   resources: ContainerResources;
   ingress?: IngressSpec;
   mongodb: MongoSpec;

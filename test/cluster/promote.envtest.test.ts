@@ -14,6 +14,7 @@ import type { Envtest } from '../support/envtest/index.ts';
 import { asStream, intoNamespace, kubeOf, must, renderEnv, withoutHooks, writeStatus } from './real.ts';
 
 const TAG = '9.8.7';
+const DIGEST = `sha256:${'c'.repeat(64)}`;
 
 describeEnvtest('promote --commit reaching the real API server', () => {
   let env: Envtest;
@@ -34,7 +35,7 @@ describeEnvtest('promote --commit reaching the real API server', () => {
     const before = copy.git('rev-parse', 'HEAD').trim();
     await sync([app, ...intoNamespace(renderEnv('prod', copy.dir), 'prod', ns)]);
 
-    const r = copy.run(['scripts/promote.ts', 'staging', 'prod', '--tag', TAG, '--commit']);
+    const r = copy.run(['scripts/promote.ts', 'staging', 'prod', '--tag', TAG, '--digest', DIGEST, '--commit']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const after = copy.git('rev-parse', 'HEAD').trim();
@@ -46,12 +47,13 @@ describeEnvtest('promote --commit reaching the real API server', () => {
     const promoted = intoNamespace(renderEnv('prod', copy.dir), 'prod', ns);
     const d = await liveDiff({ env: 'prod', objects: promoted, namespace: ns, kube: kubeOf(env) });
     const text = formatText({ base: 'live', head: 'promoted', reached: ['prod'], envs: d ? [d] : [] });
-    expect(text).toMatch(new RegExp(`^\\s*\\+\\s+image: \\S+:${TAG.replace(/\./g, '\\.')}$`, 'm'));
+    expect(text).toMatch(new RegExp(`^\\s*\\+\\s+image: \\S+:${TAG.replace(/\./g, '\\.')}@${DIGEST}$`, 'm'));
 
     // Argo CD syncs the commit; the controllers report.
     await sync(promoted);
     const dep = JSON.parse(await must(env, ['-n', ns, 'get', 'deployment', 'users-api', '-o', 'json'])) as KubeObject & { spec: { replicas?: number; template: { spec: { containers: Array<{ image: string }> } } } };
-    expect(dep.spec.template.spec.containers[0]!.image).toMatch(new RegExp(`:${TAG.replace(/\./g, '\\.')}$`));
+    // The cluster gets the image by digest (the tag beside it for the reader): what was verified is what runs.
+    expect(dep.spec.template.spec.containers[0]!.image).toMatch(new RegExp(`:${TAG.replace(/\./g, '\\.')}@${DIGEST}$`));
     const replicas = dep.spec.replicas ?? 1;
     await writeStatus(env, 'deployment', ns, 'users-api', { observedGeneration: dep.metadata.generation, replicas, readyReplicas: replicas, updatedReplicas: replicas, availableReplicas: replicas });
     await writeStatus(env, 'mongodbcommunity', ns, 'users-db', { phase: 'Running', currentMongoDBMembers: 1, currentStatefulSetReplicas: 1, mongoUri: 'mongodb://users-db-0:27017' });

@@ -93,6 +93,8 @@ describe.skipIf(!runPage)('review page in headless Chromium', () => {
     // prod: an image bump (env.yaml, generated) and a Secret rendered from git (a policy finding, on purpose);
     // dev: a comment in env.yaml: reached, rendered, and identical.
     repo.edit('overlays/prod/env.yaml', /^tag: .*$/m, 'tag: 0.9.0');
+    // prod pins its image by digest (docs/release.md, "Digests"): a new build comes with its own.
+    repo.edit('overlays/prod/env.yaml', /^digest: .*$/m, `digest: sha256:${'9'.repeat(64)}`);
     repo.edit('overlays/dev/env.yaml', /^tag:/m, '# reviewed\ntag:');
     repo.generate();
     repo.write('overlays/prod/extra-secret.yaml', `apiVersion: v1\nkind: Secret\nmetadata:\n  name: extra\nstringData:\n  password: ${DUMMY_SECRET_VALUE}\ndata:\n  token: ${secretB64}\n`);
@@ -129,7 +131,7 @@ describe.skipIf(!runPage)('review page in headless Chromium', () => {
   it('summary row for the changed environment, and the unchanged one collapsed', async () => {
     await page.goto(pathToFileURL(file).href);
     const prod = page.locator('table.summary tr[data-env="prod"]');
-    await expect.poll(() => prod.innerText()).toMatch(/^prod\s+1\s+\d+\s+0\s+\d+\s+image 0\.1\.0 → 0\.9\.0; \+1 object; rolls users-api$/);
+    await expect.poll(() => prod.innerText()).toMatch(/^prod\s+1\s+\d+\s+0\s+\d+\s+image 0\.1\.0@sha256:[0-9a-f]{12}… → 0\.9\.0@sha256:9{12}…; \+1 object; rolls users-api$/);
     expect(Number((await prod.locator('td').nth(4).innerText()).trim())).toBeGreaterThan(0); // findings
     expect(await page.locator('table.summary tr[data-env="dev"]').innerText()).toMatch(/^dev\s+0\s+0\s+0\s+no difference$/);
     expect(await page.locator('details#env-dev').evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(false);

@@ -133,6 +133,8 @@ describe('diff opens with the summary (real generator and kustomize, a copy of t
   beforeAll(() => {
     repo = createRepoCopy();
     repo.edit('overlays/prod/env.yaml', /^tag: .*$/m, 'tag: 0.9.0');
+    // prod pins its image by digest (docs/release.md, "Digests"): a new build comes with its own.
+    repo.edit('overlays/prod/env.yaml', /^digest: .*$/m, `digest: sha256:${'9'.repeat(64)}`);
     repo.edit('overlays/staging/.env', /^LOG_LEVEL=.*$/m, 'LOG_LEVEL=warn');
     repo.edit('overlays/staging/env.yaml', /^sync: .*$/m, 'sync: { automated: false, prune: false, selfHeal: false }');
     repo.generate();
@@ -151,11 +153,11 @@ describe('diff opens with the summary (real generator and kustomize, a copy of t
     expect(r.stdout).toMatch(/Kustomize: (kubectl kustomize|kustomize) v5\./);
     expect(r.stdout).toContain('**[Review page](https://example.invalid/artifacts/7)**: the same diff as one self-contained HTML file');
     const row = (env: string) => r.stdout.split('\n').find((l) => l.startsWith(`| ${env} |`));
-    expect(row('prod')).toMatch(/\| image 0\.1\.0 → 0\.9\.0; rolls users-api \|$/);
+    expect(row('prod')).toMatch(/\| image 0\.1\.0@sha256:[0-9a-f]{12}… → 0\.9\.0@sha256:9{12}…; rolls users-api \|$/);
     expect(row('staging')).toMatch(/\| config LOG\\_LEVEL info → warn; sync automated \(prune, selfHeal\) → manual; rolls users-api \|$/);
     expect(row('dev')).toBeUndefined();
-    expect(r.stdout).toMatch(/<summary><b>prod<\/b>: 0 added, \d+ changed, 0 removed — image 0\.1\.0 → 0\.9\.0; rolls users-api<\/summary>/);
-    expect(r.stdout).toMatch(/^\* image \S+ `0\.1\.0` → `0\.9\.0` in Deployment prod\/users-api — \[/m);
+    expect(r.stdout).toMatch(/<summary><b>prod<\/b>: 0 added, \d+ changed, 0 removed — image 0\.1\.0@sha256:[0-9a-f]{12}… → 0\.9\.0@sha256:9{12}…; rolls users-api<\/summary>/);
+    expect(r.stdout).toMatch(/^\* image \S+ `0\.1\.0@sha256:[0-9a-f]{12}…` → `0\.9\.0@sha256:9{12}…` in Deployment prod\/users-api — \[/m);
     expect(r.stdout).toContain(`\` in Deployment prod/users-api — [overlays/prod/env.yaml: tag](${url}/overlays/prod/env.yaml#L${lineOf('overlays/prod/env.yaml', 'tag:')})`);
     expect(r.stdout).toContain(`**~ Deployment prod/users-api**<br>from [overlays/prod/env.yaml: tag](${url}/overlays/prod/env.yaml#L${lineOf('overlays/prod/env.yaml', 'tag:')})`);
     expect(r.stdout).toContain(`[overlays/staging/.env: LOG\\_LEVEL](${url}/overlays/staging/.env#L${lineOf('overlays/staging/.env', 'LOG_LEVEL=')})`);
@@ -164,8 +166,8 @@ describe('diff opens with the summary (real generator and kustomize, a copy of t
 
   it('text and json carry the same summary', async () => {
     const text = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD'], repo.root);
-    expect(text.stdout.split('\n').slice(0, 10).join('\n')).toMatch(/summary\n {2}prod: image 0\.1\.0 → 0\.9\.0; rolls users-api\n {2}staging: config LOG_LEVEL info → warn; sync automated \(prune, selfHeal\) → manual; rolls users-api\n/);
-    expect(text.stdout).toMatch(/^ {3}image \S+ 0\.1\.0 → 0\.9\.0 \(Deployment prod\/users-api\)  ← overlays\/prod\/env\.yaml:\d+ tag$/m);
+    expect(text.stdout.split('\n').slice(0, 10).join('\n')).toMatch(/summary\n {2}prod: image 0\.1\.0@sha256:[0-9a-f]{12}… → 0\.9\.0@sha256:9{12}…; rolls users-api\n {2}staging: config LOG_LEVEL info → warn; sync automated \(prune, selfHeal\) → manual; rolls users-api\n/);
+    expect(text.stdout).toMatch(/^ {3}image \S+ 0\.1\.0@sha256:[0-9a-f]{12}… → 0\.9\.0@sha256:9{12}… \(Deployment prod\/users-api\)  ← overlays\/prod\/env\.yaml:\d+ tag$/m);
     expect(text.stdout).toContain(`(Deployment prod/users-api)  ← overlays/prod/env.yaml:${lineOf('overlays/prod/env.yaml', 'tag:')} tag`);
     const json = JSON.parse((await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json'], repo.root)).stdout) as {
       headCommit: { sha: string; subject: string }; kustomize: string; envs: Array<{ env: string; summary: { verdict: string; rolls: string[] } }>;

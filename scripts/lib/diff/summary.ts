@@ -74,16 +74,24 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** "ghcr.io/org/users-api:0.4.0" → "0.4.0"; a digest stays whole; no tag → the whole reference. */
+/**
+ * "ghcr.io/org/users-api:0.4.0" → "0.4.0"; a tag pinned by digest ("…:0.4.0@sha256:<64 hex>", as the
+ * overlay renders an env.yaml digest) → "0.4.0@sha256:<first 12 hex>…", so a re-pinned tag shows; a digest
+ * alone stays whole; no tag → the whole reference.
+ */
 export function imageTag(image: string): string {
-  if (image.includes('@')) return image.slice(image.indexOf('@') + 1);
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  return colon > slash ? image.slice(colon + 1) : image;
+  const at = image.indexOf('@');
+  const name = at === -1 ? image : image.slice(0, at);
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  const tag = colon > slash ? name.slice(colon + 1) : undefined;
+  if (at === -1) return tag ?? image;
+  const digest = image.slice(at + 1);
+  return tag === undefined ? digest : `${tag}@${/^sha256:[0-9a-f]{64}$/.test(digest) ? `${digest.slice(0, 19)}…` : digest}`;
 }
 
-function imageRepo(image: string): string {
-  if (image.includes('@')) return image.slice(0, image.indexOf('@'));
+function imageRepo(reference: string): string {
+  const image = reference.includes('@') ? reference.slice(0, reference.indexOf('@')) : reference;
   const slash = image.lastIndexOf('/');
   const colon = image.lastIndexOf(':');
   return colon > slash ? image.slice(0, colon) : image;

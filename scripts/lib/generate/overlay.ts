@@ -49,6 +49,16 @@ export function resourcesPatch(env: EnvSpec): object[] {
 
 export const deploymentTarget = { group: 'apps', version: 'v1', kind: 'Deployment', name: APP_NAME } as const;
 
+/**
+ * The overlay's `images:` entry. With a digest, both newTag and digest: Kustomize then writes
+ * `<image>:<tag>@<digest>` (kubernetes-sigs/kustomize@kustomize/v5.5.0:api/filters/imagetag/updater.go,
+ * SetImageValue: when NewTag and Digest are both set, both are kept), so the tag stays readable in the
+ * rendered Deployment while the container runtime pulls by digest, which no later push to the tag changes.
+ */
+export function overlayImage(settings: RepoSettings, env: EnvSpec): { name: string; newTag: string; digest?: string } {
+  return env.digest ? { name: settings.image, newTag: env.tag, digest: env.digest } : { name: settings.image, newTag: env.tag };
+}
+
 export function overlayKustomization(settings: RepoSettings, env: EnvSpec, mongo: OverlayPatch[]): object {
   const resources = [`../../${API_BASE_DIR}`, `../../${MONGODB_BASE_DIR}`];
   if (env.ingress) resources.push(INGRESS_FILE);
@@ -59,7 +69,7 @@ export function overlayKustomization(settings: RepoSettings, env: EnvSpec, mongo
     resources,
     labels: [{ pairs: { [ENV_LABEL]: env.name }, includeSelectors: false, includeTemplates: true }],
     configMapGenerator: [{ name: CONFIG_MAP_NAME, envs: ['.env'] }],
-    images: [{ name: settings.image, newTag: env.tag }],
+    images: [overlayImage(settings, env)],
     replicas: [{ name: APP_NAME, count: env.replicas }],
     patches: [
       { path: RESOURCES_PATCH_FILE, target: deploymentTarget },

@@ -4,6 +4,8 @@
 import { applyEnvEdit } from '../env-edit.ts';
 import type { EnvEditResult } from '../env-edit.ts';
 import { UsageError } from '../errors.ts';
+import { isProtectedEnv } from '../env-rules.ts';
+import { IMAGE_TAG_PATTERN } from '../release/tags.ts';
 import { envArguments, readRepoInputs } from '../repo-inputs.ts';
 import type { KustomizeTool } from '../kustomize.ts';
 
@@ -15,6 +17,10 @@ export interface PromoteOptions {
   /** Promote this tag instead of the one `from` runs (required without `from`). */
   tag?: string;
   commit: boolean;
+  /** The digest to pin beside the tag (sha256:<64 hex>), already resolved (and, for --pr/--publish, verified). */
+  digest?: string;
+  /** Resolves the tag's digest in the registry when neither `digest` nor the source environment gives it. */
+  resolveDigest?: (tag: string) => Promise<string>;
   /** Renders the target overlay for the diff; without it, the diff is of the changed files. */
   kustomize?: KustomizeTool;
   log: (text: string) => void;
@@ -24,6 +30,8 @@ export interface PromoteResult extends EnvEditResult {
   changed: boolean;
   tag: string;
   previousTag: string;
+  digest?: string;
+  previousDigest?: string;
 }
 
 /** The source named in the commit subject when a tag comes from a release build rather than an environment. */
@@ -46,9 +54,27 @@ export async function promote(opts: PromoteOptions): Promise<PromoteResult> {
   if (source && opts.tag !== undefined && opts.tag !== source.spec.tag) {
     opts.log(`note: ${from} runs ${source.spec.tag}; promoting the tag given with --tag, ${tag}`);
   }
-  if (tag === previousTag) {
-    opts.log(`nothing to promote: ${to} already runs ${tag}`);
-    return { changed: false, tag, previousTag, files: [], diffSource: 'files', diff: '' };
+  const previousDigest = target.spec.digest;
+  // The digest goes with the tag: the one given, the one the source environment pins for this very tag,
+  // or the registry's answer now. A tag that names another digest than an environment pins for it was
+  // pushed again since: refused, since what would run is then not what was verified.
+  // A tag the schema refuses is reported by the edit below, naming the file: nothing to ask the registry.
+  const tagValid = IMAGE_TAG_PATTERN.test(tag) && tag !== 'latest';
+  let digest = opts.digest;
+  if (digest === undefined && source?.spec.tag === tag) digest = source.spec.digest;
+  if (digest === undefined && tag === previousTag) digest = previousDigest;
+  if (digest === undefined && opts.resolveDigest && tagValid) digest = await opts.resolveDigest(tag);
+  for (const [env, spec] of [[from, source?.spec], [to, target.spec]] as const) {
+    if (env !== undefined && spec?.tag === tag && spec.digest !== undefined && digest !== undefined && spec.digest !== digest) {
+      throw new UsageError(`refusing to promote ${tag}: ${env} pins it as ${spec.digest}, but it now names ${digest}, so the tag was pushed again after it was verified. Promote a new build (a new tag), or if this is intended, edit overlays/${to}/env.yaml by hand and review it`);
+    }
+  }
+  if (digest === undefined && tagValid && inputs.settings && isProtectedEnv(inputs.settings, to)) {
+    throw new UsageError(`${to} is protected (gitops.yaml protected): it runs an image pinned by digest, and no digest is known for ${tag}. Pass --digest sha256:<64 hex>, or let promote ask the registry (reachable network; REGISTRY_USERNAME/REGISTRY_PASSWORD for a private image)`);
+  }
+  if (tag === previousTag && digest === previousDigest) {
+    opts.log(`nothing to promote: ${to} already runs ${tag}${digest ? `@${digest}` : ''}`);
+    return { changed: false, tag, previousTag, digest, previousDigest, files: [], diffSource: 'files', diff: '' };
   }
 
   // One edit flow for env.yaml changes (scripts/lib/env-edit.ts): validate as generate would, then under
@@ -60,9 +86,11 @@ export async function promote(opts: PromoteOptions): Promise<PromoteResult> {
     env: to,
     path: ['tag'],
     value: tag,
+    // A new tag without a digest drops the old tag's digest: it names another image.
+    also: [{ path: ['digest'], value: digest, after: 'tag' }],
     labels: { before: `${to} at ${previousTag}`, after: `${to} at ${tag}` },
     commit: opts.commit ? { subject: `promote ${from ?? PROMOTE_FROM_RELEASE} → ${to}: users-api ${previousTag} → ${tag}` } : undefined,
     kustomize: opts.kustomize,
   });
-  return { changed: true, tag, previousTag, ...result };
+  return { changed: true, tag, previousTag, digest, previousDigest, ...result };
 }

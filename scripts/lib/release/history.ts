@@ -16,6 +16,9 @@ export interface HistoryEntry {
   /** The tag the environment runs from this commit on; undefined when env.yaml was deleted. */
   tag: string | undefined;
   previous: string | undefined;
+  /** The image digest env.yaml pins beside the tag (sha256:<64 hex>), when it has one; and the one before. */
+  digest?: string;
+  previousDigest?: string;
   /** Where the tag came from: another environment, "release" (a build of main or a tag), or "edit". */
   source: string;
   /** Why this commit's env.yaml could not be read (it does not parse, or has no tag); tag is then undefined. */
@@ -34,14 +37,21 @@ export function sourceOf(subject: string, env: string): string {
   return m && m[2] === env ? m[1]! : 'edit';
 }
 
-/** The tag of one commit's env.yaml, or why it cannot be read (a parse error is that commit's, not a deletion). */
-function readTag(text: string): { tag: string } | { problem: string } {
+/** The tag (and digest) of one commit's env.yaml, or why it cannot be read (a parse error is that commit's, not a deletion). */
+function readTag(text: string): { tag: string; digest?: string } | { problem: string } {
   try {
-    const doc = parse(text) as { tag?: unknown } | null;
-    return typeof doc?.tag === 'string' ? { tag: doc.tag } : { problem: 'env.yaml has no tag' };
+    const doc = parse(text) as { tag?: unknown; digest?: unknown } | null;
+    if (typeof doc?.tag !== 'string') return { problem: 'env.yaml has no tag' };
+    return typeof doc.digest === 'string' ? { tag: doc.tag, digest: doc.digest } : { tag: doc.tag };
   } catch (error) {
     return { problem: `env.yaml does not parse: ${(error as Error).message.split('\n')[0]}` };
   }
+}
+
+/** "0.2.0" or, pinned by digest, "0.2.0@sha256:<first 12 hex>…" (the review summary's short form). */
+export function pinLabel(tag: string | undefined, digest: string | undefined, deleted: string): string {
+  if (tag === undefined) return deleted;
+  return digest === undefined ? tag : `${tag}@${digest.slice(0, 19)}…`;
 }
 
 /** Splits `git cat-file --batch` output into the blobs asked for, undefined for a "missing" object. */
@@ -87,24 +97,27 @@ export async function tagHistory(root: string, env: string, ref = 'HEAD'): Promi
   const seqOf = new Map(order.stdout.toString('utf8').split('\n').filter(Boolean).map((sha, i) => [sha, i] as const));
   const entries: HistoryEntry[] = [];
   let previous: string | undefined;
+  let previousDigest: string | undefined;
   let previousState: 'tag' | 'deleted' | 'invalid' | undefined;
   commits.forEach((c, i) => {
     const text = texts[i];
     const read = text === undefined ? undefined : readTag(text);
     const state = read === undefined ? 'deleted' : 'tag' in read ? 'tag' : 'invalid';
     const tag = read && 'tag' in read ? read.tag : undefined;
+    const digest = read && 'tag' in read ? read.digest : undefined;
     const problem = read && 'problem' in read ? read.problem : undefined;
-    if (previousState !== undefined && state === previousState && (state !== 'tag' || tag === previous)) return;
+    if (previousState !== undefined && state === previousState && (state !== 'tag' || (tag === previous && digest === previousDigest))) return;
     entries.push({
       env, date: c.date, commit: c.commit.slice(0, 12), author: c.author, subject: c.subject, tag,
       previous: previousState === undefined ? undefined : previous,
       source: previousState === undefined ? 'created' : sourceOf(c.subject, env),
+      ...(digest !== undefined ? { digest } : {}), ...(previousState !== undefined && previousDigest !== undefined ? { previousDigest } : {}),
       ...(problem ? { problem } : {}), ...(previousState === 'invalid' ? { previousProblem: true } : {}),
       seq: seqOf.get(c.commit) ?? -1,
     });
     // The last tag read stays "previous" across an unreadable commit; a deletion clears it.
-    if (state === 'tag') previous = tag;
-    if (state === 'deleted') previous = undefined;
+    if (state === 'tag') { previous = tag; previousDigest = digest; }
+    if (state === 'deleted') { previous = undefined; previousDigest = undefined; }
     previousState = state;
   });
   return entries;
@@ -121,7 +134,7 @@ export function formatHistory(entries: readonly HistoryEntry[]): string {
     .sort((a, b) => b.seq - a.seq || a.env.localeCompare(b.env))
     .map((e) => [
       e.date.replace('T', ' ').replace(/(\+00:00|Z)$/, 'Z'), e.env,
-      termSafe(`${e.previousProblem ? '(unreadable)' : e.previous ?? '∅'} → ${e.problem ? `(unreadable: ${e.problem})` : e.tag ?? '(deleted)'}`),
+      termSafe(`${e.previousProblem ? '(unreadable)' : pinLabel(e.previous, e.previousDigest, '∅')} → ${e.problem ? `(unreadable: ${e.problem})` : pinLabel(e.tag, e.digest, '(deleted)')}`),
       e.source, e.commit.slice(0, 7), termSafe(e.subject),
     ]);
   const head = ['WHEN', 'ENV', 'TAG', 'FROM', 'COMMIT', 'SUBJECT'];

@@ -6,7 +6,9 @@
 //                                                                     default short length 7)
 //   a release tag vX.Y.Z    vX.Y.Z as pushed (semver 2.0.0, optional pre-release), besides the sha tag
 // Only these two shapes exist: an environment's env.yaml pins one of them, and promote moves it along.
+import { randomBytes } from 'node:crypto';
 import { UsageError } from '../errors.ts';
+import { gitRevisionProblem } from '../git-refs-urls.ts';
 
 export const SHORT_SHA_LENGTH = 7;
 const SHA_PATTERN = /^[0-9a-f]{40}$/;
@@ -23,6 +25,8 @@ export interface BuildRef {
   sha: string;
   /** Image repository without tag, from gitops.yaml (e.g. ghcr.io/example-org/users-api) */
   image: string;
+  /** Where a pull request's image goes (gitops.yaml previews.image): never the release repository. */
+  previewImage?: string;
   /** The repository's web URL for org.opencontainers.image.source, e.g. https://github.com/o/r */
   sourceUrl: string;
 }
@@ -45,8 +49,24 @@ export function shaTag(sha: string): string {
   return `sha-${sha.slice(0, SHORT_SHA_LENGTH)}`;
 }
 
+/**
+ * Why `ref` is not a full ref of a build (refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge|head),
+ * or undefined. The name is checked by the one ref check of the toolkit (git-refs-urls.ts, git's
+ * check-ref-format rules): no "..", no control characters or newlines, no empty part.
+ */
+export function buildRefProblem(ref: string): string | undefined {
+  const problem = gitRevisionProblem(ref);
+  if (problem) return `ref ${JSON.stringify(ref)} ${problem}`;
+  const m = /^refs\/(heads|tags|pull)\/(.+)$/.exec(ref);
+  if (!m) return `ref ${JSON.stringify(ref)} is neither a branch (refs/heads/…), a tag (refs/tags/…) nor a pull request (refs/pull/<n>/merge)`;
+  if (m[1] === 'pull' && !/^[1-9][0-9]{0,9}\/(merge|head)$/.test(m[2]!)) return `ref ${JSON.stringify(ref)} is not a pull request ref (refs/pull/<number>/merge or /head)`;
+  return undefined;
+}
+
 /** The release version of a ref, or undefined for a branch; a tag that is not vX.Y.Z is an error. */
 export function releaseTagOf(ref: string): string | undefined {
+  const problem = buildRefProblem(ref);
+  if (problem) throw new UsageError(problem);
   if (ref.startsWith('refs/heads/') || ref.startsWith('refs/pull/')) return undefined;
   if (!ref.startsWith('refs/tags/')) throw new UsageError(`ref ${JSON.stringify(ref)} is neither a branch (refs/heads/…) nor a tag (refs/tags/…)`);
   const tag = ref.slice('refs/tags/'.length);
@@ -63,11 +83,20 @@ export function buildTags(b: BuildRef): BuildTags {
   const sha = shaTag(b.sha);
   const release = releaseTagOf(b.ref);
   const tags = release ? [sha, release] : [sha];
+  // A pull request's build goes to the previews repository: a same-repository pull request can push, and
+  // must never overwrite a tag of the release repository.
+  const pull = b.ref.startsWith('refs/pull/');
+  if (pull && !b.previewImage) throw new UsageError('a pull request build needs gitops.yaml previews.image (a repository of its own, e.g. ghcr.io/<owner>/users-api-previews): it never pushes to the release repository');
+  if (pull && b.previewImage === b.image) throw new UsageError(`gitops.yaml previews.image must differ from image (${b.image}): pull requests never push to the release repository`);
+  const image = pull ? b.previewImage! : b.image;
+  if (!/^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/.test(image)) {
+    throw new UsageError(`image ${JSON.stringify(image)} is not a lowercase registry/repository reference without tag (gitops.yaml: previews.image)`);
+  }
   return {
-    image: b.image,
+    image,
     shaTag: sha,
     releaseTag: release,
-    references: tags.map((t) => `${b.image}:${t}`),
+    references: tags.map((t) => `${image}:${t}`),
     labels: {
       'org.opencontainers.image.source': b.sourceUrl,
       'org.opencontainers.image.revision': b.sha,
@@ -77,13 +106,24 @@ export function buildTags(b: BuildRef): BuildTags {
   };
 }
 
-/** The step outputs the release workflow reads ($GITHUB_OUTPUT format: one key=value per line, lists joined by newlines in heredocs). */
-export function githubOutput(t: BuildTags): string {
-  const block = (key: string, lines: string[]): string => `${key}<<EOF_${key.toUpperCase().replace(/-/g, '_')}\n${lines.join('\n')}\nEOF_${key.toUpperCase().replace(/-/g, '_')}\n`;
+/**
+ * The step outputs the release workflow reads, in $GITHUB_OUTPUT's format: `key=value` lines, and a list as
+ * `key<<DELIMITER` … `DELIMITER` (GitHub docs, "Workflow commands: Multiline strings"). The delimiter is
+ * random per call, so no value can end a block early, and a value holding a line break is refused outright:
+ * each line is one value, never a way to add an output of its own (`image=…`).
+ */
+export function githubOutput(t: BuildTags, random: () => string = () => randomBytes(16).toString('hex')): string {
+  const delimiter = `ghadelimiter_${random()}`;
+  const value = (key: string, v: string): string => {
+    if (/[\r\n]/.test(v)) throw new UsageError(`output ${key}: ${JSON.stringify(v.slice(0, 80))} contains a line break; refusing to write it to $GITHUB_OUTPUT`);
+    if (v.includes(delimiter)) throw new UsageError(`output ${key} contains the output delimiter; refusing to write it`);
+    return v;
+  };
+  const block = (key: string, lines: string[]): string => `${key}<<${delimiter}\n${lines.map((l) => value(key, l)).join('\n')}\n${delimiter}\n`;
   return [
-    `image=${t.image}\n`,
-    `sha-tag=${t.shaTag}\n`,
-    `release-tag=${t.releaseTag ?? ''}\n`,
+    `image=${value('image', t.image)}\n`,
+    `sha-tag=${value('sha-tag', t.shaTag)}\n`,
+    `release-tag=${value('release-tag', t.releaseTag ?? '')}\n`,
     block('tags', t.references),
     block('labels', Object.entries(t.labels).map(([k, v]) => `${k}=${v}`)),
   ].join('');

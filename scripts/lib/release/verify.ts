@@ -13,9 +13,14 @@ export const RELEASE_WORKFLOW = '.github/workflows/release.yml';
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-/** The certificate identity of the release workflow on main or on a release tag. */
+/**
+ * The certificate identity of the release workflow on main or on an exact release tag vX.Y.Z (numbers
+ * without leading zeros, nothing after them): a pre-release, a suffix or any other ref does not verify.
+ * A tag can point at any commit, so `v*` tags must be protected by a ruleset (docs/release.md, "Identity").
+ */
 export function releaseIdentityRegexp(repo: GithubRepo): string {
-  return `^https://github\\.com/${escape(repo.owner)}/${escape(repo.repo)}/${escape(RELEASE_WORKFLOW)}@refs/(heads/main|tags/v[0-9]+\\.[0-9]+\\.[0-9]+.*)$`;
+  const n = '(0|[1-9][0-9]*)';
+  return `^https://github\\.com/${escape(repo.owner)}/${escape(repo.repo)}/${escape(RELEASE_WORKFLOW)}@refs/(heads/main|tags/v${n}\\.${n}\\.${n})$`;
 }
 
 export function cosignCommands(imageRef: string, repo: GithubRepo): string[][] {

@@ -332,3 +332,33 @@ export const POLICIES: readonly Policy[] = [
 ];
 
 export const POLICY_IDS = POLICIES.map((p) => p.id);
+
+/** The id under which a protected environment without an image digest is reported (docs/release.md, "Digests"). */
+export const IMAGE_DIGEST_POLICY = 'image-digest';
+
+/**
+ * A protected environment (gitops.yaml protected) runs the users API by digest (`<image>:<tag>@sha256:…`, from
+ * env.yaml `digest`): a tag can be pushed again, so an image pinned by tag alone need not be the one that was
+ * verified. Read from gitops.yaml on every run (never from the findings cache, which knows renders, not which
+ * environments are protected); reported against overlays/<env>/env.yaml /digest.
+ */
+export function protectedDigestFindings(
+  settings: { image: string; protected?: readonly string[] },
+  rendered: ReadonlyArray<{ env: string; objects: readonly RenderedObject[] }>,
+  envFileOf: (env: string) => string,
+): Array<{ env: string; policy: string; object: ResourceId; file: string; path: string; message: string; fix: string }> {
+  const out: ReturnType<typeof protectedDigestFindings> = [];
+  for (const { env, objects } of rendered) {
+    if (!settings.protected?.includes(env)) continue;
+    for (const c of containersOf(objects)) {
+      const image = String(c.container.image ?? '');
+      if (!(image.startsWith(`${settings.image}:`) || image.startsWith(`${settings.image}@`)) || /@sha256:[0-9a-f]{64}$/.test(image)) continue;
+      out.push({
+        env, policy: IMAGE_DIGEST_POLICY, object: c.object.id, file: envFileOf(env), path: '/digest',
+        message: `environment ${env} is protected (gitops.yaml protected) but runs ${image} by tag only: a tag can be pushed again, so what runs need not be what was verified`,
+        fix: `promote a verified build into it (zx scripts/promote.ts <from> ${env} --pr), which writes the tag's digest beside the tag in env.yaml (digest: sha256:<64 hex>); docs/release.md "Digests"`,
+      });
+    }
+  }
+  return out;
+}

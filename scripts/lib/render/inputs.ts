@@ -2,7 +2,7 @@
 // Kustomize does. The render cache keys on these files' contents, and diff maps changed files to the
 // environments they reach through the same sets.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readEntry, writeEntry } from './cache-entry.ts';
 import { join, normalize, posix } from 'node:path';
 import { parse } from 'yaml';
 import { OVERLAYS_DIR } from '../layout.ts';
@@ -118,7 +118,9 @@ const PARSED_FILE = 'kustomizations.json';
 /** Loads the saved memo of parsed kustomization files, if any (a damaged file is ignored). */
 export function loadParsedKustomizations(cacheDir: string): void {
   try {
-    const saved = JSON.parse(readFileSync(join(cacheDir, PARSED_FILE), 'utf8')) as Record<string, unknown>;
+    const text = readEntry(join(cacheDir, PARSED_FILE));
+    if (text === undefined) return;
+    const saved = JSON.parse(text) as Record<string, unknown>;
     for (const [key, doc] of Object.entries(saved)) if (!parsedByContent.has(key)) parsedByContent.set(key, doc);
   } catch {
     // first run, or an unreadable memo: parse again
@@ -128,11 +130,7 @@ export function loadParsedKustomizations(cacheDir: string): void {
 /** Saves the memo when this run parsed anything new (atomically: write, then rename). */
 export function saveParsedKustomizations(cacheDir: string): void {
   if (parsedAdded === 0) return;
-  mkdirSync(cacheDir, { recursive: true });
-  const target = join(cacheDir, PARSED_FILE);
-  const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, JSON.stringify(Object.fromEntries(parsedByContent)));
-  renameSync(tmp, target);
+  writeEntry(join(cacheDir, PARSED_FILE), JSON.stringify(Object.fromEntries(parsedByContent)));
   parsedAdded = 0;
 }
 

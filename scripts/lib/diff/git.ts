@@ -50,6 +50,14 @@ export async function changedFiles(root: string, base: string, head: string | un
 }
 
 /**
+ * Whether the working tree differs from HEAD: a tracked file changed (staged or not) or an untracked,
+ * not ignored file exists. `--no-optional-locks`: status never refreshes (writes) the index.
+ */
+export async function workingTreeDiffers(root: string): Promise<boolean> {
+  return (await gitOk(root, ['--no-optional-locks', 'status', '--porcelain', '-z', '--untracked-files=all'])) !== '';
+}
+
+/**
  * `git worktree add/remove/prune` read every worktree's admin directory, and fail when another one is
  * half-created at that moment; this process runs them one at a time. (A concurrent run in another
  * process is covered by one retry.)

@@ -14,7 +14,7 @@ import { fsTree, gitTree } from '../render/tree.ts';
 import type { TreeReader } from '../render/tree.ts';
 import { diffEnvironment } from './diffRenders.ts';
 import type { CommitInfo, DiffReport } from './format.ts';
-import { changedFiles, git, resolveCommit, withWorktree } from './git.ts';
+import { changedFiles, git, resolveCommit, withWorktree, workingTreeDiffers } from './git.ts';
 import { summarizeEnvironment } from './summary.ts';
 import type { EnvironmentSources } from './summary.ts';
 import type { Finding } from '../validate/validate.ts';
@@ -111,16 +111,19 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
     resolveCommit(root, source.base),
     source.head === undefined ? undefined : resolveCommit(root, source.head),
   ]);
-  const [files, baseInfo, headInfo] = await Promise.all([
+  const [files, baseInfo, headInfo, dirty] = await Promise.all([
     changedFiles(root, baseCommit, headCommit),
     commitInfo(root, source.base, baseCommit),
     commitInfo(root, source.head ?? 'HEAD', headCommit ?? 'HEAD'),
+    source.head === undefined ? workingTreeDiffers(root) : false,
   ]);
+  // The header names what was compared: the working tree only when it differs from HEAD; a clean
+  // working tree is HEAD itself (issue 24: it said "uncommitted changes" with none).
   const report: DiffReport = {
     base: source.base,
-    head: source.head ?? 'working tree',
+    head: source.head ?? (dirty ? 'working tree' : 'HEAD'),
     baseCommit: baseInfo,
-    headCommit: source.head === undefined ? { ...headInfo, ref: 'working tree', workingTree: true } : headInfo,
+    headCommit: dirty ? { ...headInfo, ref: 'working tree', workingTree: true } : headInfo,
     ...(kustomize.version ? { kustomize: `${kustomize.name} ${kustomize.version}` } : {}),
     reached: [],
     envs: [],

@@ -109,6 +109,10 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
     throw new UsageError('--live compares the working tree with the cluster; it cannot be combined with --base or --head');
   }
   if (values.context !== undefined && values.live === undefined) throw new UsageError('--context goes with --live');
+  // Links on the page and in comments: absolute http(s) URLs only (issue 30: `javascript:` became an href).
+  const { httpUrlOption } = await import('./lib/diff/links.ts');
+  httpUrlOption('--source-url', values['source-url']);
+  httpUrlOption('--page-url', values['page-url']);
   if (values.live !== undefined) (await import('./lib/repo-inputs.ts')).envArgument(root, values.live, { mustExist: true, option: '--live' });
   // A tree exactly as a passing check left it (scripts/lib/render/check-cache.ts) needs neither settling
   // nor the check again: generate's modules are then not even loaded.

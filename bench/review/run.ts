@@ -6,11 +6,17 @@
 // rounds, interleaved (round 1 of every row, then round 2…), so a change in the machine's load touches
 // all rows alike; min and median are reported, with `uptime` before and after each size.
 //
-// Run: node bench/review/run.ts [--sizes 100,300] [--rounds 5] [--heavy-rounds 3] [--write]
+// Besides wall time, each run's CPU time (user + system of the process and its children) and peak RSS
+// are read from GNU time (/usr/bin/time): on a shared machine CPU time moves far less with the load.
+// Issue 24's ratios: a one-environment diff against one `kubectl kustomize` with the render cache empty
+// (≤ 2×), with only the base revision's render cached (a PR's second push, ≤ 1.3×) and fully warm; and the
+// growth of every command from 300 to 1000 environments (≤ 3.5×).
+//
+// Run: node bench/review/run.ts [--sizes 100,300,1000] [--rounds 5] [--heavy-rounds 3] [--loops-up-to 300] [--write]
 // (--write replaces the "after" table of the Review section of bench/README.md, under
 // `flock /tmp/bench-readme.lock`, since several benchmarks share that file)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,15 +43,18 @@ const script = (name: string): string => join(TOOLKIT, 'scripts', `${name}.ts`);
 
 const { values } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '100,300' },
+    sizes: { type: 'string', default: '100,300,1000' },
     rounds: { type: 'string', default: '5' },
     'heavy-rounds': { type: 'string', default: '3' },
+    // The naive loops cost minutes at 1000 environments and are only the cold render's yardstick.
+    'loops-up-to': { type: 'string', default: '300' },
     write: { type: 'boolean' },
   },
 });
 const sizes = values.sizes!.split(',').map(Number);
 const rounds = Number(values.rounds);
 const heavyRounds = Number(values['heavy-rounds']);
+const loopsUpTo = Number(values['loops-up-to']);
 
 interface Row {
   id: string;
@@ -66,16 +75,27 @@ function uptime(): string {
   return execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/^.*load average/, 'load average');
 }
 
-function timeOnce(row: Row, cwd: string): number {
+interface Sample {
+  /** Wall ms. */
+  wall: number;
+  /** User + system CPU ms of the command and its children. */
+  cpu: number;
+  /** Peak resident set of the largest process, KB. */
+  rssKb: number;
+}
+
+const TIME_OUT = join(tmpdir(), `bench-review-time-${process.pid}`);
+
+function timeOnce(row: Row, cwd: string): Sample {
   row.prepare?.();
+  const argv = row.shell ? ['sh', '-c', row.argv[0]!] : row.argv;
   const start = process.hrtime.bigint();
-  const r = row.shell
-    ? spawnSync('sh', ['-c', row.argv[0]!], { cwd, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 })
-    : spawnSync(row.argv[0]!, row.argv.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', TIME_OUT, ...argv], { cwd, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
   row.restore?.();
   if (!(row.ok ?? [0]).includes(r.status ?? -1)) throw new Error(`${row.label} exited ${r.status}: ${r.stderr?.toString().slice(0, 2000)}`);
-  return ms;
+  const [user, system, rss] = readFileSync(TIME_OUT, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { wall, cpu: (user! + system!) * 1000, rssKb: rss! };
 }
 
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)]!;
@@ -85,7 +105,7 @@ interface SizeResult {
   size: number;
   before: string;
   after: string;
-  times: Map<string, number[]>;
+  times: Map<string, Sample[]>;
 }
 
 function measure(size: number): SizeResult {
@@ -121,38 +141,60 @@ function measure(size: number): SizeResult {
       if (existsSync(saved)) renameSync(saved, renderCache);
     };
     const zx = (name: string, ...args: string[]): string[] => [ZX, script(name), ...args];
+    // A PR's second push: the base revision's render is cached, the head's is not. The head's entries are
+    // found by rendering the changed environment (the working tree is HEAD) into an emptied cache.
+    setAside();
+    execFileSync(process.execPath, [script('render'), changed], { cwd: root, stdio: 'ignore' });
+    const headEntries = existsSync(renderCache) ? readdirSync(renderCache).filter((f) => /^[0-9a-f]{64}\./.test(f)) : [];
+    putBack();
+    if (headEntries.length === 0) throw new Error('no render cache entry for the changed environment at HEAD');
+    const headAside = join(tmpdir(), `bench-review-head-${process.pid}`);
+    const dropHead = (): void => {
+      rmSync(headAside, { recursive: true, force: true });
+      mkdirSync(headAside);
+      for (const f of headEntries) if (existsSync(join(renderCache, f))) renameSync(join(renderCache, f), join(headAside, f));
+    };
+    const keepHead = (): void => {
+      for (const f of headEntries) if (existsSync(join(headAside, f))) renameSync(join(headAside, f), join(renderCache, f));
+    };
+    const loops = size <= loopsUpTo;
     const rows: Row[] = [
       { id: 'node', label: '`node -e 0`', argv: [process.execPath, '-e', '0'] },
       { id: 'zx', label: '`zx` start-up (`zx --version`)', argv: [ZX, '--version'] },
       { id: 'kustomize', label: 'one `kubectl kustomize`', argv: ['kubectl', 'kustomize', `overlays/${names[0]}`] },
       { id: 'diff-cold', label: '`diff --base HEAD~1`, one-environment `.env` change, render cache empty', prepare: setAside, restore: putBack, argv: zx('diff', '--base', 'HEAD~1') },
+      { id: 'diff-base', label: 'same, base revision cached, head not (a PR\'s second push)', prepare: dropHead, restore: keepHead, argv: zx('diff', '--base', 'HEAD~1') },
       { id: 'diff-warm', label: 'same, render cache warm', argv: zx('diff', '--base', 'HEAD~1') },
+      { id: 'diff-warm-node', label: 'same, warm, `node scripts/diff.ts` (no zx)', argv: [process.execPath, script('diff'), '--base', 'HEAD~1'] },
       { id: 'diff-none', label: '`diff --base HEAD`, no change at all', argv: zx('diff', '--base', 'HEAD') },
       { id: 'render-warm', label: '`render` warm, nothing changed', argv: zx('render') },
       { id: 'validate-warm', label: '`validate` all, warm', argv: zx('validate'), ok: [0, 1] },
       { id: 'generate', label: '`generate`', argv: zx('generate') },
       { id: 'generate-check', label: '`generate --check`', argv: zx('generate', '--check') },
       { id: 'render-cold', label: '`render` cold, all environments', heavy: true, prepare: coldRender, argv: zx('render') },
-      { id: 'naive', label: 'naive sequential loop of `kubectl kustomize`', heavy: true, shell: true, argv: [`while read e; do kubectl kustomize "overlays/$e"; done < ${list} > /dev/null`] },
-      { id: 'xargs', label: 'naive `xargs -P2 kubectl kustomize`', heavy: true, shell: true, argv: [`sed "s|^|overlays/|" ${list} | xargs -P2 -n1 kubectl kustomize > /dev/null`] },
+      ...(loops ? [
+        { id: 'naive', label: 'naive sequential loop of `kubectl kustomize`', heavy: true, shell: true, argv: [`while read e; do kubectl kustomize "overlays/$e"; done < ${list} > /dev/null`] },
+        { id: 'xargs', label: 'naive `xargs -P2 kubectl kustomize`', heavy: true, shell: true, argv: [`sed "s|^|overlays/|" ${list} | xargs -P2 -n1 kubectl kustomize > /dev/null`] },
+      ] : []),
     ];
     // Warm-up, untimed: every cache a user's second run finds (compile cache, kubectl's version, renders,
     // generate's checks, validate's findings), and the page cache.
     for (const row of rows.filter((r) => !r.heavy)) timeOnce(row, root);
-    const times = new Map<string, number[]>(rows.map((r) => [r.id, []]));
+    const times = new Map<string, Sample[]>(rows.map((r) => [r.id, []]));
     const before = uptime();
     process.stderr.write(`${size} environments, ${before}\n`);
     for (let round = 0; round < Math.max(rounds, heavyRounds); round++) {
       for (const row of rows) {
         if (round >= (row.heavy ? heavyRounds : rounds)) continue;
-        const ms = timeOnce(row, root);
-        times.get(row.id)!.push(ms);
-        process.stderr.write(`  ${size} ${row.id} round ${round + 1}: ${seconds(ms)} s\n`);
+        const sample = timeOnce(row, root);
+        times.get(row.id)!.push(sample);
+        process.stderr.write(`  ${size} ${row.id} round ${round + 1}: ${seconds(sample.wall)} s wall, ${seconds(sample.cpu)} s CPU, ${Math.round(sample.rssKb / 1024)} MB peak RSS\n`);
       }
       // The warm rows after a cold render must find the cache warm again.
       timeOnce(rows.find((r) => r.id === 'render-warm')!, root);
     }
     rmSync(list, { force: true });
+    rmSync(headAside, { recursive: true, force: true });
     return { size, before, after: uptime(), times };
   } finally {
     copy.cleanup();
@@ -164,18 +206,22 @@ try {
   results = sizes.map(measure);
 } finally {
   rmSync(TOOLKIT, { recursive: true, force: true });
+  rmSync(TIME_OUT, { force: true });
 }
-const cell = (r: SizeResult, id: string): string => {
-  const t = r.times.get(id)!;
-  return `${seconds(Math.min(...t))} / ${seconds(median(t))}`;
-};
-const ratio = (r: SizeResult, id: string, base: string): string => `${(Math.min(...r.times.get(id)!) / Math.min(...r.times.get(base)!)).toFixed(1)}×`;
+const has = (r: SizeResult, id: string): boolean => (r.times.get(id)?.length ?? 0) > 0;
+const minOf = (r: SizeResult, id: string, k: keyof Sample): number => Math.min(...r.times.get(id)!.map((t) => t[k]));
+const medOf = (r: SizeResult, id: string, k: keyof Sample): number => median(r.times.get(id)!.map((t) => t[k]));
+const cell = (r: SizeResult, id: string): string =>
+  has(r, id) ? `${seconds(minOf(r, id, 'wall'))} / ${seconds(medOf(r, id, 'wall'))} (CPU ${seconds(minOf(r, id, 'cpu'))})` : '—';
+const ratioOf = (r: SizeResult, id: string, base: string, k: keyof Sample): string => (has(r, id) && has(r, base) ? `${(minOf(r, id, k) / minOf(r, base, k)).toFixed(1)}×` : '—');
 const labels: Array<[string, string]> = [
   ['node', '`node -e 0`'],
   ['zx', '`zx --version` (the wrapper every `zx scripts/…` starts)'],
   ['kustomize', 'one `kubectl kustomize` (CLI process)'],
   ['diff-cold', '`diff --base HEAD~1`, one-environment `.env` change, render cache empty'],
+  ['diff-base', "same, base revision's render cached, head's not (a PR's second push)"],
   ['diff-warm', 'same, render cache warm'],
+  ['diff-warm-node', 'same, warm, `node scripts/diff.ts` (no zx)'],
   ['diff-none', '`diff --base HEAD`, no change at all'],
   ['render-cold', '`render` cold, all environments'],
   ['naive', 'naive sequential loop of `kubectl kustomize`'],
@@ -185,23 +231,38 @@ const labels: Array<[string, string]> = [
   ['generate', '`generate`'],
   ['generate-check', '`generate --check`'],
 ];
-const header = `| command (CLI process, wall s, min / median) | ${results.map((r) => `${r.size} envs`).join(' | ')} | ${results.map((r) => `ratio at ${r.size}`).join(' | ')} |`;
+const header = `| command (CLI process; wall s min / median, CPU s min) | ${results.map((r) => `${r.size} envs`).join(' | ')} | ${results.map((r) => `ratio at ${r.size} (wall; CPU)`).join(' | ')} |`;
 const lines = [
   header,
   `|---|${results.map(() => '---:').join('|')}|${results.map(() => '---:').join('|')}|`,
   ...labels.map(([id, label]) => {
     const base = id.startsWith('diff') ? 'kustomize' : id === 'render-cold' || id === 'xargs' ? 'naive' : id === 'node' || id === 'naive' ? undefined : 'node';
-    const note = base === 'kustomize' ? 'of one build' : base === 'naive' ? 'of the loop' : 'of `node -e 0`';
-    const speedup = (r: SizeResult): string => `${(Math.min(...r.times.get('naive')!) / Math.min(...r.times.get(id)!)).toFixed(1)}× faster than the loop`;
-    return `| ${label} | ${results.map((r) => cell(r, id)).join(' | ')} | ${results.map((r) => (base === undefined ? '' : base === 'naive' ? speedup(r) : `${ratio(r, id, base)} ${note}`)).join(' | ')} |`;
+    const note = base === 'kustomize' ? 'of one build' : 'of `node -e 0`';
+    const speedup = (r: SizeResult): string => (has(r, 'naive') && has(r, id) ? `${(minOf(r, 'naive', 'wall') / minOf(r, id, 'wall')).toFixed(1)}× faster than the loop` : '—');
+    return `| ${label} | ${results.map((r) => cell(r, id)).join(' | ')} | ${results.map((r) => (base === undefined ? '' : base === 'naive' ? speedup(r) : `${ratioOf(r, id, base, 'wall')}; ${ratioOf(r, id, base, 'cpu')} ${note}`)).join(' | ')} |`;
   }),
 ];
+// Growth: each command at the largest size against 300 environments (issue 24: at most 3.5× from 300 to 1000).
+const from = results.find((r) => r.size === 300);
+const to = results.find((r) => r.size === 1000);
+const growth = from && to
+  ? [
+    '',
+    `Growth from ${from.size} to ${to.size} environments (min of each; wall, CPU), and the largest process's peak RSS at ${to.size}:`,
+    '',
+    '| command | wall | CPU | peak RSS at 1000 |',
+    '|---|---:|---:|---:|',
+    ...labels.filter(([id]) => has(from, id) && has(to, id) && id !== 'node' && id !== 'zx').map(([id, label]) =>
+      `| ${label} | ${(minOf(to, id, 'wall') / minOf(from, id, 'wall')).toFixed(2)}× | ${(minOf(to, id, 'cpu') / minOf(from, id, 'cpu')).toFixed(2)}× | ${Math.round(Math.max(...to.times.get(id)!.map((t) => t.rssKb)) / 1024)} MB |`),
+  ]
+  : [];
 const table = [
   `\`node bench/review/run.ts --write\` (toolkit at ${HEAD}), ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}. ` +
-    `${rounds} rounds (${heavyRounds} for the cold render and the two loops), interleaved; ratios compare minimums.`,
+    `${rounds} rounds (${heavyRounds} for the cold render and the two loops; loops up to ${loopsUpTo} environments), interleaved; ratios compare minimums. CPU: user + system of the process and its children (GNU time).`,
   ...results.map((r) => `- ${r.size} environments: ${r.before} before, ${r.after} after.`),
   '',
   ...lines,
+  ...growth,
 ].join('\n');
 process.stdout.write(`${table}\n`);
 

@@ -1,7 +1,8 @@
 // Finding and running Kustomize: the standalone `kustomize` binary when it is on PATH, else the copy
 // built into kubectl (`kubectl kustomize`). Everything else in the toolkit calls `KustomizeTool.build`.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
+import { readEntry, writeEntry } from './render/cache-entry.ts';
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConflictError } from './errors.ts';
@@ -133,9 +134,10 @@ async function rememberedVersion(file: string, name: string, fingerprint: string
   const cacheFile = toolCacheFile();
   let known: Record<string, string> = {};
   try {
-    known = JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, string>;
+    const text = readEntry(cacheFile);
+    if (text !== undefined) known = JSON.parse(text) as Record<string, string>;
   } catch {
-    // first run, or a damaged file: ask the binary
+    // first run, or a damaged file (its checksum does not match: cache-entry.ts): ask the binary
   }
   const hit = known[fingerprint];
   if (typeof hit === 'string') return hit;
@@ -152,10 +154,7 @@ async function rememberedVersion(file: string, name: string, fingerprint: string
         return false;
       }
     }));
-    mkdirSync(join(cacheFile, '..'), { recursive: true });
-    const tmp = `${cacheFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ ...kept, [fingerprint]: version }));
-    renameSync(tmp, cacheFile);
+    writeEntry(cacheFile, JSON.stringify({ ...kept, [fingerprint]: version }));
   } catch {
     // a read-only home: ask again next time
   }

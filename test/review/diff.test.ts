@@ -160,4 +160,26 @@ describe('diff of the working tree (a copy of this repository)', () => {
     expect(copy.git('status', '--porcelain')).toBe(statusBefore);
     expect(copy.git('worktree', 'list').trim().split('\n')).toHaveLength(1);
   });
+  it('on a clean working tree the header names HEAD, not "uncommitted changes" (issue 24)', async () => {
+    copy.edit('overlays/prod/env.yaml', /^replicas: .*$/m, 'replicas: 4');
+    copy.generate();
+    const sha = copy.commit('prod: 4 replicas').slice(0, 7);
+    expect(copy.git('status', '--porcelain')).toBe('');
+    for (const format of ['text', 'markdown', 'html']) {
+      const r = await runScript('diff', ['--base', 'HEAD~1', '--format', format], copy.root);
+      expect(r.code, format).toBe(0);
+      expect(r.stdout, format).not.toContain('uncommitted');
+      expect(r.stdout, format).not.toContain('working tree');
+      expect(r.stdout, format).toContain(sha);
+      expect(r.stdout, format).toContain('prod: 4 replicas');
+    }
+    const json = JSON.parse((await runScript('diff', ['--base', 'HEAD~1', '--format', 'json'], copy.root)).stdout) as { head: string; headCommit: { ref: string; workingTree?: boolean } };
+    expect(json.head).toBe('HEAD');
+    expect(json.headCommit.ref).toBe('HEAD');
+    expect(json.headCommit.workingTree).toBeUndefined();
+    // An untracked file is a difference: the working tree is named again.
+    copy.write('notes.txt', 'draft\n');
+    const dirty = await runScript('diff', ['--base', 'HEAD~1'], copy.root);
+    expect(dirty.stdout).toMatch(/head: working tree \(uncommitted changes on [0-9a-f]{7,} prod: 4 replicas\)/);
+   }, 300_000);
 });

@@ -10,6 +10,10 @@ import type { Browser, Page } from 'playwright-core';
 import { diffEnvironment } from '../../scripts/lib/diff/diffRenders.ts';
 import type { DiffReport } from '../../scripts/lib/diff/format.ts';
 import { escapeHtml, formatHtml, highlightYamlLine, resourceAnchor } from '../../scripts/lib/diff/html.ts';
+import { formatReport } from '../../scripts/lib/diff/format.ts';
+import { httpUrl } from '../../scripts/lib/diff/links.ts';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { summarizeEnvironment } from '../../scripts/lib/diff/summary.ts';
 import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
 import { toYamlStream } from '../../scripts/lib/yaml.ts';
@@ -78,6 +82,52 @@ describe('the page without a browser', () => {
     expect(page).toContain('id="env-dev"'); // reached, identical: a collapsed section of its own
     expect(page).toMatch(/<details class="env unchanged" id="env-dev">/);
   });
+
+  // Issue 30: the page's CSP allowed any inline script; now only the page's own <style> and <script>, by hash.
+  it("has a CSP without 'unsafe-inline': the page's one style and one script allowed by their SHA-256", () => {
+    const page = formatHtml(report());
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(page)![1]!;
+    expect(csp).not.toContain('unsafe');
+    const hash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+    const styles = [...page.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1]!);
+    const scripts = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
+    expect([styles.length, scripts.length]).toEqual([1, 1]);
+    expect(csp).toContain(`style-src ${hash(styles[0]!)};`);
+    expect(csp).toContain(`script-src ${hash(scripts[0]!)};`);
+    expect(page).not.toMatch(/\sstyle="/); // a style attribute would need 'unsafe-inline'
+    expect(page).not.toMatch(/\son[a-z]+=/i);
+  });
+
+  // Issue 30: `--source-url 'javascript:…'` became an href.
+  it('links only http(s) URLs: any other scheme is shown as text, in the page and in markdown', () => {
+    const withSource = (): DiffReport => {
+      const r = report();
+      const item = r.envs[0]!.summary!.items[0]!;
+      item.source = { file: 'overlays/qa/env.yaml', line: 3, field: 'tag' };
+      return r;
+    };
+    for (const bad of ['javascript:alert(document.domain)', 'JaVaScRiPt:alert(1)', ' javascript:alert(1)', 'java\tscript:alert(1)', 'data:text/html,<script>alert(1)</script>', 'vbscript:x', 'file:///etc/passwd', 'https://user:pw@example.com/x', '//example.com/x', 'https:', 'relative/path']) {
+      expect(httpUrl(bad), bad).toBeUndefined();
+      const page = formatHtml(withSource(), { sourceUrl: bad });
+      expect(page, bad).not.toMatch(/href="(?!#)/);
+      expect(page, bad).toContain('<span class="src">overlays/qa/env.yaml:3');
+      const md = formatReport(withSource(), 'markdown', undefined, { sourceUrl: bad, pageUrl: bad });
+      expect(md, bad).not.toMatch(/\]\((?!#)/);
+    }
+    const good = 'https://github.com/o/r/blob/0123abc';
+    expect(formatHtml(withSource(), { sourceUrl: good })).toContain(`<a class="src" href="${good}/overlays/qa/env.yaml#L3">`);
+    expect(formatReport(withSource(), 'markdown', undefined, { sourceUrl: good })).toContain(`](${good}/overlays/qa/env.yaml#L3)`);
+  });
+
+  it('diff refuses a --source-url or --page-url that is not http(s), exit 2 naming the option', async () => {
+    for (const [option, value] of [['--source-url', 'javascript:alert(1)'], ['--page-url', 'javascript:alert(1)'], ['--source-url', 'data:text/html,x']] as const) {
+      const r = await runScript('diff', ['--format', 'html', option, value], tmpdir());
+      expect(r.code, `${option} ${value}`).toBe(2);
+      expect(r.stderr).toContain(option);
+      expect(r.stderr).toContain('http');
+      expect(r.stdout).toBe('');
+    }
+  }, 180_000);
 });
 
 describe.skipIf(!runPage)('review page in headless Chromium', () => {
@@ -121,9 +171,16 @@ describe.skipIf(!runPage)('review page in headless Chromium', () => {
     expect(readFileSync(again, 'utf8')).toBe(html);
     expect(html).not.toMatch(/<link\b|<script\s+src|@import|url\(\s*['"]?https?:/i);
     const requests: string[] = [];
+    const refused: string[] = [];
     page.on('request', (req) => requests.push(req.url()));
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+    });
     await page.goto(pathToFileURL(file).href);
     expect(requests).toEqual([pathToFileURL(file).href]);
+    // The CSP allows the page's own style and script by hash (no 'unsafe-inline'): nothing was refused.
+    expect(refused).toEqual([]);
+    expect(html).not.toContain('unsafe-inline');
     // diff2html's stylesheet is inlined: its classes are styled.
     expect(await page.locator('.d2h-ins').first().evaluate((e) => window.getComputedStyle(e).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
   });

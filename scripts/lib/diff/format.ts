@@ -6,6 +6,7 @@ import type { Style } from '../term.ts';
 import type { Finding } from '../validate/validate.ts';
 import type { EnvironmentDiff, ResourceChange } from './diffRenders.ts';
 import type { EnvironmentSummary, SourceRef, SummaryItem } from './summary.ts';
+import { httpUrl } from './links.ts';
 
 /** A side of the comparison: the ref asked for, and the commit it named (for headers). */
 export interface CommitInfo {
@@ -167,7 +168,8 @@ function commitMd(c: CommitInfo | undefined, label: string): string | undefined 
 export function sourceLink(s: SourceRef, sourceUrl: string | undefined): string {
   const where = `${s.file}${s.line ? `#L${s.line}` : ''}`;
   const text = `${escapeMd(s.file)}: ${escapeMd(s.field)}`;
-  return sourceUrl ? `[${text}](${sourceUrl.replace(/\/$/, '')}/${where})` : text;
+  // Only http(s) is ever linked (links.ts): any other scheme is shown as text.
+  return sourceUrl && httpUrl(sourceUrl) !== undefined ? `[${text}](${sourceUrl.replace(/\/$/, '')}/${where})` : text;
 }
 
 function itemMd(i: SummaryItem, sourceUrl: string | undefined): string {
@@ -179,7 +181,7 @@ function itemMd(i: SummaryItem, sourceUrl: string | undefined): string {
 
 function summary(report: DiffReport, pageUrl?: string): string {
   const lines = [`### Rendered manifests: \`${report.base}\` → \`${report.head}\``, ''];
-  if (pageUrl && report.envs.length > 0) lines.push(`**[Review page](${pageUrl})**: the same diff as one self-contained HTML file (side by side, highlighted, policy findings beside each resource; download and open it).`, '');
+  if (pageUrl && httpUrl(pageUrl) !== undefined && report.envs.length > 0) lines.push(`**[Review page](${pageUrl})**: the same diff as one self-contained HTML file (side by side, highlighted, policy findings beside each resource; download and open it).`, '');
   const about = [commitMd(report.baseCommit, 'Base'), commitMd(report.headCommit, 'Head'), report.kustomize ? `Kustomize: ${escapeMd(report.kustomize)}` : undefined].filter(Boolean);
   if (about.length > 0) lines.push(about.join('<br>'), '');
   if (report.envs.length === 0) {

@@ -50,6 +50,22 @@ export async function changedFiles(root: string, base: string, head: string | un
 }
 
 /**
+ * The working tree as the head side, in two git processes: the files that differ from `base` (tracked
+ * changes from `git diff`, untracked not-ignored files from `git status`, as `changedFiles` lists them),
+ * and whether the working tree differs from HEAD at all (any status entry). `--no-optional-locks`:
+ * status never refreshes (writes) the index.
+ */
+export async function workingTreeChanges(root: string, base: string): Promise<{ files: string[]; dirty: boolean }> {
+  const [tracked, status] = await Promise.all([
+    gitOk(root, ['diff', '--name-only', '--no-renames', '-z', base]),
+    gitOk(root, ['--no-optional-locks', 'status', '--porcelain', '-z', '--untracked-files=all', '--no-renames']),
+  ]);
+  const entries = nulList(status);
+  const untracked = entries.filter((e) => e.startsWith('?? ')).map((e) => e.slice(3));
+  return { files: [...new Set([...nulList(tracked), ...untracked])].sort(), dirty: entries.length > 0 };
+}
+
+/**
  * `git worktree add/remove/prune` read every worktree's admin directory, and fail when another one is
  * half-created at that moment; this process runs them one at a time. (A concurrent run in another
  * process is covered by one retry.)

@@ -3,6 +3,7 @@
 // policy findings beside the resource they concern, a stable anchor per resource. No network: the
 // diff2html stylesheet is read from node_modules at run time and inlined, and the page's Content
 // Security Policy forbids every external load. Pure apart from reading that stylesheet.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { html as diff2html } from 'diff2html';
@@ -11,6 +12,7 @@ import type { ResourceId } from '../render/normalize.ts';
 import type { Finding } from '../validate/validate.ts';
 import type { ResourceChange } from './diffRenders.ts';
 import { commitText, itemText, shortValue, sourcesOfChange } from './format.ts';
+import { httpUrl } from './links.ts';
 import type { DiffReport, ReviewedEnvironment } from './format.ts';
 import type { SourceRef, SummaryItem } from './summary.ts';
 
@@ -89,7 +91,8 @@ function diffInput(c: ResourceChange): string {
 
 function sourceHtml(s: SourceRef, sourceUrl: string | undefined): string {
   const text = `${escapeHtml(s.file)}${s.line ? `:${s.line}` : ''} <code>${escapeHtml(s.field)}</code>`;
-  if (!sourceUrl) return `<span class="src">${text}</span>`;
+  // Only http(s) is ever linked (links.ts): any other scheme is shown as text.
+  if (!sourceUrl || httpUrl(sourceUrl) === undefined) return `<span class="src">${text}</span>`;
   const href = `${sourceUrl.replace(/\/$/, '')}/${s.file}${s.line ? `#L${s.line}` : ''}`;
   return `<a class="src" href="${escapeHtml(href)}">${text}</a>`;
 }
@@ -155,6 +158,7 @@ ul.findings{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;margin
 .y-mask{color:#cf222e;font-style:italic}
 body.unified .view-side{display:none} body:not(.unified) .view-unified{display:none}
 .d2h-file-collapse,.d2h-file-header{display:none}
+h2.inline{display:inline}
 :target{scroll-margin-top:8px} article.resource:target h3{background:#ddf4ff}
 `;
 
@@ -169,6 +173,15 @@ const PAGE_JS = `
   window.addEventListener('hashchange',reveal);reveal();
 })();
 `;
+
+/**
+ * A CSP source for one inline element: 'sha256-<base64 of the digest of its exact text>' (CSP Level 2,
+ * https://www.w3.org/TR/CSP3/#grammardef-hash-source): the page's own <style> and <script> run, nothing
+ * else inline does (no 'unsafe-inline': an injected <script> or style attribute is refused).
+ */
+function cspHash(text: string): string {
+  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+}
 
 /** The whole page. Deterministic: the same report gives the same bytes. */
 export function formatHtml(report: DiffReport, options: HtmlOptions = {}): string {
@@ -215,26 +228,25 @@ export function formatHtml(report: DiffReport, options: HtmlOptions = {}): strin
     const others = envFindings.filter((f) => !changedKeys.has(idKey(f.object)));
     return [
       `<details class="env changed" id="${envAnchors.get(d.env)}" open>`,
-      `<summary><h2 style="display:inline">${escapeHtml(d.env)}${d.status === 'changed' ? '' : ` (environment ${d.status})`}</h2> — ${countsText(d)} <span class="verdict">${escapeHtml(d.summary?.verdict ?? '')}</span></summary>`,
+      `<summary><h2 class="inline">${escapeHtml(d.env)}${d.status === 'changed' ? '' : ` (environment ${d.status})`}</h2> — ${countsText(d)} <span class="verdict">${escapeHtml(d.summary?.verdict ?? '')}</span></summary>`,
       items.length > 0 ? `<ul class="items">${items.map((i) => itemHtml(d.env, i, sourceUrl, anchors)).join('')}</ul>` : '',
       ...d.changes.map((c) => resourceHtml(d.env, c, anchors.get(`${d.env}\0${idLabel(c.id)}`)!, envFindings.filter((f) => idKey(f.object) === idKey(c.id)), sourcesOfChange(d, c), sourceUrl)),
       others.length > 0 ? `<h3>Findings on resources this change does not touch</h3><ul class="findings">${others.map((f) => `<li class="finding">${escapeHtml(idLabel(f.object))}: <b>${escapeHtml(f.policy)}</b> ${escapeHtml(shortValue(f.message, 200))}</li>`).join('')}</ul>` : '',
       '</details>',
     ].join('\n');
   });
-  const same = unchanged.map((e) => `<details class="env unchanged" id="${envAnchor(e)}"><summary><h2 style="display:inline">${escapeHtml(e)}</h2> — <span class="verdict">no difference</span></summary><p>Rendered at both commits: identical.</p></details>`);
+  const same = unchanged.map((e) => `<details class="env unchanged" id="${envAnchor(e)}"><summary><h2 class="inline">${escapeHtml(e)}</h2> — <span class="verdict">no difference</span></summary><p>Rendered at both commits: identical.</p></details>`);
 
+  const style = `\n${css}\n${PAGE_CSS}\n`;
+  const csp = `default-src 'none'; style-src ${cspHash(style)}; script-src ${cspHash(PAGE_JS)}; img-src data:; base-uri 'none'; form-action 'none'`;
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
 <title>${escapeHtml(title)}</title>
-<style>
-${css}
-${PAGE_CSS}
-</style>
+<style>${style}</style>
 </head>
 <body>
 <header>

@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envSpecFile } from '../layout.ts';
 import type { KustomizeTool } from '../kustomize.ts';
-import { collectInputs, listEnvironments, loadParsedKustomizations, saveParsedKustomizations } from '../render/inputs.ts';
+import { collectInputs, hasParsedKustomization, listEnvironments, loadParsedKustomizations, saveParsedKustomizations } from '../render/inputs.ts';
 import { normalizeRender } from '../render/normalize.ts';
 import type { RenderedObject } from '../render/normalize.ts';
 import { canonicalObjects, RENDER_CACHE_DIR, renderEnvironments } from '../render/render.ts';
@@ -14,7 +14,7 @@ import { fsTree, gitTree } from '../render/tree.ts';
 import type { TreeReader } from '../render/tree.ts';
 import { diffEnvironment } from './diffRenders.ts';
 import type { CommitInfo, DiffReport } from './format.ts';
-import { changedFiles, git, resolveCommit, withWorktree } from './git.ts';
+import { changedFiles, git, resolveCommit, withWorktree, workingTreeChanges } from './git.ts';
 import { summarizeEnvironment } from './summary.ts';
 import type { EnvironmentSources } from './summary.ts';
 import type { Finding } from '../validate/validate.ts';
@@ -70,6 +70,20 @@ export async function commitInfo(root: string, ref: string, commit: string): Pro
   return { ref, sha: sha ?? commit.slice(0, 7), subject: subject ?? '' };
 }
 
+/**
+ * Both sides' headers in one git process: `base` is a full commit id; `head` a full commit id or
+ * HEAD (the working tree's commit). `--no-walk=unsorted` prints the commits given, in order, once each.
+ */
+async function commitInfos(root: string, base: { ref: string; commit: string }, head: { ref: string; commit: string }): Promise<[CommitInfo, CommitInfo]> {
+  const r = await git(root, ['log', '--no-walk=unsorted', '--format=%H%x00%h%x00%s', base.commit, head.commit, '--']);
+  const lines = r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\0'));
+  const info = (side: { ref: string; commit: string }, line: string[] | undefined): CommitInfo => ({ ref: side.ref, sha: line?.[1] ?? side.commit.slice(0, 7), subject: line?.[2] ?? '' });
+  const baseLine = lines.find((l) => l[0] === base.commit);
+  // The head is the other line, or the same commit (printed once) when both sides name it.
+  const headLine = head.commit === base.commit ? baseLine : lines.find((l) => l[0] === head.commit) ?? lines.find((l) => l[0] !== base.commit) ?? baseLine;
+  return [info(base, baseLine), info(head, headLine)];
+}
+
 /** The environments of a tree whose input files include any of `files` (or whose overlay holds one). */
 export function environmentsReached(tree: TreeReader | string, files: readonly string[]): string[] {
   if (files.length === 0) return [];
@@ -111,27 +125,30 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
     resolveCommit(root, source.base),
     source.head === undefined ? undefined : resolveCommit(root, source.head),
   ]);
-  const [files, baseInfo, headInfo] = await Promise.all([
-    changedFiles(root, baseCommit, headCommit),
-    commitInfo(root, source.base, baseCommit),
-    commitInfo(root, source.head ?? 'HEAD', headCommit ?? 'HEAD'),
+  const [{ files, dirty }, [baseInfo, headInfo]] = await Promise.all([
+    headCommit === undefined ? workingTreeChanges(root, baseCommit) : changedFiles(root, baseCommit, headCommit).then((f) => ({ files: f, dirty: false })),
+    commitInfos(root, { ref: source.base, commit: baseCommit }, { ref: source.head ?? 'HEAD', commit: headCommit ?? 'HEAD' }),
   ]);
+  // The header names what was compared: the working tree only when it differs from HEAD; a clean
+  // working tree is HEAD itself (issue 24: it said "uncommitted changes" with none).
   const report: DiffReport = {
     base: source.base,
-    head: source.head ?? 'working tree',
+    head: source.head ?? (dirty ? 'working tree' : 'HEAD'),
     baseCommit: baseInfo,
-    headCommit: source.head === undefined ? { ...headInfo, ref: 'working tree', workingTree: true } : headInfo,
+    headCommit: dirty ? { ...headInfo, ref: 'working tree', workingTree: true } : headInfo,
     ...(kustomize.version ? { kustomize: `${kustomize.name} ${kustomize.version}` } : {}),
     reached: [],
     envs: [],
   };
   if (files.length === 0) return report;
 
-  const [baseTree, headTree] = await Promise.all([
-    gitTree(root, baseCommit),
-    headCommit === undefined ? fsTree(root) : gitTree(root, headCommit),
-  ]);
+  // The parsed-kustomization memo first: a commit's tree then reads none of the kustomization files it
+  // already holds (after the first run, usually none at all: no blob batch for the base).
   if (cacheDir) loadParsedKustomizations(cacheDir);
+  const [baseTree, headTree] = await Promise.all([
+    gitTree(root, baseCommit, { known: hasParsedKustomization }),
+    headCommit === undefined ? fsTree(root) : gitTree(root, headCommit, { known: hasParsedKustomization }),
+  ]);
   // A file may be referenced on one side only (added or dropped from a kustomization): use both.
   // An environment's Argo CD Application is part of what it deploys (its sync policy, its revision).
   const applicationChanged = (tree: TreeReader) => listEnvironments(tree).filter((env) => files.includes(envApplicationFile(env)));

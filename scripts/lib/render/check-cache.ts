@@ -11,7 +11,8 @@
 // result is not saved when a file changed during the check or less than RACY_MS before it: a second
 // write within the file system's timestamp granularity would otherwise go unseen (git's "racy clean").
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readEntry, writeEntry } from './cache-entry.ts';
 import { join, resolve } from 'node:path';
 import type { checkRepository as CheckRepository } from '../generate/commands.ts';
 
@@ -77,19 +78,17 @@ export function checkFingerprint(root: string): Walk {
   return { digest: h.digest('hex'), newest: state.newest };
 }
 
+/** A sealed JSON entry (cache-entry.ts): undefined when missing or damaged, so the check runs again. */
 function readJson<T>(file: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    const text = readEntry(file);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
   } catch {
     return undefined;
   }
 }
 
-function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
+const writeAtomically = writeEntry;
 
 /**
  * checkRepository(root), or its remembered passing result when nothing it reads has changed. The

@@ -1,8 +1,7 @@
 // Every file a `kustomize build` of a directory can read, found by walking kustomization files the way
 // Kustomize does. The render cache keys on these files' contents, and diff maps changed files to the
 // environments they reach through the same sets.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readEntry, writeEntry } from './cache-entry.ts';
 import { join, normalize, posix } from 'node:path';
 import { parse } from 'yaml';
 import { OVERLAYS_DIR } from '../layout.ts';
@@ -84,28 +83,30 @@ function references(k: Record<string, unknown>): { dirsOrFiles: string[]; files:
 }
 
 /**
- * Parsed kustomization files by content: a hundred overlays share the same bases, and review walks
- * every overlay of two trees that are mostly identical, so each distinct file is parsed once. The memo
- * can be saved next to the render cache (`saveParsedKustomizations`), so the next run parses only
- * kustomization files it has never seen.
+ * Parsed kustomization files by git blob id (TreeReader.blobId: free for a commit, one hash for a file on
+ * disk): a hundred overlays share the same bases, and review walks every overlay of two trees that are
+ * mostly identical, so each distinct file is parsed once. The memo can be saved next to the render cache
+ * (`saveParsedKustomizations`), so the next run parses only kustomization files it has never seen, and a
+ * commit's tree need not even read the blobs the memo already knows (`hasParsedKustomization`).
  */
 const parsedByContent = new Map<string, unknown>();
 let parsedAdded = 0;
-const PARSE_MEMO_LIMIT = 10_000;
+const PARSE_MEMO_LIMIT = 20_000;
 
-function contentKey(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
+/** Whether the memo holds the parsed form of this blob (a commit's tree then skips reading it). */
+export function hasParsedKustomization(blobId: string): boolean {
+  return parsedByContent.has(blobId);
 }
 
 function parsedKustomization(reader: TreeReader, file: string): unknown {
-  const text = reader.read(file).toString('utf8');
-  const key = contentKey(text);
+  const key = reader.blobId(file);
   if (parsedByContent.has(key)) return parsedByContent.get(key);
+  const text = reader.read(file).toString('utf8');
   let doc: unknown;
   try {
     doc = parse(text);
   } catch {
-    doc = undefined; // Kustomize reports the syntax error with the file; the file's bytes are in the key.
+    doc = null; // Kustomize reports the syntax error with the file; the file's bytes are in the key.
   }
   if (parsedByContent.size >= PARSE_MEMO_LIMIT) parsedByContent.clear();
   parsedByContent.set(key, doc);
@@ -113,12 +114,15 @@ function parsedKustomization(reader: TreeReader, file: string): unknown {
   return doc;
 }
 
-const PARSED_FILE = 'kustomizations.json';
+// v2: keyed by git blob id (v1 keyed by a SHA-256 of the text).
+const PARSED_FILE = 'kustomizations-v2.json';
 
 /** Loads the saved memo of parsed kustomization files, if any (a damaged file is ignored). */
 export function loadParsedKustomizations(cacheDir: string): void {
   try {
-    const saved = JSON.parse(readFileSync(join(cacheDir, PARSED_FILE), 'utf8')) as Record<string, unknown>;
+    const text = readEntry(join(cacheDir, PARSED_FILE));
+    if (text === undefined) return;
+    const saved = JSON.parse(text) as Record<string, unknown>;
     for (const [key, doc] of Object.entries(saved)) if (!parsedByContent.has(key)) parsedByContent.set(key, doc);
   } catch {
     // first run, or an unreadable memo: parse again
@@ -128,11 +132,7 @@ export function loadParsedKustomizations(cacheDir: string): void {
 /** Saves the memo when this run parsed anything new (atomically: write, then rename). */
 export function saveParsedKustomizations(cacheDir: string): void {
   if (parsedAdded === 0) return;
-  mkdirSync(cacheDir, { recursive: true });
-  const target = join(cacheDir, PARSED_FILE);
-  const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, JSON.stringify(Object.fromEntries(parsedByContent)));
-  renameSync(tmp, target);
+  writeEntry(join(cacheDir, PARSED_FILE), JSON.stringify(Object.fromEntries(parsedByContent)));
   parsedAdded = 0;
 }
 

@@ -5,7 +5,8 @@
 // The canonical form of each render (what `render` prints, what diff and validate parse) is cached
 // beside it, so a warm run neither builds nor parses YAML.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { readEntry, writeEntry } from './cache-entry.ts';
 import { fsTree } from './tree.ts';
 import type { TreeReader } from './tree.ts';
 import { availableParallelism } from 'node:os';
@@ -88,7 +89,9 @@ const PLAN_FILE = 'plan.json';
 
 function readPlan(cacheDir: string, fingerprint: string, identity: string): Plan | undefined {
   try {
-    const plan = JSON.parse(readFileSync(join(cacheDir, PLAN_FILE), 'utf8')) as Plan;
+    const text = readEntry(join(cacheDir, PLAN_FILE));
+    if (text === undefined) return undefined;
+    const plan = JSON.parse(text) as Plan;
     return plan.fingerprint === fingerprint && plan.identity === identity && Array.isArray(plan.known) ? plan : undefined;
   } catch {
     return undefined;
@@ -106,8 +109,7 @@ function writePlan(cacheDir: string, plan: Plan): void {
   };
   if (Object.values(plan.envs).some((e) => e.inputs.files.some(outside) || e.inputs.external.some(outside))) return;
   try {
-    mkdirSync(cacheDir, { recursive: true });
-    writeAtomically(join(cacheDir, PLAN_FILE), JSON.stringify(plan));
+    writeEntry(join(cacheDir, PLAN_FILE), JSON.stringify(plan));
   } catch {
     // a read-only cache: plan again next time
   }
@@ -127,23 +129,14 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, task:
   return results;
 }
 
-function writeAtomically(target: string, text: string): void {
-  const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, target);
-}
-
+/** Kustomize's output for one cache key, sealed with its checksum (cache-entry.ts). */
 function writeCacheEntry(cacheDir: string, key: string, yaml: string): void {
-  mkdirSync(cacheDir, { recursive: true });
-  writeAtomically(join(cacheDir, `${key}.yaml`), yaml);
+  writeEntry(join(cacheDir, `${key}.yaml`), yaml);
 }
 
-function readIfPresent(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+/** Kustomize's output for one cache key, or undefined when it is missing or damaged (then built again). */
+function readCacheEntry(cacheDir: string, key: string): string | undefined {
+  return readEntry(join(cacheDir, `${key}.yaml`));
 }
 
 /**
@@ -173,8 +166,8 @@ function canonicalize(r: RenderedEnvironment): { text: string; json: string | un
   const json = objects.every((o) => jsonSafe(o.object)) ? JSON.stringify(objects) : undefined;
   if (r.cacheDir) {
     mkdirSync(r.cacheDir, { recursive: true });
-    writeAtomically(join(r.cacheDir, `${r.cacheKey}.canonical.yaml`), text);
-    if (json !== undefined) writeAtomically(join(r.cacheDir, `${r.cacheKey}.objects.json`), json);
+    writeEntry(join(r.cacheDir, `${r.cacheKey}.canonical.yaml`), text);
+    if (json !== undefined) writeEntry(join(r.cacheDir, `${r.cacheKey}.objects.json`), json);
   }
   if (canonicalMemo.size > 2_000) canonicalMemo.clear();
   const both = { text, json };
@@ -182,16 +175,26 @@ function canonicalize(r: RenderedEnvironment): { text: string; json: string | un
   return both;
 }
 
-/** The canonical YAML text of a render: `renderedText(normalizeRender(r.yaml))`, from the cache when it can. */
+/**
+ * The canonical YAML text of a render: `renderedText(normalizeRender(r.yaml))`, from the cache when its
+ * entry is intact (a damaged one is computed again from the verified render and rewritten).
+ */
 export function canonicalText(r: RenderedEnvironment): string {
-  const cached = r.cacheDir ? readIfPresent(join(r.cacheDir, `${r.cacheKey}.canonical.yaml`)) : undefined;
+  const cached = r.cacheDir ? readEntry(join(r.cacheDir, `${r.cacheKey}.canonical.yaml`)) : undefined;
   return cached ?? canonicalize(r).text;
 }
 
 /** The canonical objects of a render: `normalizeRender(r.yaml)`, from the cache when it can (a fresh copy each call). */
 export function canonicalObjects(r: RenderedEnvironment): RenderedObject[] {
-  const cached = r.cacheDir ? readIfPresent(join(r.cacheDir, `${r.cacheKey}.objects.json`)) : undefined;
-  const json = cached ?? canonicalize(r).json;
+  const cached = r.cacheDir ? readEntry(join(r.cacheDir, `${r.cacheKey}.objects.json`)) : undefined;
+  if (cached !== undefined) {
+    try {
+      return JSON.parse(cached) as RenderedObject[];
+    } catch {
+      // sealed but not JSON (written by something else): computed again below
+    }
+  }
+  const { json } = canonicalize(r);
   return json === undefined ? normalizeRender(r.yaml) : (JSON.parse(json) as RenderedObject[]);
 }
 
@@ -233,8 +236,9 @@ export async function renderEnvironments(options: RenderOptions): Promise<Render
       entry = { inputs, cacheKey: cacheKeyOf(tree, inputs, kustomize.identity, ids) };
       planChanged = true;
     }
-    const hit = cacheDir ? existsSync(join(cacheDir, `${entry.cacheKey}.yaml`)) : false;
-    return { env, ...entry, hit };
+    // A hit is an entry whose checksum holds: a truncated, extended or edited render is built again.
+    const cached = cacheDir ? readCacheEntry(cacheDir, entry.cacheKey) : undefined;
+    return { env, ...entry, hit: cached !== undefined, cached };
   });
   const misses = planned.filter((p) => !p.hit);
   const failures: Problem[] = [];
@@ -295,13 +299,7 @@ export async function renderEnvironments(options: RenderOptions): Promise<Render
       r.yaml = built.get(p.env)!;
       return r;
     }
-    // Read from the cache when first used: a warm `render` prints the canonical form and never needs it.
-    let yaml: string | undefined;
-    Object.defineProperty(r, 'yaml', {
-      enumerable: true,
-      get: () => (yaml ??= readFileSync(join(cacheDir!, `${p.cacheKey}.yaml`), 'utf8')),
-      set: (value: string) => void (yaml = value),
-    });
+    r.yaml = p.cached!;
     return r;
   });
 }

@@ -89,11 +89,11 @@ async function catBlobs(root: string, shas: readonly string[]): Promise<Map<stri
 
 /**
  * A commit as a TreeReader: one `git ls-tree` for the shape and the blob ids, then the contents of the
- * kustomization files only (what finding the reached environments parses), in one `git cat-file
- * --batch`. Other files are loaded by `prefetch` (one batch per call) or, unfetched, one by one: a
+ * kustomization files only (what finding the reached environments parses) that `known` does not
+ * already hold parsed, in one `git cat-file --batch` (none at all when every one is known). Other files are loaded by `prefetch` (one batch per call) or, unfetched, one by one: a
  * review reads the few blobs the reached environments need, not the whole repository.
  */
-export async function gitTree(root: string, commit: string): Promise<TreeReader> {
+export async function gitTree(root: string, commit: string, options: { known?: (blobId: string) => boolean } = {}): Promise<TreeReader> {
   const listing = (await gitChecked(root, ['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], undefined, GIT_MAX_BUFFER)).toString('utf8');
   const blobs = new Map<string, { sha: string; size: number }>();
   const dirs = new Map<string, Set<string>>([['', new Set()]]);
@@ -122,7 +122,10 @@ export async function gitTree(root: string, commit: string): Promise<TreeReader>
     }
     for (const [sha, bytes] of await catBlobs(root, wanted)) contents.set(sha, bytes);
   };
-  await load([...blobs.keys()].filter((p) => KUSTOMIZATION_BASENAMES.has(p.slice(p.lastIndexOf('/') + 1))));
+  // Kustomization files whose parsed form a caller already holds (`known`, the parsed memo of
+  // render/inputs.ts, keyed by blob id) are not read at all; the rest in one batch.
+  const known = options.known ?? (() => false);
+  await load([...blobs.entries()].filter(([p, b]) => KUSTOMIZATION_BASENAMES.has(p.slice(p.lastIndexOf('/') + 1)) && !known(b.sha)).map(([p]) => p));
   const blobOf = (rel: string): { sha: string; size: number } => {
     const blob = blobs.get(normal(rel));
     if (!blob) throw new Error(`${rel} does not exist in ${commit}`);

@@ -17,10 +17,13 @@ import { join } from 'node:path';
 /** The Kubernetes minor the tests are written and labelled for ("(kube-apiserver v1.28)"). */
 export const ENVTEST_K8S_MINOR = '1.28';
 
-/** The one command that makes the assets available, for messages and README. */
+/**
+ * The command that makes the assets available, for messages. setup-envtest itself comes from
+ * `go install sigs.k8s.io/controller-runtime/tools/setup-envtest@release-0.22`
+ * (controller-runtime@v0.24.1:tools/setup-envtest/README.md); README.md, Tests, says so.
+ */
 export const ENVTEST_HOWTO =
-  '`setup-envtest use 1.28.x` (install it with `go install sigs.k8s.io/controller-runtime/tools/setup-envtest@release-0.22`; ' +
-  'controller-runtime@v0.24.1:tools/setup-envtest/README.md), or `eval "$(../shared/envtest/setup)"` beside this repository, then npm test again';
+  '`setup-envtest use 1.28.x` (README.md, Tests) or `eval "$(../shared/envtest/setup)"`';
 
 export interface FoundAssets {
   dir: string;

@@ -26,6 +26,7 @@ export default class EnvtestSummaryReporter implements Reporter {
       }
     }
     const line = envtestSummary({ ran, skipped }, { dir: process.env.KUBEBUILDER_ASSETS, source: process.env.ENVTEST_ASSETS_FOUND_BY });
-    if (line) process.stdout.write(`${line}\n`);
+    // On exit, so it is the run's very last line (after the JSON reporter's note); stdout writes are synchronous then.
+    if (line) process.once('exit', () => process.stdout.write(`${line}\n`));
   }
 }

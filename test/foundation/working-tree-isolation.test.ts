@@ -30,7 +30,7 @@ const git = (...args: string[]) =>
 beforeAll(() => {
   copy = mkdtempSync(join(tmpdir(), 'checkout-copy-'));
   // The checkout's files as they are now (tracked and untracked, minus what .gitignore excludes), committed in the copy.
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter((f) => f !== '' && f !== 'node_modules' && !f.startsWith('node_modules/'));
   const tar = execFileSync('tar', ['-c', '--null', '--ignore-failed-read', '-T', '-'], { cwd: REPO, input: files.join('\0'), maxBuffer: 512 * 1024 * 1024 });
   execFileSync('tar', ['-x', '-C', copy], { input: tar, maxBuffer: 512 * 1024 * 1024 });
   symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules'));

@@ -11,8 +11,9 @@ export interface Problem {
 }
 
 export function formatProblem(p: Problem): string {
-  const where = [p.file, p.path && p.path !== '' ? p.path : undefined, p.line !== undefined ? `(line ${p.line})` : undefined].filter(Boolean).join(' ');
-  const head = where ? `${where}: ${p.message}` : p.message;
+  const where = [p.file, p.path && p.path !== '' ? p.path : undefined].filter(Boolean).join(' ');
+  const message = p.line !== undefined ? `${p.message} (line ${p.line})` : p.message;
+  const head = where ? `${where}: ${message}` : message;
   return p.fix ? `${head}\n    fix: ${p.fix}` : head;
 }
 

@@ -55,7 +55,7 @@ describe('env.yaml problems carry their line', () => {
     const { problems } = loadEnv('dev', specText, 'LOG_LEVEL=info\n');
     const replicas = problems.find((p) => p.path === '/replicas')!;
     expect(replicas).toMatchObject({ file: 'overlays/dev/env.yaml', line: lineOf(/^replicas: two$/), fix: 'write an integer' });
-    expect(formatProblem(replicas)).toMatch(new RegExp(`^overlays/dev/env\\.yaml /replicas \\(line ${lineOf(/^replicas: two$/)}\\): `));
+    expect(formatProblem(replicas)).toMatch(new RegExp(`^overlays/dev/env\\.yaml /replicas: .* \\(line ${lineOf(/^replicas: two$/)}\\)\n`));
     expect(problems.find((p) => p.path === '/mongodb/members')).toMatchObject({ line: lineOf(/^ {2}members: 4$/) });
   });
 

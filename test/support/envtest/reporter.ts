@@ -6,10 +6,10 @@ import { ENVTEST_HOWTO } from './assets.ts';
 
 const LABEL = '(kube-apiserver v1.28)';
 
-export function envtestSummary(counts: { ran: number; skipped: number }, assets: { dir?: string; source?: string }): string | undefined {
+export function envtestSummary(counts: { ran: number; skipped: number }, assets: { dir?: string; source?: string; why?: string }): string | undefined {
   const { ran, skipped } = counts;
   if (ran === 0 && skipped === 0) return undefined;
-  if (skipped > 0) return `${skipped} tests against a real kube-apiserver skipped: run ${ENVTEST_HOWTO} to enable them`;
+  if (skipped > 0) return `${skipped} tests against a real kube-apiserver skipped: ${assets.why ? `${assets.why}; ` : ''}run ${ENVTEST_HOWTO} to enable them`;
   return `${ran} tests ran against a real kube-apiserver v1.28 (${assets.dir ?? 'KUBEBUILDER_ASSETS'}${assets.source ? `, found by ${assets.source}` : ''})`;
 }
 
@@ -25,7 +25,7 @@ export default class EnvtestSummaryReporter implements Reporter {
         else if (state === 'skipped') skipped++;
       }
     }
-    const line = envtestSummary({ ran, skipped }, { dir: process.env.KUBEBUILDER_ASSETS, source: process.env.ENVTEST_ASSETS_FOUND_BY });
+    const line = envtestSummary({ ran, skipped }, { dir: process.env.KUBEBUILDER_ASSETS, source: process.env.ENVTEST_ASSETS_FOUND_BY, why: process.env.ENVTEST_NOT_USED_BECAUSE });
     // On exit, so it is the run's very last line (after the JSON reporter's note); stdout writes are synchronous then.
     if (line) process.once('exit', () => process.stdout.write(`${line}\n`));
   }

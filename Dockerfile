@@ -26,6 +26,8 @@ LABEL org.opencontainers.image.title="users-api" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.version="${VERSION}"
 ENV NODE_ENV=production
+# The API listens on 127.0.0.1 unless told otherwise (apps/users-api/src/config.ts); in a container, every address.
+ENV HOST=0.0.0.0
 # The base image ships package managers the API never needs at run time: npm, npx and corepack under
 # /usr/local (the Node tarball), yarn under /opt, and Alpine's apk. Remove them so a compromised process
 # cannot install anything (layout: nodejs/docker-node, 24/alpine3.23/Dockerfile). apk's database under

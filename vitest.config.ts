@@ -1,4 +1,23 @@
 import { defineConfig } from 'vitest/config';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { findEnvtestAssets } from './test/support/envtest/assets.ts';
+import { upstreamDir, UPSTREAM_FILES } from './test/support/envtest/upstream.ts';
+
+// The real API server's binaries: KUBEBUILDER_ASSETS, else found where setup-envtest or the project's
+// setup put them (test/support/envtest/assets.ts). Set here, before globalSetup and the workers start,
+// so every process of the run agrees on whether the kube-apiserver tests run.
+const assets = findEnvtestAssets();
+if (assets && !process.env.KUBEBUILDER_ASSETS) {
+  // Found, not asked for: used only with the upstream CRD files the server is given (else skipped, and said so).
+  const missing = Object.values(UPSTREAM_FILES).filter((f) => !existsSync(join(upstreamDir(), f)));
+  if (missing.length === 0) {
+    process.env.KUBEBUILDER_ASSETS = assets.dir;
+    process.env.ENVTEST_ASSETS_FOUND_BY = assets.source;
+  } else {
+    process.env.ENVTEST_NOT_USED_BECAUSE = `${assets.dir} found, but not ${missing.join(', ')} in ${upstreamDir()} (set ENVTEST_UPSTREAM_DIR)`;
+  }
+}
 
 export default defineConfig({
   test: {
@@ -10,6 +29,7 @@ export default defineConfig({
     // One real kube-apiserver per run when KUBEBUILDER_ASSETS is set (test/support/envtest).
     globalSetup: ['test/support/envtest/global-setup.ts'],
     // The JSON report gives .ci/run the pass/fail counts of the exact `npm test` run the README documents.
-    reporters: ['default', ['json', { outputFile: '.cache/vitest-report.json' }]],
+    // The last line of a run says how many tests ran against the real kube-apiserver, or how to enable them.
+    reporters: ['default', ['json', { outputFile: '.cache/vitest-report.json' }], './test/support/envtest/reporter.ts'],
   },
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env zx
 // Thin shell over scripts/lib/bootstrap: parse, load the kubeconfig, run, print, exit code.
-import { runCli } from './lib/cli.ts';
+import { findRepoRoot, runCli } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
 
 await runCli(
@@ -49,7 +49,7 @@ await runCli(
   async ({ values }, io) => {
     if (values.cluster !== undefined) {
       const { registerClusterCli } = await import('./lib/bootstrap/cluster-cli.ts');
-      return await registerClusterCli(process.cwd(), values, io);
+      return await registerClusterCli(findRepoRoot(), values, io);
     }
     if (values['argocd-context'] !== undefined) throw new UsageError('--argocd-context goes with --cluster <name>');
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
@@ -61,8 +61,9 @@ await runCli(
     const manifestFile = values['argocd-manifest'];
     // Read every local input before the first request, so a bad file changes nothing.
     const manifestText = manifestFile !== undefined ? readManifestFile(manifestFile) : undefined;
-    await settleRepository(process.cwd(), 'bootstrap', io.err);
-    const inputs = await readBootstrapInputs(process.cwd());
+    const root = findRepoRoot();
+    await settleRepository(root, 'bootstrap', io.err);
+    const inputs = await readBootstrapInputs(root);
     const repoCredentials = remove
       ? undefined
       : readRepoCredentials({ passwordFile: values['repo-password-file'], sshKeyFile: values['repo-ssh-key-file'], username: values['repo-username'] }, process.env);

@@ -3,7 +3,7 @@
 // zx scripts/diff.ts --live <env> [--context <ctx>] [--format …] [--exit-code]
 // What a change does to the rendered manifests of every environment it reaches, or (--live) how the
 // working tree's rendered manifests differ from what is running in the cluster.
-import { runCli } from './lib/cli.ts';
+import { findRepoRoot, runCli } from './lib/cli.ts';
 import type { CliSpec, ParsedArgs } from './lib/cli.ts';
 import { FindingsError, UsageError } from './lib/errors.ts';
 import { locateKustomize } from './lib/kustomize.ts';
@@ -104,7 +104,7 @@ function outFile(path: string): string {
 await runCli(spec, import.meta.url, async ({ values }, io) => {
   const format = (values.format ?? 'text') as DiffFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
-  const root = process.cwd();
+  const root = findRepoRoot();
   if (values.live !== undefined && (values.base !== undefined || values.head !== undefined)) {
     throw new UsageError('--live compares the working tree with the cluster; it cannot be combined with --base or --head');
   }

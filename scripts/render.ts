@@ -2,7 +2,7 @@
 // zx scripts/render.ts [env…] [--out <dir>]: the manifests each environment renders to.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runCli } from './lib/cli.ts';
+import { findRepoRoot, runCli } from './lib/cli.ts';
 import { progressLine } from './lib/term.ts';
 import { ConflictError, FindingsError } from './lib/errors.ts';
 import type { CliSpec } from './lib/cli.ts';
@@ -33,7 +33,7 @@ const spec: CliSpec<typeof options> = {
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
   const [{ canonicalText, renderEnvironments }, { checkRepositoryCached, rememberedCheck }] = await Promise.all([import('./lib/render/render.ts'), import('./lib/render/check-cache.ts')]);
-  const root = process.cwd();
+  const root = findRepoRoot();
   if (positionals.length > 0) (await import('./lib/repo-inputs.ts')).envArguments(root, positionals, { mustExist: true });
   // A tree exactly as a passing check left it (scripts/lib/render/check-cache.ts) needs neither settling
   // nor the check again: generate's modules are then not even loaded.
@@ -50,6 +50,7 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // "rendering 3/8 environments…" on stderr, only on a TTY and only past a second (scripts/lib/term.ts).
   const progress = progressLine(process.stderr, (done, total) => `rendering ${done}/${total} environments…`);
   const rendered = await renderEnvironments({ root, envs: positionals, kustomize, onProgress: progress.update }).finally(progress.end);
+  if (rendered.length === 0) throw new ConflictError(`no environment to render: ${root} has no overlays/<env>/env.yaml`);
   const texts = rendered.map((r) => ({ env: r.env, text: canonicalText(r) }));
   if (values.out) {
     const out = resolve(values.out);

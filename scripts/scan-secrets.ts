@@ -1,7 +1,8 @@
 #!/usr/bin/env zx
 // zx scripts/scan-secrets.ts [path…]: the repository's secret scan (scripts/lib/secret-scan.ts). Exit 1 on findings.
 import { existsSync } from 'node:fs';
-import { runCli } from './lib/cli.ts';
+import { relative, resolve } from 'node:path';
+import { findRepoRoot, runCli } from './lib/cli.ts';
 import type { CliSpec } from './lib/cli.ts';
 import { formatProblem, UsageError } from './lib/errors.ts';
 import type { CollectedFiles } from './lib/secret-scan.ts';
@@ -31,9 +32,11 @@ await runCli(spec, import.meta.url, async ({ positionals }, io) => {
   // A path that does not exist would scan nothing and pass: refuse it.
   const missing = positionals.filter((p) => !existsSync(p));
   if (missing.length > 0) throw new UsageError(`no such file or directory: ${missing.join(', ')}`);
+  const root = findRepoRoot();
   let collected: CollectedFiles;
   try {
-    collected = await collectRepositoryFiles(process.cwd(), positionals);
+    // Paths as the user typed them (relative to where they are), as git pathspecs from the root.
+    collected = await collectRepositoryFiles(root, positionals.map((p) => relative(root, resolve(p)) || '.'));
   } catch (error) {
     throw new UsageError(`cannot list files with git (${(error as Error).message.split('\n')[0]}); run it inside the repository`);
   }

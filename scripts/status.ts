@@ -1,7 +1,7 @@
 #!/usr/bin/env zx
 // Thin shell over scripts/lib/status: which environments, poll once or watch, print, exit 1 when degraded.
 import { setTimeout as delay } from 'node:timers/promises';
-import { runCli } from './lib/cli.ts';
+import { findRepoRoot, runCli } from './lib/cli.ts';
 import { UsageError } from './lib/errors.ts';
 import type { EnvStatus } from './lib/status/index.ts';
 
@@ -40,9 +40,10 @@ await runCli(
     const [{ applicationName }, { envArguments, readRepoInputs }, { settleRepository }, { collectStatus, formatStatusJson, formatStatusText, watchStatus }] = await Promise.all([import('./lib/envspec.ts'), import('./lib/repo-inputs.ts'), import('./lib/generate/commands.ts'), import('./lib/status/index.ts')]);
     const format = values.format ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(format)}`);
-    envArguments(process.cwd(), positionals, { mustExist: true });
-    await settleRepository(process.cwd(), 'status', io.err);
-    const { settings, envs } = await readRepoInputs(process.cwd());
+    const root = findRepoRoot();
+    envArguments(root, positionals, { mustExist: true });
+    await settleRepository(root, 'status', io.err);
+    const { settings, envs } = await readRepoInputs(root);
     const known = Object.keys(envs).sort();
     const unknown = positionals.filter((p) => !known.includes(p));
     if (unknown.length > 0) throw new UsageError(`unknown environment ${unknown.join(', ')}; known: ${known.join(', ')}`);
@@ -50,7 +51,7 @@ await runCli(
     if (values.history) {
       // From git alone: every tag change per environment (scripts/lib/release/history.ts); no cluster needed.
       const { formatHistory, tagHistory } = await import('./lib/release/history.ts');
-      const entries = (await Promise.all(chosen.map((c) => tagHistory(process.cwd(), c.name)))).flat();
+      const entries = (await Promise.all(chosen.map((c) => tagHistory(root, c.name)))).flat();
       io.out(format === 'json' ? JSON.stringify(entries, null, 2) : formatHistory(entries));
       return 0;
     }

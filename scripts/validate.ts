@@ -2,7 +2,7 @@
 // zx scripts/validate.ts [env…] [--format text|json|github]: schema and policy checks of rendered manifests.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from './lib/cli.ts';
+import { findRepoRoot, runCli } from './lib/cli.ts';
 import { progressLine } from './lib/term.ts';
 import { ARGOCD_DIR } from './lib/layout.ts';
 import type { CliSpec } from './lib/cli.ts';
@@ -38,7 +38,7 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   const [{ checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }, { envArguments }, { renderEnvironments }, { createSchemaRegistry }, { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository }, { checkRepositoryCached }, { FINDINGS_CACHE_DIR, validateEnvironmentsCached }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts'), import('./lib/render/check-cache.ts'), import('./lib/validate/findings-cache.ts')]);
   const format = (values.format ?? 'text') as ValidateFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
-  const root = process.cwd();
+  const root = findRepoRoot();
   envArguments(root, positionals, { mustExist: true });
   await settleRepository(root, 'validate', io.err);
   // The same input checks as generate (exit 2), and generated files that no longer match them (exit 1).
@@ -61,7 +61,8 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   if (settingsNow) findings.push(...protectedDigestFindings(settingsNow, rendered.map((r) => ({ env: r.env, objects: canonicalObjects(r) })), envSpecFile));
   const scopes = rendered.map((r) => r.env);
   // With no environment named, the Argo CD objects under argocd/ are checked too.
-  if (positionals.length === 0 && existsSync(ARGOCD_DIR)) {
+  if (rendered.length === 0) io.err(`validate: no environment to check: ${root} has no overlays/<env>/env.yaml`);
+  if (positionals.length === 0 && existsSync(join(root, ARGOCD_DIR))) {
     findings.push(...(await validateArgoCdObjects(root, await schemas())));
     scopes.push(ARGOCD_SCOPE);
     // Files nobody generated, AppProjects against their Applications' renders, the cluster's capacity

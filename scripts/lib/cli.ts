@@ -1,11 +1,60 @@
 // The thin edge every scripts/<verb>.ts shares: argument parsing, --help, error printing, exit codes.
 // Commands never call process.exit; they return a code or throw, and this sets process.exitCode once.
+import { existsSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError, UsageError, exitCodeOf, formatProblem } from './errors.ts';
+import { ConflictError, InputError, UsageError, exitCodeOf, formatProblem } from './errors.ts';
+import { SETTINGS_FILE } from './layout.ts';
 import { termSafe } from './term.ts';
+
+/**
+ * The one way every command finds the repository: the nearest directory from `start` upwards that
+ * holds gitops.yaml (in a clone that is git's top level; an exported tree without .git works too), so
+ * a command runs the same from the root or any directory below it. Outside a repository: exit 2.
+ * Walks the file system instead of spawning `git rev-parse --show-toplevel` (a few ms per command).
+ */
+export function findRepoRoot(start: string = process.cwd()): string {
+  const from = resolve(start);
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, SETTINGS_FILE))) return dir;
+    if (dirname(dir) === dir) break;
+  }
+  throw new ConflictError(`run inside the repository (no ${SETTINGS_FILE} found from ${from} up)`);
+}
+
+/** Levenshtein distance, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The known flag closest to `given` ("--chek" → "--check"), or undefined when none is close. */
+export function closestFlag(given: string, known: readonly string[]): string | undefined {
+  const bare = given.replace(/^-+/, '').split('=')[0]!;
+  let best: { flag: string; d: number } | undefined;
+  for (const k of known) {
+    const d = k.startsWith(bare) && bare.length >= 2 ? 0.5 : editDistance(bare, k);
+    if (!best || d < best.d) best = { flag: k, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(bare.length / 3)) ? `--${best.flag}` : undefined;
+}
+
+/** parseArgs' message for an unknown or misused flag, rewritten: the flag as typed, the closest known one. */
+function unknownFlagMessage(message: string, known: readonly string[]): string {
+  const m = /^Unknown option '([^']+)'/.exec(message);
+  if (!m) return message;
+  const flag = m[1]!;
+  const near = closestFlag(flag, known);
+  const all = [...known].sort().map((k) => `--${k}`).join(', ');
+  return `unknown option ${flag}${near ? ` (did you mean ${near}?)` : ''}; known: ${all || 'none'}, --help`;
+}
 
 /** A flag parsed by node:util parseArgs as written. */
 export interface TextOption { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean | string[] }
@@ -101,7 +150,7 @@ export function parseCli<O extends OptionSpec>(spec: CliSpec<O>, args: readonly 
   try {
     parsed = parseArgs({ args: [...args], options: textOptions, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+    throw new UsageError(unknownFlagMessage((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), Object.keys(spec.options)));
   }
   const values = parsed.values as Record<string, unknown>;
   for (const [name, o] of Object.entries(spec.options)) {
@@ -127,12 +176,20 @@ export const processIo: Io = {
   err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
 };
 
+/** Commands that never write the repository: "nothing was written" would tell their user nothing. */
+export const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set(['validate', 'render', 'diff', 'status', 'release-tags', 'scan-secrets', 'previews', 'plan']);
+
+/** An input error's summary as the command `name` prints it (read-only commands drop "nothing was written"). */
+export function errorHeadline(name: string, message: string): string {
+  return READ_ONLY_COMMANDS.has(name) ? message.replace(/[;,]? ?\(?nothing was written\)?(?=[.;]|$)/g, '') : message;
+}
+
 /** Prints an error the way every command does and returns its exit code. */
 export function reportError(name: string, error: unknown, io: Io = processIo): number {
   // Messages carry text from outside (GitHub's error text, git output, file content): printed terminal-safe.
   const safe = (s: string) => termSafe(s, { multiline: true });
   if (error instanceof InputError) {
-    io.err(`${name}: ${safe(error.message)}`);
+    io.err(`${name}: ${safe(errorHeadline(name, error.message))}`);
     for (const p of error.problems) io.err(`  ${safe(formatProblem(p)).replace(/\n/g, '\n  ')}`);
   } else if (error instanceof UsageError) {
     io.err(`${name}: ${safe(error.message)}\nrun with --help for usage`);

@@ -286,7 +286,7 @@ function fixFor(e: ErrorObject): string {
     case 'enum':
       return `use one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'type':
-      return `write a ${(e.params as { type: string }).type}${(e.params as { type: string }).type === 'string' ? ' (quote it)' : ''}`;
+      return `write ${/^[aeiou]/.test((e.params as { type: string }).type) ? 'an' : 'a'} ${(e.params as { type: string }).type}${(e.params as { type: string }).type === 'string' ? ' (quote it)' : ''}`;
     case 'pattern':
       return `match ${(e.params as { pattern: string }).pattern}`;
     default:

@@ -4,13 +4,16 @@
 export interface Problem {
   file?: string;
   path?: string;
+  /** 1-based line of `path` in `file`, when the reader knows it (env.yaml, gitops.yaml). */
+  line?: number;
   message: string;
   fix?: string;
 }
 
 export function formatProblem(p: Problem): string {
   const where = [p.file, p.path && p.path !== '' ? p.path : undefined].filter(Boolean).join(' ');
-  const head = where ? `${where}: ${p.message}` : p.message;
+  const message = p.line !== undefined ? `${p.message} (line ${p.line})` : p.message;
+  const head = where ? `${where}: ${message}` : message;
   return p.fix ? `${head}\n    fix: ${p.fix}` : head;
 }
 

@@ -2,6 +2,7 @@
 // Reads every file first, then reports every problem at once (file, JSON pointer or line, fix).
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { clusterEnvProblems } from './clusters/index.ts';
 import { checkDotenv, keysMissingAcrossEnvs, parseDotenv } from './envfile.ts';
 import { envNameProblems, parseYamlFile, validateEnvSpec, validateSettings } from './envspec.ts';
@@ -84,10 +85,46 @@ export function envArgument(root: string, name: string, opts: { mustExist: boole
   return envArguments(root, [name], opts)[0]!;
 }
 
+/**
+ * The line of a JSON pointer ("/mongodb/members") in a YAML text: the `yaml` parser keeps every node's
+ * source range. The deepest node that exists is used (a missing field points at its parent mapping).
+ */
+export function lineOfPointer(text: string, pointer: string): number | undefined {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, keepSourceTokens: false });
+  if (doc.errors.length > 0) return undefined;
+  let node: unknown = doc.contents;
+  let keyNode: Node | undefined;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key || String((p.key as { value?: unknown } | null)?.value) === key);
+      if (!pair) break;
+      keyNode = pair.key as Node;
+      node = pair.value;
+    } else if (isSeq(node) && /^[0-9]+$/.test(key) && Number(key) < node.items.length) {
+      keyNode = undefined;
+      node = node.items[Number(key)];
+    } else break;
+  }
+  const at = keyNode?.range ?? (node as Node | null)?.range;
+  return at ? counter.linePos(at[0]).line : undefined;
+}
+
+/** Gives every problem of `file` that points into it (a JSON pointer) the line it is on. */
+export function withLines(problems: Problem[], file: string, text: string): Problem[] {
+  return problems.map((p) => {
+    if (p.file !== file || p.line !== undefined || !p.path?.startsWith('/')) return p;
+    const line = lineOfPointer(text, p.path);
+    return line === undefined ? p : { ...p, line };
+  });
+}
+
 export function loadSettings(file: string, text: string): { settings?: RepoSettings; problems: Problem[] } {
   const y = parseYamlFile(file, text);
   if (y.problems.length > 0) return { problems: y.problems };
-  return validateSettings(file, y.data);
+  const v = validateSettings(file, y.data);
+  return v.problems.length > 0 ? { ...v, problems: withLines(v.problems, file, text) } : v;
 }
 
 /** Validates one environment's two input files (given as text/bytes). */
@@ -108,7 +145,7 @@ export function loadEnv(name: string, specText: string, dotenv: string | Uint8Ar
   const size = configMapSizeProblem(envDotenvFile(name), d.values);
   if (size) problems.push(size);
   const text = typeof dotenv === 'string' ? dotenv : Buffer.from(dotenv).toString('utf8');
-  return { spec, dotenv: text, problems };
+  return { spec, dotenv: text, problems: problems.length > 0 ? withLines(problems, specFile, specText) : problems };
 }
 
 /**
@@ -172,7 +209,9 @@ export async function readRepoInputs(root: string, opts: { except?: string } = {
     problems.push(...e.problems);
     if (e.spec) envs[name] = { spec: e.spec, dotenv: e.dotenv, specText: e.specText };
   }
-  problems.push(...crossEnvProblems(settings, envs));
+  let cross = crossEnvProblems(settings, envs);
+  for (const [name, e] of Object.entries(envs)) if (e.specText !== undefined) cross = withLines(cross, envSpecFile(name), e.specText);
+  problems.push(...cross);
   if (problems.length > 0 || !settings) throw new InputError(problems);
   return { settings, envs };
 }

@@ -16,7 +16,7 @@ import { exitCodeOf } from '../../scripts/lib/errors.ts';
 import type { Kube, KubeObject } from '../../scripts/lib/kube/client.ts';
 import { UPSTREAM_FILES, describeEnvtest, startPrivateEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
-import { REPO, kubeOf, must, recording, writeStatus } from './real.ts';
+import { CHECKOUT, REPO, kubeOf, must, recording, writeStatus } from './real.ts';
 
 const REPO_TOKEN = 'dummy-repo-token-envtest-7777';
 
@@ -31,7 +31,7 @@ async function failure(p: Promise<unknown>): Promise<{ message: string; code: nu
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['scripts/bootstrap.ts', ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...env } });
+    const child = spawn(process.execPath, [join(CHECKOUT, 'scripts/bootstrap.ts'), ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -11,7 +11,7 @@ import { fetchText } from '../../scripts/lib/bootstrap/fetch.ts';
 import { exitCodeOf } from '../../scripts/lib/errors.ts';
 import { describeEnvtest, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
-import { REPO } from './real.ts';
+import { CHECKOUT, REPO } from './real.ts';
 
 type Run = { code: number | null; stdout: string; stderr: string };
 
@@ -19,7 +19,7 @@ function cli(script: string, args: string[], env: Record<string, string | undefi
   return new Promise((done) => {
     const full: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...env };
     for (const [k, v] of Object.entries(full)) if (v === undefined) delete full[k];
-    const child = spawn(process.execPath, [`scripts/${script}.ts`, ...args], { cwd: REPO, env: full });
+    const child = spawn(process.execPath, [join(CHECKOUT, `scripts/${script}.ts`), ...args], { cwd: REPO, env: full });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -2,14 +2,18 @@
 // client pointed at it, a Kube that records every write, the rendered manifests moved into a test's
 // own namespace, and statuses written the way the controllers would write them.
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createKube } from '../../scripts/lib/kube/client.ts';
 import type { Kube, KubeObject } from '../../scripts/lib/kube/client.ts';
 import { parseYamlStream } from '../../scripts/lib/yaml.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 
-export const REPO = resolve(import.meta.dirname, '../..');
+import { committedBaseline, REPO as CHECKOUT } from '../support/repo-copy.ts';
+
+/** The repository as committed (never the working tree's uncommitted state): what these tests render and read. */
+export const REPO = committedBaseline();
+/** This checkout: where the scripts under test are. */
+export { CHECKOUT };
 
 export function kubeOf(env: Envtest, opts: { kubeconfigPath?: string; timeoutMs?: number } = {}): Kube {
   const kc = new KubeConfig();

@@ -15,7 +15,8 @@ import { registrationRules } from '../../scripts/lib/bootstrap/cluster.ts';
 import { capacityFindings, projectFindings } from '../../scripts/lib/validate/validate.ts';
 import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
 import type { RepoSettings } from '../../scripts/lib/spec.ts';
-import { committedSettings, envSpec, REPO } from '../generator/support.ts';
+import { committedSettings, envSpec } from '../generator/support.ts';
+import { committedTree } from '../support/repo-copy.ts';
 
 function threeClusters(): RepoInputs {
   // Without previews (a separate feature of gitops.yaml, on in-cluster), so only clusters are under test.
@@ -172,6 +173,7 @@ describe('validate refuses', () => {
 
 describe('no clusters: section (the committed examples)', () => {
   it('generates every argocd/ file byte for byte as committed, destinations by in-cluster server', async () => {
+    const REPO = committedTree();
     const inputs = await readRepoInputs(REPO);
     expect(inputs.settings.clusters).toBeUndefined();
     const files = generateRepo(inputs);

@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTree, REPO } from './support.ts';
+import { copyToolkitTree } from '../support/repo-copy.ts';
 
 const COPY = ['gitops.yaml', 'overlays', 'apps/users-api/src', 'apps/users-api/deploy', 'platform/mongodb/replicaset', 'platform/image-policy', 'argocd', 'previews', 'schemas', 'scripts', 'package.json', 'tsconfig.json'];
 
 function makeRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), 'gitops-cli-'));
-  for (const p of COPY) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  copyToolkitTree(dir, COPY);
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   execFileSync('git', ['init', '-q', dir]);
   return dir;

@@ -14,6 +14,7 @@ import { crossEnvProblems } from '../../scripts/lib/repo-inputs.ts';
 import { POLICIES } from '../../scripts/lib/validate/policies.ts';
 import { parseYamlStream } from '../../scripts/lib/yaml.ts';
 import { committedSettings, envSpec, readTree, REPO } from './support.ts';
+import { committedTree, copyToolkitTree } from '../support/repo-copy.ts';
 import type { RepoInputs } from '../../scripts/lib/repo-inputs.ts';
 
 const MANUAL = { automated: false, prune: false, selfHeal: false };
@@ -48,7 +49,7 @@ describe('the generated Application of a protected environment', () => {
 
   it('the committed gitops.yaml protects prod and the committed argocd/apps/prod.yaml carries the guards', () => {
     expect(committedSettings().protected).toContain('prod');
-    const prod: any = parseYamlStream(readFileSync(join(REPO, 'argocd/apps/prod.yaml'), 'utf8'))[0];
+    const prod: any = parseYamlStream(readFileSync(join(committedTree(), 'argocd/apps/prod.yaml'), 'utf8'))[0];
     expect(prod.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('Prune=false,Delete=false');
     expect(prod.metadata.finalizers).toBeUndefined();
   });
@@ -125,7 +126,7 @@ const gitFiles = () => execFileSync('git', ['ls-files', '-s'], { cwd: dir, encod
 describe('the CLIs on a repository that protects prod', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'gitops-protected-'));
-    for (const p of COPY) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+    copyToolkitTree(dir, COPY);
     symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
     execFileSync('git', ['init', '-q', dir]);
     const g = run('generate');

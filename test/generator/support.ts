@@ -1,4 +1,5 @@
 // Fixtures for the generator suites: valid inputs built from the committed gitops.yaml defaults.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSettings, type RepoInputs } from '../../scripts/lib/repo-inputs.ts';
@@ -7,7 +8,8 @@ import type { EnvSpec, RepoSettings } from '../../scripts/lib/spec.ts';
 export const REPO = new URL('../../', import.meta.url).pathname;
 
 export function committedSettings(): RepoSettings {
-  const s = loadSettings('gitops.yaml', readFileSync(`${REPO}gitops.yaml`, 'utf8'));
+  // As committed: a user's uncommitted edit of gitops.yaml never changes a test's result.
+  const s = loadSettings('gitops.yaml', execFileSync('git', ['show', 'HEAD:gitops.yaml'], { cwd: REPO, encoding: 'utf8' }));
   if (!s.settings) throw new Error(JSON.stringify(s.problems));
   // The generator suites build their own environments (a, b, …), so the committed previews section,
   // whose template names the example "dev", is left out here; test/release/previews.test.ts covers it.

@@ -12,8 +12,10 @@ import type { TestApi } from '../api/harness.ts';
 import { allKeys, rawRequest, recordFigures } from './support.ts';
 
 const BODY_LIMIT = 65_536;
-const SEED = Number(process.env.FUZZ_SEED ?? 20_261_125);
-const runs = (n: number): fc.Parameters<unknown> => ({ numRuns: n, seed: SEED, endOnFailure: true });
+// A quarter of each full count by default, all of it with FUZZ_RUNS=full (test/support/property-runs.ts).
+import { FUZZ_SEED, propertyRuns } from '../support/property-runs.ts';
+const SEED = FUZZ_SEED;
+const runs = propertyRuns;
 
 let mongo: TestMongo;
 let api: TestApi;

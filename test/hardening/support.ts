@@ -2,6 +2,7 @@
 // for the real entry point, and the figures file that bench/README.md's "Hardening" table quotes.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { copyToolkitTree } from '../support/repo-copy.ts';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -138,7 +139,8 @@ export function runScript(dir: string, script: string, args: string[], opts: { t
  */
 export async function makeToolkitRepo(prefix = 'inputs-'): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  for (const p of TOOLKIT_COPY) if (existsSync(join(REPO_ROOT, p))) cpSync(join(REPO_ROOT, p), join(dir, p), { recursive: true });
+  // Code from the working tree, data (environments, .env, gitops.yaml) as committed: test/support/repo-copy.ts.
+  copyToolkitTree(dir, TOOLKIT_COPY);
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
   const r = await runScript(dir, 'generate', []);
   if (r.code !== 0) throw new Error(`generate failed in the test repository: ${r.err}`);

@@ -24,10 +24,13 @@ import { toYaml } from '../../scripts/lib/yaml.ts';
 import { mongoBaseObjects } from '../../scripts/lib/generate/mongodb-parts.ts';
 import { validateMongoDBCommunity } from '../../scripts/lib/mongodb/schema.ts';
 import { committedSettings, readTree, REPO } from '../generator/support.ts';
+import { copyToolkitTree } from '../support/repo-copy.ts';
 import { recordFigures } from './support.ts';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20_261_125);
-const runs = (n: number): fc.Parameters<unknown> => ({ numRuns: n, seed: SEED, endOnFailure: true });
+// A quarter of each full count by default, all of it with FUZZ_RUNS=full (test/support/property-runs.ts).
+import { FUZZ_SEED, propertyRuns } from '../support/property-runs.ts';
+const SEED = FUZZ_SEED;
+const runs = propertyRuns;
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const temps: string[] = [];
 const tempDir = (prefix: string): string => {
@@ -405,7 +408,7 @@ describe('new-env and generate end to end', () => {
 
   function copyRepo(): string {
     const root = tempDir('hardening-cli-');
-    for (const p of COPY) cpSync(join(REPO, p), join(root, p), { recursive: true });
+    copyToolkitTree(root, COPY);
     symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
     execFileSync('git', ['init', '-q', root]);
     return root;

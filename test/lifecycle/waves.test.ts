@@ -7,7 +7,7 @@ import { readRepoInputs } from '../../scripts/lib/repo-inputs.ts';
 import type { RepoInputs } from '../../scripts/lib/repo-inputs.ts';
 import { PASSWORD_HOOK_NAME, ROTATION_ANNOTATION } from '../../scripts/lib/secrets/hook.ts';
 import { MONGODB } from '../../scripts/lib/spec.ts';
-import { REPO } from '../generator/support.ts';
+import { committedBaseline } from '../support/repo-copy.ts';
 
 const WAVE = 'argocd.argoproj.io/sync-wave';
 type Obj = { kind: string; metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> }; spec?: any };
@@ -18,7 +18,7 @@ let files: Record<string, string>;
 const obj = (path: string): Obj => parse(files[path]!) as Obj;
 
 beforeAll(async () => {
-  inputs = await readRepoInputs(REPO);
+  inputs = await readRepoInputs(committedBaseline());
   // A new environment with an ingress and a raised rotation counter, next to the committed ones.
   const staging = inputs.envs.staging!;
   const spec = { ...staging.spec, name: 'qa-9', namespace: 'qa-9', ingress: { host: 'users.qa-9.example.com' }, mongodb: { ...staging.spec.mongodb, passwordRotation: 4 } };

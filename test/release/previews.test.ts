@@ -17,7 +17,10 @@ import { parseYamlStream } from '../../scripts/lib/yaml.ts';
 import type { PreviewSettings, RepoSettings, EnvSpec } from '../../scripts/lib/spec.ts';
 import { BOT, startGithubStandIn } from '../support/github-standin.ts';
 import type { GithubStandIn, RawAnswer, StandInEvent, StandInPull } from '../support/github-standin.ts';
-import { REPO } from '../support/repo-copy.ts';
+import { committedBaseline, REPO as CHECKOUT } from '../support/repo-copy.ts';
+
+// The repository as committed; the scripts from this checkout.
+const REPO = committedBaseline();
 
 const cfg = { label: 'preview', maxConcurrent: 2, ttlHours: 72 };
 const NOW = new Date('2026-12-01T12:00:00Z');
@@ -216,7 +219,7 @@ describe('scripts/previews.ts against the GitHub stand-in', { timeout: 180_000 }
   // Asynchronous: the stand-in answers from this process, so a synchronous child would deadlock it.
   const run = (args: string[], token = 'test-token') =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-      const child = spawn(process.execPath, ['scripts/previews.ts', ...args], { cwd: REPO, env: { ...process.env, GITHUB_TOKEN: token, GITHUB_API_URL: gh.url, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, [join(CHECKOUT, 'scripts/previews.ts'), ...args], { cwd: REPO, env: { ...process.env, GITHUB_TOKEN: token, GITHUB_API_URL: gh.url, NO_COLOR: '1' } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c) => (stdout += c));

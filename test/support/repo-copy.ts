@@ -3,7 +3,7 @@
 // a baseline on main, optionally with a bare `origin` to push to. Scripts run from this checkout with the
 // copy as their working directory, the way a user runs them in a clone.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -36,12 +36,72 @@ export interface RepoCopy {
   cleanup(): void;
 }
 
+/** The toolkit's code: copied from the working tree (the code under test), never its data. */
+const CODE_PATHS = ['scripts', 'apps/users-api/src', 'package.json', 'tsconfig.json'];
+const GIT_IDENTITY = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' };
+
+/**
+ * Puts `paths` of this checkout into `dest`: code (scripts, the API's source, package.json, tsconfig.json)
+ * as it is in the working tree, since that is what is being tested; everything else (gitops.yaml,
+ * overlays, argocd, generated bases…) as committed (`git archive HEAD`), so environments, `.env` edits
+ * or any uncommitted state a user has in the checkout can never change a test's result.
+ */
+export function copyToolkitTree(dest: string, paths: readonly string[]): void {
+  const isCode = (p: string) => CODE_PATHS.some((c) => p === c || p.startsWith(`${c}/`));
+  const data = paths.filter((p) => !isCode(p));
+  if (data.length > 0) {
+    const tracked = execFileSync('git', ['ls-tree', '--name-only', 'HEAD', '--', ...data], { cwd: REPO, encoding: 'utf8' }).split('\n').filter(Boolean);
+    if (tracked.length > 0) {
+      const archive = execFileSync('git', ['archive', '--format=tar', 'HEAD', '--', ...tracked], { cwd: REPO, maxBuffer: 256 * 1024 * 1024 });
+      execFileSync('tar', ['-x', '-C', dest], { input: archive });
+    }
+  }
+  for (const p of paths.filter(isCode)) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(dest, p), { recursive: true });
+}
+
+let committed: string | undefined;
+
+/** The GitOps files exactly as committed (git archive HEAD, not regenerated, no .git), once per worker. Read only. */
+export function committedTree(): string {
+  if (committed) return committed;
+  const root = mkdtempSync(join(tmpdir(), 'repo-committed-'));
+  process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  copyToolkitTree(root, GITOPS_PATHS);
+  committed = root;
+  return root;
+}
+
+let baseline: string | undefined;
+
+/**
+ * This worker's baseline repository: the committed GitOps files (git archive HEAD), regenerated with the
+ * current generator and committed once on main. Every copy is a `git clone` of it (milliseconds) instead
+ * of a fresh archive and generator run per test. Read it, never write it.
+ */
+export function committedBaseline(): string {
+  if (baseline) return baseline;
+  const root = mkdtempSync(join(tmpdir(), 'repo-baseline-'));
+  process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  const env = { ...process.env, ...GIT_IDENTITY };
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  copyToolkitTree(root, GITOPS_PATHS);
+  git('init', '-q', '-b', 'main');
+  git('config', 'commit.gpgsign', 'false');
+  // The generator of this checkout may be newer than the committed files: regenerate, then the baseline.
+  execFileSync(process.execPath, [join(REPO, 'scripts/generate.ts')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  git('add', '-A');
+  git('commit', '-q', '--allow-empty', '-m', 'baseline: the repository as generated');
+  baseline = root;
+  return root;
+}
+
 export function createRepoCopy(opts: { withOrigin?: boolean } = {}): RepoCopy {
+  const source = committedBaseline();
   const root = mkdtempSync(join(tmpdir(), 'repo-copy-'));
-  const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' };
+  const env = { ...process.env, ...GIT_IDENTITY };
   const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const archive = execFileSync('git', ['archive', '--format=tar', 'HEAD', '--', ...GITOPS_PATHS], { cwd: REPO, maxBuffer: 256 * 1024 * 1024 });
-  execFileSync('tar', ['-x', '-C', root], { input: archive });
+  // A local clone shares the baseline's (immutable) objects by hard links; its own refs, index and files.
+  execFileSync('git', ['clone', '-q', '--local', source, root], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let origin: string | undefined;
   const copy: RepoCopy = {
     root,
@@ -76,11 +136,8 @@ export function createRepoCopy(opts: { withOrigin?: boolean } = {}): RepoCopy {
       if (origin) rmSync(origin, { recursive: true, force: true });
     },
   };
-  git('init', '-q', '-b', 'main');
+  git('remote', 'remove', 'origin');
   git('config', 'commit.gpgsign', 'false');
-  // The generator of this checkout may be newer than the committed files: regenerate, then the baseline.
-  copy.generate();
-  copy.commit('baseline: the repository as generated');
   if (opts.withOrigin) {
     origin = mkdtempSync(join(tmpdir(), 'repo-copy-origin-'));
     execFileSync('git', ['init', '--quiet', '--bare', '-b', 'main', origin]);

@@ -110,7 +110,9 @@ export const configSpec = {
   MONGODB_SERVER_SELECTION_TIMEOUT_MS: ms(100, 60_000)({ default: 2000, desc: 'How long a request waits for a usable MongoDB server (100 to 60000)' }),
   MONGODB_CONNECT_RETRY_MAX_MS: ms(100, 300_000)({ default: 10000, desc: 'Upper bound of the reconnect backoff at start-up (100 to 300000)' }),
   PORT: integer({ min: 1, max: 65_535, unit: 'port' })({ default: HTTP_PORT, desc: 'TCP port to listen on (fixed by the manifests; not settable in .env)' }),
-  HOST: listenAddress({ default: '0.0.0.0', desc: 'IP address to listen on (fixed by the manifests; not settable in .env)' }),
+  // Loopback unless told otherwise: a local `npm start` is not reachable from the network. The image
+  // (Dockerfile ENV HOST=0.0.0.0) and the generated Deployment set every address explicitly.
+  HOST: listenAddress({ default: '127.0.0.1', desc: 'IP address to listen on: 127.0.0.1 by default; the image and the manifests set 0.0.0.0 (not settable in .env)' }),
   LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
   BODY_LIMIT_BYTES: integer({ min: 2048, max: 1_048_576, unit: 'bytes', why: 'a valid user is up to ~1.4 KB of UTF-8 JSON; 1 MiB caps memory per request' })({
     default: 16384,

@@ -65,6 +65,8 @@ export function apiDeployment(settings: RepoSettings): object {
               ports: [{ name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: 'TCP' }],
               env: [
                 { name: MONGODB_URI_ENV, valueFrom: { secretKeyRef: { name: MONGODB.connectionSecret, key: MONGODB.connectionKey } } },
+                // In a pod the Service and the kubelet's probes reach the pod IP: every address (the API's own default is 127.0.0.1).
+                { name: 'HOST', value: '0.0.0.0' },
               ],
               envFrom: [{ configMapRef: { name: CONFIG_MAP_NAME } }],
               resources: settings.defaults.resources,

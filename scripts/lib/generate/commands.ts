@@ -3,7 +3,7 @@
 // set of file changes, and only then writes them in one atomic transaction under the repository lock.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { configSpec } from '../../../apps/users-api/src/config.ts';
 import { settleInterruptedRun, withRepoLock, writeFilesAtomically, type FileChanges } from '../atomic.ts';
@@ -18,21 +18,8 @@ import type { EnvSpec, RepoSettings } from '../spec.ts';
 import { toYaml } from '../yaml.ts';
 import { checkGenerated, describeDrift, generateRepo, plannedChanges, walkFiles, type Drift } from './index.ts';
 
-/** The repository root: the nearest directory upwards holding gitops.yaml, else the git top level, else cwd. */
-export function findRepoRoot(start: string = process.cwd()): string {
-  let dir = resolve(start);
-  for (;;) {
-    if (existsSync(join(dir, SETTINGS_FILE))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  try {
-    return execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: start, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return resolve(start);
-  }
-}
+/** The one root finder lives in the CLI shell (scripts/lib/cli.ts); re-exported for existing callers. */
+export { findRepoRoot } from '../cli.ts';
 
 export interface GenerateResult {
   changes: FileChanges;

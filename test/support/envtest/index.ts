@@ -7,13 +7,14 @@ import { describe, inject, it } from 'vitest';
 import { kubeconfigYamlFor, startControlPlane } from './control-plane.ts';
 import type { ProvidedEnvtest } from './upstream.ts';
 import { upstreamDir } from './upstream.ts';
+import { ENVTEST_HOWTO } from './assets.ts';
 
 export { UPSTREAM_FILES } from './upstream.ts';
 export const ENVTEST_LABEL = '(kube-apiserver v1.28)';
 /** Default per-test budget inside describeEnvtest (vitest's own default is 30 s). */
 export const ENVTEST_TEST_TIMEOUT_MS = 180_000;
 
-const SETUP_HINT = 'KUBEBUILDER_ASSETS is not set: run `eval "$(../shared/envtest/setup)"` first (envtest convention)';
+const SETUP_HINT = `no kube-apiserver/etcd found (KUBEBUILDER_ASSETS unset, none in setup-envtest's store or the project's cache): run ${ENVTEST_HOWTO}`;
 
 /** describe() that runs when KUBEBUILDER_ASSETS is set; otherwise skipped with the reason,
  *  except under CI=true where a missing server FAILS. */

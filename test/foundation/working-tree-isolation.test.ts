@@ -1,0 +1,82 @@
+// Issue 31: tests never read the user's working tree. A user who has just run the README's main job has a
+// scratch environment (overlays/qa-7) and maybe an edited .env in the checkout; `npm test` must still pass.
+// Proof: a copy of this checkout (its current files, committed there), junk added to the copy's working
+// tree — a scratch environment overlays/qa-junk and a modified overlays/dev/.env — and the suite's
+// repository-touching test files run in that copy by vitest: they stay green. The real checkout is never
+// touched.
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../support/repo-copy.ts';
+
+/**
+ * The test files that run commands against the repository or read its environments (without a real API
+ * server: those read the same committed tree through test/support/repo-copy.ts committedBaseline()).
+ */
+const REPOSITORY_TOUCHING = [
+  'test/generator/cli.test.ts',
+  'test/hardening/inputs-paths.test.ts',
+  'test/lifecycle/waves.test.ts',
+  'test/clusters/three-clusters.test.ts',
+  'test/release/previews.test.ts',
+];
+
+let copy: string;
+const git = (...args: string[]) =>
+  execFileSync('git', args, { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } });
+
+beforeAll(() => {
+  copy = mkdtempSync(join(tmpdir(), 'checkout-copy-'));
+  // The checkout's files as they are now (tracked and untracked, minus what .gitignore excludes), committed in the copy.
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter((f) => f !== '' && f !== 'node_modules' && !f.startsWith('node_modules/'));
+  const tar = execFileSync('tar', ['-c', '--null', '--ignore-failed-read', '-T', '-'], { cwd: REPO, input: files.join('\0'), maxBuffer: 512 * 1024 * 1024 });
+  execFileSync('tar', ['-x', '-C', copy], { input: tar, maxBuffer: 512 * 1024 * 1024 });
+  symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules'));
+  git('init', '-q', '-b', 'main');
+  git('config', 'commit.gpgsign', 'false');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'the checkout as it is');
+  // The junk a user leaves: a scratch environment (env.yaml and .env, never committed) and an edited .env.
+  mkdirSync(join(copy, 'overlays/qa-junk'), { recursive: true });
+  writeFileSync(join(copy, 'overlays/qa-junk/env.yaml'), readFileSync(join(copy, 'overlays/dev/env.yaml'), 'utf8').replace(/^namespace: dev$/m, 'namespace: qa-junk'));
+  writeFileSync(join(copy, 'overlays/qa-junk/.env'), 'LOG_LEVEL=debug\n');
+  appendFileSync(join(copy, 'overlays/dev/.env'), 'LOG_LEVEL=trace\nJUNK_SETTING=1\n');
+}, 120_000);
+afterAll(() => {
+  if (copy) rmSync(copy, { recursive: true, force: true });
+});
+
+describe('a working tree with junk in it (issue 31)', () => {
+  it('the junk is really there: git sees a new environment and an edited .env', () => {
+    const status = git('status', '--porcelain', '--untracked-files=all');
+    expect(status).toContain('?? overlays/qa-junk/env.yaml');
+    expect(status).toContain('?? overlays/qa-junk/.env');
+    expect(status).toContain(' M overlays/dev/.env');
+  });
+
+  it('the repository-touching test files, run by vitest in that working tree, all pass', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
+    // These files need no real API server: keep the nested run from starting one.
+    delete env.KUBEBUILDER_ASSETS;
+    delete env.CI;
+    env.XDG_DATA_HOME = join(copy, '.no-envtest');
+    env.XDG_CACHE_HOME = join(copy, '.no-envtest');
+    const vitest = join(REPO, 'node_modules/vitest/vitest.mjs');
+    const report = join(copy, '.cache/isolation-report.json');
+    const r = await new Promise<{ code: number | null; out: string }>((done) => {
+      const child = spawn(process.execPath, [vitest, 'run', ...REPOSITORY_TOUCHING, '--reporter=json', `--outputFile=${report}`], { cwd: copy, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+      child.on('close', (code) => done({ code, out }));
+    });
+    const json = JSON.parse(readFileSync(report, 'utf8')) as { numFailedTests: number; numPassedTests: number; testResults: Array<{ name: string; status: string; assertionResults: Array<{ fullName: string; status: string }> }> };
+    const failed = json.testResults.flatMap((f) => f.assertionResults.filter((t) => t.status === 'failed').map((t) => `${f.name}: ${t.fullName}`));
+    expect(failed, r.out.slice(-4000)).toEqual([]);
+    expect(json.testResults.map((f) => f.name.slice(copy.length + 1)).sort()).toEqual([...REPOSITORY_TOUCHING].sort());
+    expect(json.numPassedTests).toBeGreaterThan(20);
+    expect(r.code).toBe(0);
+  }, 900_000);
+});

@@ -8,13 +8,14 @@ import { UsageError } from './lib/errors.ts';
 await runCli(
   {
     name: 'e2e',
-    synopsis: '[--context <ctx> | --create kind|k3d] [--keep] [--format text|markdown|json] [--out <file>]',
+    synopsis: '[--context <ctx> | --create kind|k3d] [--keep] [--format text|markdown|json] [--out <file>] | --list',
     description:
       'End to end on a real cluster: creates a disposable kind (or k3d) cluster unless --context names one, builds the users-api image and loads it, ' +
       'serves this checkout\'s committed HEAD to Argo CD from a git server pod, bootstraps, waits for every Application to be Synced and Healthy in wave order ' +
       '(naming the first that stalls), runs the original curl session, creates an environment from a commit, promotes a tag, rotates the database password ' +
       'under load (0 failed requests), deletes an environment, and prints a timed report per step. Needs Docker or Podman: without one it says so and exits 2.',
     optionHelp: [
+      '--list                   print the steps, what each proves and the Applications the first sync waits for, in order; run nothing',
       '--context <ctx>          use this kubeconfig context (a disposable cluster: e2e bootstraps Argo CD into it) instead of creating one',
       '--create <tool>          kind (default when installed) or k3d: the tool that creates the disposable cluster',
       '--keep                   keep the cluster it created (to look around); default: delete it at the end',
@@ -28,6 +29,7 @@ await runCli(
       context: { type: 'string' },
       create: { type: 'string' },
       keep: { type: 'boolean' },
+      list: { type: 'boolean' },
       format: { type: 'string', default: 'text' },
       out: { type: 'string' },
       'sync-timeout': { type: 'number', min: 30, max: 7200, unit: 'seconds', default: 900 },
@@ -35,7 +37,7 @@ await runCli(
       poll: { type: 'number', min: 1, max: 60, unit: 'seconds', default: 5 },
     },
     positionals: [0, 0],
-    examples: ['zx scripts/e2e.ts', 'zx scripts/e2e.ts --keep --format markdown --out e2e-report.md', 'zx scripts/e2e.ts --context kind-scratch'],
+    examples: ['zx scripts/e2e.ts --list', 'zx scripts/e2e.ts', 'zx scripts/e2e.ts --keep --format markdown --out e2e-report.md', 'zx scripts/e2e.ts --context kind-scratch'],
   },
   import.meta.url,
   async ({ values }, io) => {
@@ -44,10 +46,16 @@ await runCli(
     const create = values.create;
     if (create !== undefined && create !== 'kind' && create !== 'k3d') throw new UsageError(`--create must be kind or k3d, got ${JSON.stringify(create)}`);
     if (create !== undefined && values.context !== undefined) throw new UsageError('--create and --context exclude each other: e2e either creates its cluster or uses yours');
-    const [{ writeFileSync }, { setTimeout: sleep }, { findRepoRoot }, e2e, { processHost }, { createKube, loadKubeConfig }] = await Promise.all([
-      import('node:fs'), import('node:timers/promises'), import('./lib/generate/commands.ts'), import('./lib/e2e/index.ts'), import('./lib/e2e/host.ts'), import('./lib/kube/client.ts'),
+    const { findRepoRoot } = await import('./lib/cli.ts');
+    const root = findRepoRoot();
+    if (values.list) {
+      const { describeE2e } = await import('./lib/e2e/index.ts');
+      io.out(describeE2e(root));
+      return 0;
+    }
+    const [{ writeFileSync }, { setTimeout: sleep }, e2e, { processHost }, { createKube, loadKubeConfig }] = await Promise.all([
+      import('node:fs'), import('node:timers/promises'), import('./lib/e2e/index.ts'), import('./lib/e2e/host.ts'), import('./lib/kube/client.ts'),
     ]);
-    const root = findRepoRoot(process.cwd());
     const report = await e2e.runE2e(
       {
         root,

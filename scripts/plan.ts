@@ -26,7 +26,8 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   const [{ PLAN_FORMATS, formatPlan }, { planRepository }, { listEnvironments }, { fsTree }] = await Promise.all([import('./lib/plan/format.ts'), import('./lib/plan/index.ts'), import('./lib/render/inputs.ts'), import('./lib/render/tree.ts')]);
   const format = values.format ?? 'text';
   if (!(PLAN_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${PLAN_FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
-  const root = process.cwd();
+  const { findRepoRoot } = await import('./lib/cli.ts');
+  const root = findRepoRoot();
   const known = listEnvironments(fsTree(root));
   const unknown = positionals.filter((e) => !known.includes(e));
   if (unknown.length > 0) throw new UsageError(`unknown environment${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${known.join(', ') || '(none)'}`);

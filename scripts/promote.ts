@@ -8,7 +8,7 @@ import type { KustomizeTool } from './lib/kustomize.ts';
 await runCli(
   {
     name: 'promote',
-    synopsis: '<from-env> <to-env> | <to-env> --tag <tag>  [--digest <sha256:…>] [--commit | --pr | --publish] [--no-verify] [--remote <name>] [--context <ctx>]',
+    synopsis: '<from-env> <to-env> | <to-env> --tag <tag>  [--digest <sha256:…> | --no-digest] [--commit | --pr | --publish] [--no-verify] [--remote <name>] [--context <ctx>]',
     description:
       'Copies the image tag of <from-env> (or --tag; with one environment named, --tag is the build to deploy) into overlays/<to-env>/env.yaml ' +
       '(comments kept) with the digest the tag names (the source environment\'s pin of that tag, --digest, or the registry\'s answer), regenerates, and prints the rendered diff of the target environment. ' +
@@ -21,6 +21,7 @@ await runCli(
     optionHelp: [
       '--tag <tag>        promote this tag instead of the one <from-env> runs (required with one environment)',
       '--digest <d>       the digest of the tag (sha256:<64 hex>) instead of asking the registry; with --pr/--publish the registry must answer the same',
+      '--no-digest        pin the tag alone, asking no registry: an unprotected environment running an image no registry has (e.g. e2e\'s local build, docs/e2e.md); not with --digest, --pr or --publish',
       '--commit           git commit the promotion (message carries the diff)',
       '--pr               verify, then propose the promotion as a GitHub pull request (needs GITHUB_TOKEN)',
       '--publish          verify, then push the promotion to the tracked branch (a pull request for a protected environment)',
@@ -31,6 +32,7 @@ await runCli(
     options: {
       tag: { type: 'string' },
       digest: { type: 'string' },
+      'no-digest': { type: 'boolean' },
       commit: { type: 'boolean' },
       pr: { type: 'boolean' },
       publish: { type: 'boolean' },
@@ -53,6 +55,7 @@ await runCli(
     if (modes.length > 1) throw new UsageError(`--${modes.join(' and --')} exclude each other: choose one`);
     if (from === undefined && values.tag === undefined) throw new UsageError(`with one environment, name the build to deploy: zx scripts/promote.ts ${to} --tag <tag>`);
     if (values['no-verify'] && !values.pr && !values.publish) throw new UsageError('--no-verify goes with --pr or --publish');
+    if (values['no-digest'] && (values.digest !== undefined || values.pr || values.publish)) throw new UsageError('--no-digest pins the tag alone: it excludes --digest, and --pr/--publish (they verify the image by its digest)');
     if (values.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(values.digest)) throw new UsageError(`--digest must be sha256:<64 lowercase hex>, not ${JSON.stringify(values.digest.slice(0, 80))}`);
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
     const [{ findRepoRoot, settleRepository }, { envArguments }, { promote }, { resolveDigest, registryCredentialsFromEnv }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/promote/index.ts'), import('./lib/release/registry.ts')]);
@@ -114,7 +117,7 @@ await runCli(
 
     const { readRepoInputs } = await import('./lib/repo-inputs.ts');
     const image = (await readRepoInputs(root)).settings.image;
-    const result = await promote({ root, from, to, tag: values.tag, digest: values.digest, resolveDigest: (tag) => resolveImageDigest(image, tag), commit: values.commit === true, kustomize, log: io.out });
+    const result = await promote({ root, from, to, tag: values.tag, digest: values.digest, ...(values['no-digest'] ? {} : { resolveDigest: (tag: string) => resolveImageDigest(image, tag) }), commit: values.commit === true, kustomize, log: io.out });
     if (!result.changed) return 0;
     io.out(`promoted ${from ?? 'release'} → ${to}: ${result.previousTag} → ${result.tag}${result.digest ? ` (${result.digest})` : ''}`);
     for (const f of result.files) io.out(`  wrote ${f}`);

@@ -208,6 +208,7 @@ export const settingsSchema = {
         webhook: { type: 'boolean', description: 'Protected environments notify the webhook whose URL is argocd-notifications-secret key webhook-url' },
       },
     },
+    imagePolicy: { type: 'boolean', description: 'Image signatures enforced in the cluster by Kyverno (default true); false only where images cannot carry the release workflow\'s signature, e.g. the end-to-end run (docs/e2e.md)' },
     previews: {
       type: 'object',
       additionalProperties: false,

@@ -105,6 +105,12 @@ export interface RepoSettings {
   protected?: string[];
   /** Preview environments, one per labelled pull request (scripts/lib/generate/previews.ts); absent: none. */
   previews?: PreviewSettings;
+  /**
+   * Image signatures enforced in the cluster (Kyverno, scripts/lib/generate/image-policy.ts); absent or
+   * true: on. false turns it off, as a reviewed change: only for a cluster whose images cannot carry the
+   * release workflow's signature (the end-to-end run's local builds, docs/e2e.md).
+   */
+  imagePolicy?: boolean;
   /** The clusters environments may run on (scripts/lib/clusters); absent: only `in-cluster`. */
   clusters?: Record<string, ClusterSpec>;
   /** Monitoring with the Prometheus operator (docs/monitoring.md); absent: none. */

@@ -75,6 +75,27 @@ describe('promote', () => {
     expect(gitIn('status', '--porcelain')).toBe('');
   });
 
+  it('--no-digest pins the tag alone without asking a registry (an unprotected environment), and is refused for a protected one and with --digest/--pr', () => {
+    // An unreachable registry: were it asked, the promotion would fail.
+    const env = { HTTPS_PROXY: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9' };
+    const r = copy.run(['scripts/promote.ts', 'dev', '--tag', 'e2e-2', '--no-digest', '--commit'], env);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('promoted release → dev: 0.1.0 → e2e-2');
+    const devEnv = readFileSync(join(dir, 'overlays/dev/env.yaml'), 'utf8');
+    expect(devEnv).toMatch(/^tag: e2e-2$/m);
+    expect(devEnv).not.toMatch(/^digest:/m);
+    const prod = copy.run(['scripts/promote.ts', 'prod', '--tag', 'e2e-2', '--no-digest'], env);
+    expect(prod.status).toBe(2);
+    expect(prod.stderr).toMatch(/prod is protected \(gitops\.yaml protected\): it runs an image pinned by digest, and no digest is known for e2e-2/);
+    for (const extra of [['--digest', DIGEST], ['--pr'], ['--publish']]) {
+      const bad = copy.run(['scripts/promote.ts', 'staging', '--tag', 'e2e-2', '--no-digest', ...extra], env);
+      expect(bad.status, extra.join(' ')).toBe(2);
+      expect(bad.stderr).toContain('--no-digest pins the tag alone');
+    }
+    expect(gitIn('status', '--porcelain')).toBe('');
+  });
+
   it('refuses a tag the environment schema rejects, naming the file', () => {
     const r = run(['scripts/promote.ts', 'staging', 'prod', '--tag', 'latest']);
     expect(r.status).toBe(2);

@@ -3,7 +3,7 @@
 // order read from the committed argocd/ files, and the curl session and load loop against the real API
 // on the stand-in replica set.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { formatReportMarkdown, formatReportText } from '../../scripts/lib/e2e/re
 import { runSteps } from '../../scripts/lib/e2e/runner.ts';
 import { expectedApplications, orderByPlan } from '../../scripts/lib/e2e/wait.ts';
 import { E2E_REPO_URL, gitServerDockerfile, gitServerObjects, pinnedBaseImage } from '../../scripts/lib/e2e/git-server.ts';
+import { prepareE2eClone } from '../../scripts/lib/e2e/index.ts';
 import { gitUrlProblem } from '../../scripts/lib/git-refs-urls.ts';
 import { acquireTestMongo, describeMongo } from '../support/test-mongo.ts';
 import type { TestMongo } from '../support/test-mongo.ts';
@@ -136,7 +137,8 @@ describe('e2e inputs from the committed repository', () => {
     expect(root).toBe('root');
     const waves = apps.map((a) => a.wave);
     expect(waves).toEqual([...waves].sort((a, b) => a - b));
-    expect(apps[0]).toMatchObject({ name: 'mongodb-operator', wave: -1, manual: false });
+    expect(apps.find((a) => a.name === 'mongodb-operator')).toMatchObject({ wave: -1, manual: false });
+    expect(apps[0]!.wave).toBe(-1);
     expect(apps.find((a) => a.name === 'prod-users-api')).toMatchObject({ manual: true });
     expect(apps.find((a) => a.name === 'dev-users-api')).toMatchObject({ manual: false });
   });
@@ -153,6 +155,30 @@ describe('e2e inputs from the committed repository', () => {
     expect(ordered.findIndex((a) => a.name === 'mongodb-operator')).toBeLessThan(ordered.findIndex((a) => a.name === 'dev-users-api'));
     // An Application the plan does not name goes last, in wave order.
     expect(orderByPlan([{ name: 'z', wave: -5, manual: false }, ...apps], planned).at(-1)!.name).toBe('z');
+  }, 240_000);
+
+  it('the e2e clone reads the in-cluster git server, runs the local build by tag, and generates without the image policy and previews', () => {
+    const c = createRepoCopy();
+    try {
+      const lines = prepareE2eClone(c.root);
+      expect(lines[0]).toContain(`repoURL ${E2E_REPO_URL}`);
+      c.generate();
+      const settings = c.read('gitops.yaml');
+      expect(settings).toMatch(/^imagePolicy: false$/m);
+      expect(settings).not.toMatch(/^previews:/m);
+      expect(c.read('argocd/root.yaml')).toContain(`repoURL: ${E2E_REPO_URL}`);
+      expect(existsSync(join(c.root, 'argocd/previews.yaml'))).toBe(false);
+      expect(expectedApplications(c.root).apps.map((a) => a.name)).not.toContain('image-policy');
+      for (const env of ['dev', 'staging', 'prod']) {
+        const spec = c.read(`overlays/${env}/env.yaml`);
+        expect(spec).toMatch(/^tag: e2e-1$/m);
+        expect(spec).not.toMatch(/^digest:/m);
+      }
+      const rendered = execFileSync('kubectl', ['kustomize', 'overlays/prod'], { cwd: c.root, encoding: 'utf8' });
+      expect(rendered).toMatch(/image: ghcr\.io\/example-org\/users-api:e2e-1$/m);
+    } finally {
+      c.cleanup();
+    }
   }, 240_000);
 
   it('the git server reuses the API image\'s pinned base and serves the URL gitops.yaml accepts', () => {

@@ -14,9 +14,11 @@ const SHA = '0123456789abcdef0123456789abcdef01234567';
 const RUNS: Record<string, { args: string[]; inside: RegExp }> = {
   'bootstrap.ts': { args: ['--dry-run'], inside: /repository https:\/\/github\.com\/[\s\S]*KUBECONFIG names/ },
   'delete-env.ts': { args: ['qa-none', '--yes'], inside: /unknown environment "qa-none"; known: dev, prod, staging/ },
+  'e2e.ts': { args: ['--list'], inside: /first sync waits for: .*mongodb-operator \(wave -1\)/ },
   'diff.ts': { args: ['--base', 'HEAD', '--format', 'json'], inside: /"environments"|\[\]|\{/ },
   'generate.ts': { args: ['--check'], inside: /up to date/ },
   'new-env.ts': { args: ['dev'], inside: /environment dev already exists/ },
+  'plan.ts': { args: ['dev', '--format', 'json'], inside: /"finishes": true/ },
   'previews.ts': { args: ['--format', 'json'], inside: /no GitHub token/ },
   'promote.ts': { args: ['qa-none', 'staging'], inside: /unknown environment "qa-none"; known: dev, prod, staging/ },
   'release-tags.ts': { args: ['--ref', 'refs/tags/v1.4.2', '--sha', SHA, '--source', 'https://github.com/example-org/gitops-users', '--format', 'text'], inside: /:v1\.4\.2/ },

@@ -5,10 +5,10 @@
 // timing each step and collecting Argo CD's and the pods' view of the first one that fails. The step logic
 // (waiting, timeouts, diagnostics, report) is tested against the real kube-apiserver with statuses the
 // tests write; the commands that need a container engine run on GitHub (.github/workflows/e2e.yml).
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setEnvSpecField } from '../envspec.ts';
+import { deleteEnvSpecField, setEnvSpecField } from '../envspec.ts';
 import { locateKustomize } from '../kustomize.ts';
 import { planRepository } from '../plan/index.ts';
 import type { Kube } from '../kube/client.ts';
@@ -67,6 +67,30 @@ function readSettings(clone: string): Settings {
     return { name, namespace: ns };
   });
   return { image, argocdNamespace, envs };
+}
+
+/**
+ * What the e2e clone changes before Argo CD sees it, each a line for the report: Argo CD reads the
+ * in-cluster git server; every environment runs the locally built image by tag (no digest: no registry
+ * has it); the image policy is off (local builds carry no release signature: docs/e2e.md says what that
+ * leaves unproven); previews are off (their generator reads pull requests from GitHub).
+ */
+export function prepareE2eClone(clone: string): string[] {
+  const settingsFile = join(clone, 'gitops.yaml');
+  let settings = readFileSync(settingsFile, 'utf8');
+  settings = setEnvSpecField(settings, ['repoURL'], E2E_REPO_URL);
+  settings = setEnvSpecField(settings, ['imagePolicy'], false);
+  settings = deleteEnvSpecField(settings, ['previews']);
+  writeFileSync(settingsFile, settings);
+  const envs = readdirSync(join(clone, 'overlays'), { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(clone, 'overlays', d.name, 'env.yaml'))).map((d) => d.name).sort();
+  for (const env of envs) {
+    const f = join(clone, 'overlays', env, 'env.yaml');
+    writeFileSync(f, deleteEnvSpecField(setEnvSpecField(readFileSync(f, 'utf8'), ['tag'], E2E_TAGS[0]), ['digest']));
+  }
+  return [
+    `gitops.yaml: repoURL ${E2E_REPO_URL}; imagePolicy false (local builds are unsigned); previews removed (they need GitHub)`,
+    `${envs.join(', ')}: tag ${E2E_TAGS[0]}, no digest (the image was loaded into the cluster, not pushed)`,
+  ];
 }
 
 /** The e2e steps, in order. Each throws on failure; the runner times them and reports the first failure. */
@@ -188,14 +212,8 @@ export function e2eSteps(opts: E2eOptions, deps: E2eDeps, state: { pre?: Preflig
         state.clone = join(dir, 'repo');
         await must('git', ['clone', '--quiet', '--no-local', opts.root, state.clone]);
         if (existsSync(join(opts.root, 'node_modules'))) symlinkSync(join(opts.root, 'node_modules'), join(state.clone, 'node_modules'));
-        // Argo CD reads the in-cluster server; every environment runs the locally built image.
-        const settingsFile = join(clone(), 'gitops.yaml');
-        writeFileSync(settingsFile, setEnvSpecField(readFileSync(settingsFile, 'utf8'), ['repoURL'], E2E_REPO_URL));
+        for (const line of prepareE2eClone(clone())) note(line);
         state.settings = readSettings(clone());
-        for (const env of state.settings.envs) {
-          const f = join(clone(), 'overlays', env.name, 'env.yaml');
-          writeFileSync(f, setEnvSpecField(readFileSync(f, 'utf8'), ['tag'], E2E_TAGS[0]));
-        }
         await zx(['scripts/generate.ts']);
         await git(['add', '-A']);
         await git(['commit', '-q', '-m', `e2e: Argo CD reads ${E2E_REPO_URL}; environments run ${E2E_TAGS[0]}`]);
@@ -248,12 +266,12 @@ export function e2eSteps(opts: E2eOptions, deps: E2eDeps, state: { pre?: Preflig
       run: async ({ note }) => {
         const [from] = [first().name];
         const to = state.settings!.envs.find((e) => e.name !== from && e.name !== NEW_ENV);
-        await zx(['scripts/promote.ts', from, '--tag', E2E_TAGS[1]]);
+        await zx(['scripts/promote.ts', from, '--tag', E2E_TAGS[1], '--no-digest']);
         await shipAndSettle(note, `e2e: ${from} runs ${E2E_TAGS[1]}`);
         const image = `${state.settings!.image}:${E2E_TAGS[1]}`;
         note(`${from} rolled out ${image} in ${((await waitForRollout(kube(), first().namespace, 'users-api', image, { ...wait, timeoutMs: opts.rolloutTimeoutMs })) / 1000).toFixed(1)} s`);
         if (to) {
-          await zx(['scripts/promote.ts', from, to.name]);
+          await zx(['scripts/promote.ts', from, to.name, '--no-digest']);
           await shipAndSettle(note, `e2e: promote ${from} to ${to.name}`);
           note(`${to.name} rolled out ${image} in ${((await waitForRollout(kube(), to.namespace, 'users-api', image, { ...wait, timeoutMs: opts.rolloutTimeoutMs })) / 1000).toFixed(1)} s`);
         }
@@ -289,6 +307,21 @@ export function e2eSteps(opts: E2eOptions, deps: E2eDeps, state: { pre?: Preflig
       },
     },
   ];
+}
+
+/**
+ * `e2e.ts --list`: the steps in order with what each proves, and the Applications the first sync waits
+ * for (the root's, in wave order; the run itself follows the offline sync plan's order). Runs nothing.
+ */
+export function describeE2e(root: string): string {
+  const steps = e2eSteps({ root, keep: false, syncTimeoutMs: 0, rolloutTimeoutMs: 0, pollMs: 0 }, {} as E2eDeps, {});
+  const { root: rootApp, apps } = expectedApplications(root);
+  return [
+    ...steps.map((s, i) => `${String(i + 1).padStart(2)}. ${s.name}: ${s.proves}`),
+    '',
+    `first sync waits for: ${apps.map((a) => `${a.name} (wave ${a.wave}${a.manual ? ', manual: e2e syncs it' : ''})`).join(', ')}, then ${rootApp}`,
+    '',
+  ].join('\n');
 }
 
 /** Runs every step, then deletes the cluster it created (unless --keep) and the working clone. */

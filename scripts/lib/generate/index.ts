@@ -130,8 +130,9 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   const byCluster = envsByCluster(envs);
   if (byCluster.size === 0 && !namesClusters(settings)) byCluster.set(IN_CLUSTER_NAME, []);
   const platformSources = [SETTINGS_FILE, MONGODB_LIB, 'overlays/*/env.yaml'];
-  // Image signatures enforced in the cluster (image-policy.ts): Kyverno and one ClusterPolicy, in-cluster.
-  {
+  // Image signatures enforced in the cluster (image-policy.ts): Kyverno and one ClusterPolicy, in-cluster;
+  // off only when gitops.yaml says `imagePolicy: false` (a reviewed change).
+  if (settings.imagePolicy !== false) {
     const ip = imagePolicyFiles(settings, (byCluster.get(IN_CLUSTER_NAME) ?? []).map((e) => e.namespace), [...Object.values(apiObjects), ...mongoObjects], yamlFile);
     Object.assign(files, ip.files);
     for (const a of ip.argocd) argocdFile(a.path, a.sources, a.object);

@@ -84,16 +84,16 @@ export interface RepoSettings {
 export const MONGODB = {
   /** metadata.name of the MongoDBCommunity resource in every environment namespace. */
   resourceName: 'users-db',
-  /** The application's SCRAM user and the database that authenticates it. */
+  /** Base name of the application's two SCRAM users (`<appUser>-a`, `<appUser>-b`: scripts/lib/mongodb/users.ts) and the database that authenticates them. */
   appUser: 'users-api',
   authDb: 'admin',
   /** The application's database: the only one its user may read and write. */
   appDb: 'users',
   /** Secret with key `password`, created in the cluster by the environment's PreSync hook (scripts/lib/secrets/hook.ts), never in git. */
-  passwordSecret: 'users-db-users-api-password',
+  passwordSecret: 'users-db-users-api-a-password',
   passwordKey: 'password',
-  /** Created and owned by the operator: <resource>-<auth db>-<user>. Never render it from git. */
-  connectionSecret: 'users-db-admin-users-api',
+  /** Created and owned by the operator: <resource>-<auth db>-<user>. Never render it from git. The first user's (rotation 0); each overlay points the API at the active user's. */
+  connectionSecret: 'users-db-admin-users-api-a',
   connectionKey: 'connectionString.standard',
   port: 27017,
 } as const;

@@ -22,7 +22,7 @@ import {
   clusterNamespacesDir, envCluster, envsByCluster, IN_CLUSTER_NAME, namesClusters, namespacesAppName, onCluster, operatorAppName, platformProjectName,
 } from '../clusters/index.ts';
 import { mongoDBCommunitySchemaFile } from '../mongodb/schema.ts';
-import { mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
+import { mongoBaseFiles, mongoBaseGenerators, mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
 import { ingressObject, INGRESS_FILE, overlayKustomization, resourcesPatch, RESOURCES_PATCH_FILE } from './overlay.ts';
 
 const CONTRACT = 'apps/users-api/src/contract.ts';
@@ -62,7 +62,8 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   const mongoObjects = mongoBaseObjects(settings);
   const mongoFiles = mongoObjects.map((o) => [objectFileName(o), o] as const);
   for (const [file, obj] of mongoFiles) files[`${MONGODB_BASE_DIR}/${file}`] = yamlFile([MONGODB_LIB], obj);
-  files[`${MONGODB_BASE_DIR}/kustomization.yaml`] = yamlFile([MONGODB_LIB], kustomization(mongoFiles.map(([f]) => f).sort()));
+  files[`${MONGODB_BASE_DIR}/kustomization.yaml`] = yamlFile([MONGODB_LIB], { ...kustomization(mongoFiles.map(([f]) => f).sort()), configMapGenerator: mongoBaseGenerators() });
+  for (const [file, text] of Object.entries(mongoBaseFiles())) files[`${MONGODB_BASE_DIR}/${file}`] = text;
 
   // Overlays, their Applications and their projects. `argocdFiles` collects the objects the root syncs.
   const argocdObjects = new Map<string, object>();

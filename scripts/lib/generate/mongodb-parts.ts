@@ -3,7 +3,8 @@
 import { mongoOperatorApplication } from '../mongodb/operator.ts';
 import { mongoOverlayPatches, mongoReplicaSetBase, type OverlayPatch } from '../mongodb/replicaset.ts';
 import { RETRY } from './argocd.ts';
-import { passwordHookObjects, passwordRotationPatches } from '../secrets/hook.ts';
+import { readFileSync } from 'node:fs';
+import { PASSWORD_JOB_FILE, passwordHookObjects, passwordJobConfigMapGenerator, passwordRotationPatches } from '../secrets/hook.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 
 export type { OverlayPatch };
@@ -22,4 +23,18 @@ export function mongoPatches(env: EnvSpec): OverlayPatch[] {
 export function mongoOperatorApp(settings: RepoSettings, watchNamespaces: string[], project: string): object {
   const app = mongoOperatorApplication(settings, watchNamespaces, project) as { spec: { syncPolicy: Record<string, unknown> } };
   return { ...app, spec: { ...app.spec, syncPolicy: { ...app.spec.syncPolicy, retry: RETRY } } };
+}
+
+/**
+ * Files of the replica-set base that are not objects: the password Jobs' program, copied byte for byte
+ * from scripts/lib/secrets/password-job.ts (Kustomize reads generator files only from inside the
+ * kustomization's directory), so `generate --check` fails when the copy and the tested module differ.
+ */
+export function mongoBaseFiles(): Record<string, string> {
+  return { [PASSWORD_JOB_FILE]: readFileSync(new URL(`../secrets/${PASSWORD_JOB_FILE}`, import.meta.url), 'utf8') };
+}
+
+/** The base's configMapGenerator: the program as a ConfigMap the Jobs mount. */
+export function mongoBaseGenerators(): object[] {
+  return [passwordJobConfigMapGenerator()];
 }

@@ -111,8 +111,11 @@ export function passwordJobConfigMapGenerator(): object {
     files: [PASSWORD_JOB_FILE],
     options: {
       labels: LABELS,
-      // "Multiple hooks can be specified as a comma separated list" (argoproj/argo-cd@v3.5.1:docs/user-guide/sync-waves.md).
-      annotations: hookAnnotations('PreSync,PostSync', '-1', 'BeforeHookCreation'),
+      // "Multiple hooks can be specified as a comma separated list" (argoproj/argo-cd@v3.5.1:docs/user-guide/sync-waves.md):
+      // there for both Jobs. HookSucceeded deletes it once the whole operation has succeeded (gitops-engine
+      // pkg/sync/sync_context.go Sync: hooksPendingDeletionSuccessful are deleted when no task remains), so
+      // nothing of the hooks stays in the namespace between syncs.
+      annotations: hookAnnotations('PreSync,PostSync', '-1'),
     },
   };
 }

@@ -1,5 +1,6 @@
 // The typed inputs of the generator: the repo settings file (gitops.yaml) and each environment's
 // overlays/<env>/env.yaml. JSON Schemas and validation live with the generator; these are the shapes.
+import type { BackupSpec } from './mongodb/backup.ts';
 
 export interface ContainerResources {
   requests: { cpu: string; memory: string };
@@ -25,6 +26,8 @@ export interface MongoSpec {
   /** Rotation counter of the application user's password: raising it (rotate-db-password) makes the
    *  cluster generate a new one (scripts/lib/secrets/hook.ts). Absent means 0. */
   passwordRotation?: number;
+  /** Backups (scripts/lib/mongodb/backup.ts); absent: on for a protected environment, off otherwise. */
+  backup?: BackupSpec;
 }
 
 export interface IngressSpec {

@@ -13,7 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { MONGODB } from '../../scripts/lib/spec.ts';
 import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret } from '../../scripts/lib/mongodb/users.ts';
 import {
-  PASSWORD_HOOK_NAME, PASSWORD_JOB_CONFIGMAP, PASSWORD_JOB_FILE, PASSWORD_JOB_IMAGE, PASSWORD_RETIRE_NAME, passwordHookJob, passwordHookRbac,
+  PASSWORD_HOOK_NAME, PASSWORD_JOB_CONFIGMAP, PASSWORD_JOB_FILE, PASSWORD_JOB_KEY, PASSWORD_JOB_IMAGE, PASSWORD_RETIRE_NAME, passwordHookJob, passwordHookRbac,
   passwordRetireJob, passwordRetireRbac, ROTATION_ANNOTATION,
 } from '../../scripts/lib/secrets/hook.ts';
 import { activeIndex, idleIndex, podsUsingSecret, settingsFromEnv } from '../../scripts/lib/secrets/password-job.ts';
@@ -31,7 +31,7 @@ function shippedProgram(): string {
   const cm = parseAllDocuments(r.stdout).map((d) => d.toJS()).find((o) => o.kind === 'ConfigMap' && String(o.metadata.name).startsWith(`${PASSWORD_JOB_CONFIGMAP}-`));
   expect(cm, 'the ConfigMap of the program').toBeDefined();
   const dir = mkdtempSync(join(tmpdir(), 'password-job-'));
-  writeFileSync(join(dir, PASSWORD_JOB_FILE), cm.data[PASSWORD_JOB_FILE]);
+  writeFileSync(join(dir, PASSWORD_JOB_FILE), cm.data[PASSWORD_JOB_KEY]);
   return join(dir, PASSWORD_JOB_FILE);
 }
 
@@ -43,7 +43,7 @@ describe('password Job program and image', () => {
     for (const job of [passwordHookJob(), passwordRetireJob()] as any[]) {
       const c = job.spec.template.spec.containers[0];
       expect(c.image).toBe(PASSWORD_JOB_IMAGE);
-      expect(c.command.slice(0, 2)).toEqual(['node', `/opt/password-job/${PASSWORD_JOB_FILE}`]);
+      expect(c.command.slice(0, 2)).toEqual(['node', `/opt/password-job/${PASSWORD_JOB_KEY}`]);
     }
   });
 
@@ -57,12 +57,12 @@ describe('password Job program and image', () => {
   });
 
   it('bad settings are named, not guessed', () => {
-    const ok = { ROTATION: '1', PASSWORD_SECRETS: 'a,b', PASSWORD_KEY: 'password', CONNECTION_SECRETS: 'c,d' };
+    const ok = { ROTATION: '1', PASSWORD_SECRET_NAME: 'a,b', PASSWORD_KEY_NAME: 'password', CONNECTION_SECRET_NAME: 'c,d' };
     expect(settingsFromEnv('prepare', ok)).toMatchObject({ rotation: 1, passwordSecrets: ['a', 'b'], connectionSecrets: ['c', 'd'] });
     expect(() => settingsFromEnv('rotate', ok)).toThrow(/usage: node password-job.ts prepare\|retire/);
     expect(() => settingsFromEnv('prepare', { ...ok, ROTATION: '-1' })).toThrow(/ROTATION must be a whole number/);
-    expect(() => settingsFromEnv('prepare', { ...ok, PASSWORD_SECRETS: 'a' })).toThrow(/PASSWORD_SECRETS must name exactly two Secrets/);
-    expect(() => settingsFromEnv('retire', { ...ok, PASSWORD_KEY: undefined })).toThrow(/PASSWORD_KEY is required/);
+    expect(() => settingsFromEnv('prepare', { ...ok, PASSWORD_SECRET_NAME: 'a' })).toThrow(/PASSWORD_SECRET_NAME must name exactly two Secrets/);
+    expect(() => settingsFromEnv('retire', { ...ok, PASSWORD_KEY_NAME: undefined })).toThrow(/PASSWORD_KEY_NAME is required/);
   });
 
   it('a pod uses a Secret through env secretKeyRef or envFrom; others do not count', () => {

@@ -22,7 +22,7 @@ import {
   clusterNamespacesDir, envCluster, envsByCluster, IN_CLUSTER_NAME, namesClusters, namespacesAppName, onCluster, operatorAppName, platformProjectName,
 } from '../clusters/index.ts';
 import { mongoDBCommunitySchemaFile } from '../mongodb/schema.ts';
-import { mongoBaseFiles, mongoBaseGenerators, mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
+import { mongoBackupParts, mongoBaseFiles, mongoBaseGenerators, mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
 import { ingressObject, INGRESS_FILE, overlayKustomization, resourcesPatch, RESOURCES_PATCH_FILE } from './overlay.ts';
 
 const CONTRACT = 'apps/users-api/src/contract.ts';
@@ -78,8 +78,14 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   const overlayParts = (env: EnvSpec, dir: string, sources: string[]): { files: Record<string, string>; objects: object[] } => {
     const out: Record<string, string> = {};
     const overlayObjects: object[] = [];
-    const patches = mongoPatches(env);
+    const backup = mongoBackupParts(settings, env);
+    const patches = [...mongoPatches(env), ...backup.patches];
     const kustomization = overlayKustomization(settings, env, patches) as { resources: string[] };
+    kustomization.resources.push(...Object.keys(backup.files).sort());
+    for (const [file, obj] of Object.entries(backup.files)) {
+      out[`${dir}/${file}`] = yamlFile(sources, obj);
+      overlayObjects.push(obj);
+    }
     if (dir === PREVIEW_TEMPLATE_DIR) kustomization.resources.push(PREVIEW_NAMESPACE_FILE);
     out[`${dir}/kustomization.yaml`] = yamlFile(sources, kustomization);
     out[`${dir}/${RESOURCES_PATCH_FILE}`] = yamlFile(sources, resourcesPatch(env));

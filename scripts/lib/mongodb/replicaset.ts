@@ -8,7 +8,7 @@ import { MONGODB, type ContainerResources, type EnvSpec } from '../spec.ts';
 import {
   MONGODB_DATABASE_SYNC_WAVE, MONGODB_ENV_DEFAULTS, MONGODB_OPERATOR_DEFAULTS, MONGODB_OPERATOR_POD_NAME,
 } from './operator.ts';
-import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, appUserScramSecret } from './users.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, appUserScramSecret, BACKUP_USER } from './users.ts';
 
 export const MONGODB_COMMUNITY_GROUP = 'mongodbcommunity.mongodb.com';
 export const MONGODB_COMMUNITY_API_VERSION = `${MONGODB_COMMUNITY_GROUP}/v1`;
@@ -85,7 +85,7 @@ export function mongoDBCommunity(): Record<string, unknown> {
       version: d.version,
       security: { authentication: { modes: ['SCRAM-SHA-256'] } },
       // Two users alternate on rotation (scripts/lib/secrets/password-job.ts; docs/mongodb.md "Rotation without a failed request").
-      users: APP_USERS.map((user) => ({
+      users: APP_USERS.map((user): Record<string, unknown> => ({
         name: user,
         db: MONGODB.authDb,
         // Created in the cluster by the PreSync password hook (scripts/lib/secrets/hook.ts), never in git: only its name is here.
@@ -96,7 +96,17 @@ export function mongoDBCommunity(): Record<string, unknown> {
         // Same as the operator's default <resource>-<db>-<user>, stated so the API's secretKeyRef
         // cannot silently point at a renamed Secret.
         connectionStringSecretName: appUserConnectionSecret(user),
-      })),
+      })).concat([
+        {
+          name: BACKUP_USER,
+          db: MONGODB.authDb,
+          passwordSecretRef: { name: appUserPasswordSecret(BACKUP_USER), key: MONGODB.passwordKey },
+          // Least privilege for mongodump: the built-in `backup` role, nothing else (scripts/lib/mongodb/backup.ts).
+          roles: [{ name: 'backup', db: MONGODB.authDb }],
+          scramCredentialsSecretName: appUserScramSecret(BACKUP_USER),
+          connectionStringSecretName: appUserConnectionSecret(BACKUP_USER),
+        },
+      ]),
       additionalMongodConfig: { 'storage.wiredTiger.engineConfig.cacheSizeGB': wiredTigerCacheGB(d.resources.mongod) },
       statefulSet: {
         spec: {
@@ -291,8 +301,8 @@ export function mongoOverlayPatches(env: EnvSpec): OverlayPatch[] {
 }
 
 /**
- * Least-privilege check of the application user on a (rendered) MongoDBCommunity: exactly readWrite on
- * the application database. Used by tests on every environment and by `validate`.
+ * Least-privilege check of the users on a (rendered) MongoDBCommunity: the application users exactly
+ * readWrite on the application database, the backup user exactly the built-in `backup` role. Used by tests on every environment and by `validate`.
  */
 export function appUserRoleProblems(obj: unknown, file?: string): Problem[] {
   const problems: Problem[] = [];
@@ -300,14 +310,17 @@ export function appUserRoleProblems(obj: unknown, file?: string): Problem[] {
   if (!Array.isArray(users)) return [{ file, path: '/spec/users', message: 'no users list', fix: `declare the users ${APP_USERS.join(', ')}` }];
   users.forEach((user: { name?: unknown; roles?: unknown }, i) => {
     const roles = Array.isArray(user?.roles) ? (user.roles as { name?: unknown; db?: unknown }[]) : [];
+    const isBackup = user?.name === BACKUP_USER;
     roles.forEach((role, j) => {
-      const ok = role?.name === 'readWrite' && role?.db === MONGODB.appDb;
+      const ok = isBackup ? role?.name === 'backup' && role?.db === MONGODB.authDb && roles.length === 1 : role?.name === 'readWrite' && role?.db === MONGODB.appDb;
       if (!ok) {
         problems.push({
           file,
           path: `/spec/users/${i}/roles/${j}`,
-          message: `user "${String(user?.name)}" has role ${String(role?.name)} on ${String(role?.db)}; only readWrite on "${MONGODB.appDb}" is allowed`,
-          fix: `remove the role; the application user needs readWrite on "${MONGODB.appDb}" only`,
+          message: isBackup
+            ? `user "${String(user?.name)}" has role ${String(role?.name)} on ${String(role?.db)}; only the built-in backup role on "${MONGODB.authDb}" is allowed`
+            : `user "${String(user?.name)}" has role ${String(role?.name)} on ${String(role?.db)}; only readWrite on "${MONGODB.appDb}" is allowed`,
+          fix: isBackup ? `give the backup user exactly { name: backup, db: ${MONGODB.authDb} }` : `remove the role; the application user needs readWrite on "${MONGODB.appDb}" only`,
         });
       }
     });

@@ -17,3 +17,8 @@ export const appUserPasswordSecret = (user: string): string => `${MONGODB.resour
 export const appUserConnectionSecret = (user: string): string => `${MONGODB.resourceName}-${MONGODB.authDb}-${user}`;
 /** Prefix the operator appends "-scram-credentials" to. */
 export const appUserScramSecret = (user: string): string => `${MONGODB.resourceName}-${user}`;
+
+/** The backup user: built-in role `backup` only (scripts/lib/mongodb/backup.ts); the CronJob connects as it. */
+export const BACKUP_USER = 'users-backup';
+/** Every user the MongoDBCommunity declares, each with a password Secret the password Job creates. */
+export const ALL_USERS = [...APP_USERS, BACKUP_USER] as const;

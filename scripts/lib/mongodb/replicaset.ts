@@ -312,7 +312,7 @@ export function appUserRoleProblems(obj: unknown, file?: string): Problem[] {
     const roles = Array.isArray(user?.roles) ? (user.roles as { name?: unknown; db?: unknown }[]) : [];
     const isBackup = user?.name === BACKUP_USER;
     roles.forEach((role, j) => {
-      const ok = isBackup ? role?.name === 'backup' && role?.db === MONGODB.authDb && roles.length === 1 : role?.name === 'readWrite' && role?.db === MONGODB.appDb;
+      const ok = isBackup ? role?.name === 'backup' && role?.db === MONGODB.authDb : role?.name === 'readWrite' && role?.db === MONGODB.appDb;
       if (!ok) {
         problems.push({
           file,

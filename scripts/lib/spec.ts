@@ -1,6 +1,7 @@
 // The typed inputs of the generator: the repo settings file (gitops.yaml) and each environment's
 // overlays/<env>/env.yaml. JSON Schemas and validation live with the generator; these are the shapes.
 import type { BackupSpec } from './mongodb/backup.ts';
+import type { RestoreSpec } from './mongodb/restore.ts';
 
 export interface ContainerResources {
   requests: { cpu: string; memory: string };
@@ -28,6 +29,8 @@ export interface MongoSpec {
   passwordRotation?: number;
   /** Backups (scripts/lib/mongodb/backup.ts); absent: on for a protected environment, off otherwise. */
   backup?: BackupSpec;
+  /** A restore request (scripts/restore.ts; scripts/lib/mongodb/restore.ts). */
+  restore?: RestoreSpec;
 }
 
 export interface IngressSpec {

@@ -4,10 +4,11 @@ import { mongoOperatorApplication } from '../mongodb/operator.ts';
 import { mongoOverlayPatches, mongoReplicaSetBase, type OverlayPatch } from '../mongodb/replicaset.ts';
 import { RETRY } from './argocd.ts';
 import { readFileSync } from 'node:fs';
-import { PASSWORD_JOB_FILE, passwordHookObjects, passwordJobConfigMapGenerator, passwordRotationPatches } from '../secrets/hook.ts';
+import { PASSWORD_JOB_FILE, passwordHookObjects, passwordJobConfigMapGenerator, passwordRotationPatches, rotationOf } from '../secrets/hook.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 import { isProtectedEnv } from '../env-rules.ts';
 import { BACKUP_POLICY, backupObjects, backupWaiver, resolveBackup } from '../mongodb/backup.ts';
+import { restoreObjects } from '../mongodb/restore.ts';
 import { MONGODB_COMMUNITY_GROUP, MONGODB_COMMUNITY_KIND } from '../mongodb/replicaset.ts';
 import { WAIVER_ANNOTATION_PREFIX } from '../validate/policies.ts';
 import { MONGODB } from '../spec.ts';
@@ -61,5 +62,5 @@ export function mongoBackupParts(settings: RepoSettings, env: EnvSpec): { files:
         patch: [{ op: 'add', path: `/metadata/annotations/${`${WAIVER_ANNOTATION_PREFIX}${BACKUP_POLICY}`.replace(/~/g, '~0').replace(/\//g, '~1')}`, value: waiver }],
       }]
     : [];
-  return { files: backupObjects(backup), patches };
+  return { files: { ...backupObjects(backup), ...restoreObjects(env, rotationOf(env)) }, patches };
 }

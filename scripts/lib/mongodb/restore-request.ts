@@ -5,8 +5,10 @@ import { applyEnvEdit } from '../env-edit.ts';
 import type { EnvEditResult } from '../env-edit.ts';
 import type { KustomizeTool } from '../kustomize.ts';
 import { readRepoInputs } from '../repo-inputs.ts';
-import { UsageError } from '../errors.ts';
-import { restoreJobName, restoreRequest, type RestoreSpec } from './restore.ts';
+import { InputError, UsageError } from '../errors.ts';
+import { isProtectedEnv } from '../env-rules.ts';
+import { envSpecFile } from '../layout.ts';
+import { restoreJobName, restoreProblems, restoreRequest, type RestoreSpec } from './restore.ts';
 
 export interface RestoreOptions {
   root: string;
@@ -27,6 +29,9 @@ export async function requestRestore(opts: RestoreOptions): Promise<RestoreResul
   const target = inputs.envs[opts.env];
   if (!target) throw new UsageError(`unknown environment ${JSON.stringify(opts.env)}; known: ${Object.keys(inputs.envs).sort().join(', ')}`);
   const request = restoreRequest(opts.env, target.spec, opts.from, opts.overwrite);
+  // Checked before anything is written: the restore reads the archive from the backup volume.
+  const problems = restoreProblems(envSpecFile(opts.env), { ...target.spec, mongodb: { ...target.spec.mongodb, restore: request } }, isProtectedEnv(inputs.settings, opts.env));
+  if (problems.length > 0) throw new InputError(problems);
   const where = `${target.spec.namespace}/users${request.overwrite ? ', overwriting' : ''}`;
   const result = await applyEnvEdit({
     root: opts.root,

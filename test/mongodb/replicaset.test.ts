@@ -88,8 +88,10 @@ describe('the replica-set base and its environments, rendered by kubectl kustomi
       const cr = only<Mdbc>(objects, 'MongoDBCommunity');
       expect(appUserRoleProblems(cr)).toEqual([]);
       // Two users that alternate on rotation (docs/mongodb.md), both with exactly readWrite on the application database.
-      expect(cr.spec.users.map((u) => (u as { name?: string }).name)).toEqual(['users-api-a', 'users-api-b']);
-      for (const u of cr.spec.users) expect(u.roles).toEqual([{ name: 'readWrite', db: MONGODB.appDb }]);
+      // and the backup user with the built-in backup role only (scripts/lib/mongodb/backup.ts).
+      expect(cr.spec.users.map((u) => (u as { name?: string }).name)).toEqual(['users-api-a', 'users-api-b', 'users-backup']);
+      for (const u of cr.spec.users.slice(0, 2)) expect(u.roles).toEqual([{ name: 'readWrite', db: MONGODB.appDb }]);
+      expect(cr.spec.users[2]?.roles).toEqual([{ name: 'backup', db: 'admin' }]);
       const roles = JSON.stringify(cr.spec.users.map((u) => u.roles));
       expect(roles).not.toMatch(/AnyDatabase|"admin"|root|clusterAdmin|userAdmin|dbOwner/);
     }
@@ -105,7 +107,7 @@ describe('the replica-set base and its environments, rendered by kubectl kustomi
     for (const objects of [rendered.base, ...rendered.byEnv.values()]) {
       expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
       expect(objects.flatMap((o) => secretLookingValues(o))).toEqual([]);
-      const users = only<Mdbc>(objects, 'MongoDBCommunity').spec.users;
+      const users = only<Mdbc>(objects, 'MongoDBCommunity').spec.users.slice(0, 2);
       expect(users.map((u) => u.passwordSecretRef)).toEqual(APP_USERS.map((u) => ({ name: appUserPasswordSecret(u), key: MONGODB.passwordKey })));
       expect(users.map((u) => u.connectionStringSecretName)).toEqual(APP_USERS.map(appUserConnectionSecret));
       expect(users[0]?.connectionStringSecretName).toBe(MONGODB.connectionSecret);

@@ -92,7 +92,7 @@ describe('the replica-set base and its environments, rendered by kubectl kustomi
       expect(cr.spec.users.map((u) => (u as { name?: string }).name)).toEqual(['users-api-a', 'users-api-b', 'users-backup']);
       for (const u of cr.spec.users.slice(0, 2)) expect(u.roles).toEqual([{ name: 'readWrite', db: MONGODB.appDb }]);
       expect(cr.spec.users[2]?.roles).toEqual([{ name: 'backup', db: 'admin' }]);
-      const roles = JSON.stringify(cr.spec.users.map((u) => u.roles));
+      const roles = JSON.stringify(cr.spec.users.slice(0, 2).map((u) => u.roles));
       expect(roles).not.toMatch(/AnyDatabase|"admin"|root|clusterAdmin|userAdmin|dbOwner/);
     }
   });

@@ -9,7 +9,7 @@ await runCli(
     name: 'rotate-db-password',
     synopsis: '<env> [--commit]',
     description:
-      'Rotates the environment\'s MongoDB user password by a commit: raises mongodb.passwordRotation in overlays/<env>/env.yaml (comments kept), regenerates, and prints the rendered diff of the environment. Once Argo CD syncs it, the environment\'s PreSync hook generates a new password in the cluster, waits for the operator to apply it, and the API rolls with the new connection string. Nothing runs against the cluster; the password is never in git and never printed. With --commit, commits exactly those files with the diff in the message.',
+      'Rotates the environment\'s MongoDB user password by a commit: raises mongodb.passwordRotation in overlays/<env>/env.yaml (comments kept), regenerates, and prints the rendered diff of the environment. Once Argo CD syncs it, the PreSync Job gives the idle one of the two database users a fresh password and waits for the operator to apply it, the API rolls onto that user, and a PostSync Job retires the old user\'s password once no pod uses it (no failed request). Nothing runs against the cluster; the password is never in git and never printed. With --commit, commits exactly those files with the diff in the message.',
     optionHelp: ['--commit     git commit the rotation (message carries the diff)'],
     options: { commit: { type: 'boolean' } },
     positionals: [1, 1],

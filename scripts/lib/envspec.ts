@@ -8,6 +8,8 @@ import type { Problem } from './errors.ts';
 import { dns1123LabelProblem, DNS1123_LABEL_MAX } from './names.ts';
 import type { EnvSpec, RepoSettings } from './spec.ts';
 import { MONGODB_VERSION_PATTERN } from './mongodb/schema.ts';
+import { backupSchema } from './mongodb/backup.ts';
+import { restoreSchema } from './mongodb/restore.ts';
 import { envSpecRuleProblems, settingsRuleProblems } from './env-rules.ts';
 
 export const ENV_SCHEMA_FILE = 'schemas/env.schema.json';
@@ -74,6 +76,8 @@ const envBody = {
         minimum: 0,
         description: 'Rotation counter of the database password: `zx scripts/rotate-db-password.ts <env>` raises it; the cluster then generates a new password (absent = 0)',
       },
+      backup: backupSchema,
+      restore: restoreSchema,
     },
   },
   sync: {

@@ -7,6 +7,8 @@ import { clusterEnvProblems } from './clusters/index.ts';
 import { checkDotenv, keysMissingAcrossEnvs, parseDotenv } from './envfile.ts';
 import { envNameProblems, parseYamlFile, validateEnvSpec, validateSettings } from './envspec.ts';
 import { configMapSizeProblem, protectedEnvProblems } from './env-rules.ts';
+import { envBackupProblems } from './mongodb/backup.ts';
+import { restoreProblems } from './mongodb/restore.ts';
 import { InputError, type Problem } from './errors.ts';
 import { readInputFile } from './input-file.ts';
 import { envDir, envDotenvFile, envSpecFile, OVERLAYS_DIR, PREVIEW_NAME_PATTERN, SETTINGS_FILE } from './layout.ts';
@@ -167,6 +169,8 @@ export function crossEnvProblems(settings: RepoSettings | undefined, envs: Recor
   const order = Object.keys(envs).sort().map(envSpecFile);
   problems.sort((a, b) => order.indexOf(a.file ?? '') - order.indexOf(b.file ?? ''));
   problems.push(...protectedEnvProblems(settings, envs, envSpecFile));
+  problems.push(...envBackupProblems(settings, envs, envSpecFile));
+  for (const name of Object.keys(envs).sort()) problems.push(...restoreProblems(envSpecFile(name), envs[name]!.spec, settings?.protected?.includes(name) === true));
   problems.push(...previewProblems(settings, envs));
   return problems;
 }

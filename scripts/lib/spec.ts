@@ -1,5 +1,7 @@
 // The typed inputs of the generator: the repo settings file (gitops.yaml) and each environment's
 // overlays/<env>/env.yaml. JSON Schemas and validation live with the generator; these are the shapes.
+import type { BackupSpec } from './mongodb/backup.ts';
+import type { RestoreSpec } from './mongodb/restore.ts';
 
 export interface ContainerResources {
   requests: { cpu: string; memory: string };
@@ -25,6 +27,10 @@ export interface MongoSpec {
   /** Rotation counter of the application user's password: raising it (rotate-db-password) makes the
    *  cluster generate a new one (scripts/lib/secrets/hook.ts). Absent means 0. */
   passwordRotation?: number;
+  /** Backups (scripts/lib/mongodb/backup.ts); absent: on for a protected environment, off otherwise. */
+  backup?: BackupSpec;
+  /** A restore request (scripts/restore.ts; scripts/lib/mongodb/restore.ts). */
+  restore?: RestoreSpec;
 }
 
 export interface IngressSpec {
@@ -125,16 +131,16 @@ export interface RepoSettings {
 export const MONGODB = {
   /** metadata.name of the MongoDBCommunity resource in every environment namespace. */
   resourceName: 'users-db',
-  /** The application's SCRAM user and the database that authenticates it. */
+  /** Base name of the application's two SCRAM users (`<appUser>-a`, `<appUser>-b`: scripts/lib/mongodb/users.ts) and the database that authenticates them. */
   appUser: 'users-api',
   authDb: 'admin',
   /** The application's database: the only one its user may read and write. */
   appDb: 'users',
   /** Secret with key `password`, created in the cluster by the environment's PreSync hook (scripts/lib/secrets/hook.ts), never in git. */
-  passwordSecret: 'users-db-users-api-password',
+  passwordSecret: 'users-db-users-api-a-password',
   passwordKey: 'password',
-  /** Created and owned by the operator: <resource>-<auth db>-<user>. Never render it from git. */
-  connectionSecret: 'users-db-admin-users-api',
+  /** Created and owned by the operator: <resource>-<auth db>-<user>. Never render it from git. The first user's (rotation 0); each overlay points the API at the active user's. */
+  connectionSecret: 'users-db-admin-users-api-a',
   connectionKey: 'connectionString.standard',
   port: 27017,
 } as const;

@@ -23,7 +23,7 @@ interface RawExchange {
  * Sends `head`, then (optionally) keeps writing chunks of a chunked body until the server closes the
  * connection or `giveUpMs` passes.
  */
-function exchange(port: number, head: string, options: { endlessChunked?: boolean; giveUpMs?: number } = {}): Promise<RawExchange> {
+function exchange(port: number, head: string, options: { endlessChunked?: boolean; giveUpMs?: number; readDelayMs?: number } = {}): Promise<RawExchange> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let response = '';
@@ -48,6 +48,12 @@ function exchange(port: number, head: string, options: { endlessChunked?: boolea
       }
     };
     socket.on('connect', () => {
+      // A client busy uploading reads its socket late (curl checks for an answer between writes):
+      // the answer must still be there, not discarded by a reset.
+      if (options.readDelayMs) {
+        socket.pause();
+        setTimeout(() => socket.resume(), options.readDelayMs);
+      }
       socket.write(head);
       if (options.endlessChunked) pump();
     });
@@ -100,6 +106,21 @@ describeMongo('users API HTTP limits', () => {
     expect(problemIn(response)).toMatchObject({ status: 413, detail: expect.stringContaining(String(TEST_LIMITS.BODY_LIMIT_BYTES)) });
     // What the client got into socket buffers before the close; the old code read 9.8 GB in 15 s.
     expect(bytesWritten).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('an oversized chunked upload gets its 413 every time: 20 of 20 over a real socket, none reset before the answer', async () => {
+    // The client keeps sending after the limit; the server must half-close and keep reading (bounded)
+    // so the answer is read before any reset (RFC 9112 §9.6 "Tear-down").
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const { response } = await exchange(
+        api.server.port,
+        'POST /users HTTP/1.1\r\nHost: api.test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+        { endlessChunked: true, readDelayMs: 50 + 10 * i },
+      );
+      statuses.push(parse(response).status);
+    }
+    expect(statuses).toEqual(Array.from({ length: 20 }, () => 413));
   });
 
   it('a Content-Length over the limit is answered 413 without reading the body, and the connection is closed', async () => {

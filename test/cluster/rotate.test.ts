@@ -43,7 +43,10 @@ describe('rotate-db-password', () => {
     // Other environments untouched.
     expect(read('overlays/dev/password-rotation-job.yaml')).toMatch(/value: "0"/);
     const status = repo.git('status', '--porcelain').split('\n').filter(Boolean).map((l) => l.slice(3)).sort();
-    expect(status).toEqual(['overlays/staging/env.yaml', 'overlays/staging/password-rotation-api.yaml', 'overlays/staging/password-rotation-job.yaml']);
+    expect(status).toEqual(['overlays/staging/env.yaml', 'overlays/staging/password-retire-job.yaml', 'overlays/staging/password-rotation-api.yaml', 'overlays/staging/password-rotation-job.yaml']);
+    // Rotation 1 runs the API as the second user: its connection-string Secret, written by the operator.
+    expect(read('overlays/staging/password-rotation-api.yaml')).toContain('name: users-db-admin-users-api-b');
+    expect(r.stdout).toMatch(/^\s*\+\s+name: users-db-admin-users-api-b$/m);
     expect(repo.run(['scripts/generate.ts', '--check']).status).toBe(0);
   }, 120_000);
 
@@ -55,7 +58,7 @@ describe('rotate-db-password', () => {
     expect(r.stdout).toContain('staging: password rotation 1 → 2');
     expect(r.stdout).toMatch(/committed [0-9a-f]{12}/);
     const changed = repo.git('show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort();
-    expect(changed).toEqual(['overlays/staging/env.yaml', 'overlays/staging/password-rotation-api.yaml', 'overlays/staging/password-rotation-job.yaml']);
+    expect(changed).toEqual(['overlays/staging/env.yaml', 'overlays/staging/password-retire-job.yaml', 'overlays/staging/password-rotation-api.yaml', 'overlays/staging/password-rotation-job.yaml']);
     for (const f of changed.filter((f) => f !== 'overlays/staging/env.yaml')) expect(isGenerated(read(f))).toBe(true);
     const message = repo.git('log', '-1', '--format=%B');
     expect(message).toMatch(/^rotate-db-password staging: password rotation 1 → 2\n\nRendered diff:/);

@@ -67,7 +67,8 @@ describe('generateRepo', () => {
     expect(files['overlays/prod/kustomization.yaml']).toMatchSnapshot();
     const k = read(files, 'overlays/prod/kustomization.yaml');
     expect(k.namespace).toBe('prod');
-    expect(k.resources).toEqual(['../../apps/users-api/deploy', '../../platform/mongodb/replicaset', 'ingress.yaml']);
+    // prod is protected: backups on by default (docs/mongodb.md "Backups").
+    expect(k.resources).toEqual(['../../apps/users-api/deploy', '../../platform/mongodb/replicaset', 'ingress.yaml', 'backup-cronjob.yaml', 'backup-pvc.yaml']);
     expect(k.configMapGenerator).toEqual([{ name: 'users-api-config', envs: ['.env'] }]);
     expect(k.generatorOptions?.disableNameSuffixHash).toBeUndefined();
     expect(k.images).toEqual([{ name: inputs.settings.image, newTag: inputs.settings.defaults.tag }]);

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { MONGODB } from '../../scripts/lib/spec.ts';
-import { PASSWORD_HOOK_CONTAINER, ROTATION_ANNOTATION } from '../../scripts/lib/secrets/hook.ts';
+import { PASSWORD_HOOK_CONTAINER, PASSWORD_JOB_FILE, PASSWORD_JOB_KEY, ROTATION_ANNOTATION } from '../../scripts/lib/secrets/hook.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, appUserScramSecret, BACKUP_USER } from '../../scripts/lib/mongodb/users.ts';
 import { runHealthCheck } from '../mongodb/lua-runner.ts';
 import { describeEnvtest, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
@@ -31,6 +32,10 @@ type Obj = {
 
 const WAVE = 'argocd.argoproj.io/sync-wave';
 const HOOK = 'argocd.argoproj.io/hook';
+const [PW_A, PW_B] = APP_USERS.map(appUserPasswordSecret) as [string, string];
+const [CONN_A, CONN_B] = APP_USERS.map(appUserConnectionSecret) as [string, string];
+/** Whether a rendered object is a hook of `phase` ("Multiple hooks can be specified as a comma separated list"). */
+const isHook = (o: { metadata: { annotations?: Record<string, string> } }, phase: string) => (o.metadata.annotations?.[HOOK] ?? '').split(',').includes(phase);
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
 const suffix = Math.random().toString(36).slice(2, 7);
 const ENV = `qa-${suffix}`;
@@ -143,25 +148,39 @@ describeEnvtest('an environment from git alone', () => {
   async function operatorReconciles(): Promise<void> {
     const mdb = (await get('MongoDBCommunity', MONGODB.resourceName, ENV))!;
     const owner = [{ apiVersion: mdb.apiVersion, kind: mdb.kind, name: mdb.metadata.name, uid: mdb.metadata.uid, controller: true, blockOwnerDeletion: true }];
-    const pw = (await password(MONGODB.passwordSecret))!;
-    const uri = `mongodb+srv://${MONGODB.appUser}:${encodeURIComponent(pw)}@${MONGODB.resourceName}-svc.${ENV}.svc.cluster.local/${MONGODB.authDb}?replicaSet=${MONGODB.resourceName}&ssl=false`;
-    const objs = [
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: MONGODB.connectionSecret, namespace: ENV, ownerReferences: owner }, stringData: { [MONGODB.connectionKey]: uri, username: MONGODB.appUser, password: pw } },
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${MONGODB.resourceName}-${MONGODB.appUser}-scram-credentials`, namespace: ENV, ownerReferences: owner }, stringData: { salt: 'dummy-salt' } },
+    // Every user whose password Secret exists gets its connection string (mongodb_users.go updateConnectionStringSecrets) and SCRAM Secret.
+    const objs: object[] = [];
+    for (const user of APP_USERS) {
+      const pw = await password(appUserPasswordSecret(user));
+      if (pw === undefined) continue;
+      const uri = `mongodb+srv://${user}:${encodeURIComponent(pw)}@${MONGODB.resourceName}-svc.${ENV}.svc.cluster.local/${MONGODB.authDb}?replicaSet=${MONGODB.resourceName}&ssl=false`;
+      objs.push(
+        { apiVersion: 'v1', kind: 'Secret', metadata: { name: appUserConnectionSecret(user), namespace: ENV, ownerReferences: owner }, stringData: { [MONGODB.connectionKey]: uri, username: user, password: pw } },
+        { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${appUserScramSecret(user)}-scram-credentials`, namespace: ENV, ownerReferences: owner }, stringData: { salt: 'dummy-salt' } },
+      );
+    }
+    objs.push(
       ...['data-volume', 'logs-volume'].map((v) => ({
         apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `${v}-${MONGODB.resourceName}-0`, namespace: ENV, labels: { app: `${MONGODB.resourceName}-svc` } },
         spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
       })),
-    ];
+    );
     await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'mongodb-kubernetes-operator', '-f', '-'], objs.map((o) => JSON.stringify(o)).join('\n'));
     await writeStatus({ kind: 'MongoDBCommunity', name: MONGODB.resourceName, namespace: ENV }, { phase: 'Running', currentMongoDBMembers: mdb.spec.members, currentStatefulSetReplicas: mdb.spec.members, version: mdb.spec.version, mongoUri: `mongodb://${MONGODB.resourceName}-0` }, true);
   }
 
-  /** Runs the PreSync Job's own program as its ServiceAccount (what the pod would do); `operator` plays the operator if it waits. */
-  async function runPasswordJob(job: Obj, operator: () => Promise<void>): Promise<{ code: number; out: string }> {
+  /** Runs a password Job's own program (from the rendered ConfigMap it mounts) as its ServiceAccount, as the pod would; `operator` plays the operator if it waits. */
+  async function runPasswordJob(job: Obj, configMaps: Obj[], operator: () => Promise<void>): Promise<{ code: number; out: string }> {
     const container = job.spec.template.spec.containers.find((c: any) => c.name === PASSWORD_HOOK_CONTAINER);
-    const [cmd, flag, program] = container.command as string[];
-    expect([cmd, flag]).toEqual(['node', '-e']);
+    const [cmd, path, mode] = container.command as string[];
+    expect(cmd).toBe('node');
+    const cmName = job.spec.template.spec.volumes[0].configMap.name;
+    const cm = configMaps.find((c) => c.metadata.name === cmName);
+    expect(cm, `the ConfigMap ${cmName} the Job mounts is rendered`).toBeDefined();
+    expect(path!.endsWith(`/${PASSWORD_JOB_KEY}`)).toBe(true);
+    const programDir = mkdtempSync(join(tmpdir(), 'life-program-'));
+    const program = join(programDir, PASSWORD_JOB_FILE);
+    writeFileSync(program, cm!.data[PASSWORD_JOB_KEY]);
     const token = await env.serviceAccountToken(ENV, job.spec.template.spec.serviceAccountName);
     const sa = mkdtempSync(join(tmpdir(), 'life-sa-'));
     writeFileSync(join(sa, 'token'), token);
@@ -170,14 +189,15 @@ describeEnvtest('an environment from git alone', () => {
     const url = new URL(env.server);
     const vars = Object.fromEntries((container.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, ['-e', program!], {
+      const child = spawn(process.execPath, [program, mode!], {
+        cwd: programDir,
         env: { PATH: process.env.PATH, ...vars, SA_DIR: sa, KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port, POLL_MS: '100', WAIT_SECONDS: '30' },
       });
       let out = '';
       let acted = false;
       const on = (c: string) => {
         out += c;
-        if (!acted && out.includes('waiting for the operator')) {
+        if (!acted && out.includes('waiting for')) {
           acted = true;
           void operator();
         }
@@ -191,22 +211,29 @@ describeEnvtest('an environment from git alone', () => {
   /** One sync of the environment's Application, phase by phase and wave by wave, as Argo CD runs it. */
   async function syncEnvironment(label: string): Promise<{ hookOutput: string }> {
     const render = docs((await kubectl(['kustomize', join(repo.dir, 'overlays', ENV)])));
-    const hooks = render.filter((o) => o.metadata.annotations?.[HOOK] === 'PreSync');
+    const hooks = render.filter((o) => o.metadata.annotations?.[HOOK]);
     const resources = render.filter((o) => !o.metadata.annotations?.[HOOK]);
-    expect(hooks.map((o) => o.kind).sort()).toEqual(['Job', 'Role', 'RoleBinding', 'ServiceAccount']);
+    const preSync = hooks.filter((o) => isHook(o, 'PreSync'));
+    const postSync = hooks.filter((o) => isHook(o, 'PostSync'));
+    expect(preSync.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Job', 'Role', 'RoleBinding', 'ServiceAccount']);
+    expect(postSync.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Job', 'Role', 'RoleBinding', 'ServiceAccount']);
+    const configMaps = render.filter((o) => o.kind === 'ConfigMap');
     let hookOutput = '';
-    // PreSync, by wave. BeforeHookCreation: an existing hook of the same name is deleted first.
-    for (const w of [...new Set(hooks.map(waveOf))].sort((a, b) => a - b)) {
-      const batch = hooks.filter((o) => waveOf(o) === w);
-      for (const o of batch) await env.kubectl(['delete', o.kind.toLowerCase(), o.metadata.name, '-n', ENV, '--ignore-not-found', '--wait=false']);
-      await applyWave(`${label} PreSync wave ${w}`, batch);
-      for (const job of batch.filter((o) => o.kind === 'Job')) {
-        const r = await runPasswordJob(job, operatorReconciles);
-        hookOutput += r.out;
-        expect(r.code, r.out).toBe(0);
-        await writeStatus({ kind: 'Job', name: job.metadata.name, namespace: ENV }, { succeeded: 1, startTime: new Date().toISOString(), completionTime: new Date().toISOString(), conditions: [{ type: 'Complete', status: 'True' }] }, true);
+    /** One hook phase, by wave. BeforeHookCreation: an existing hook of the same name is deleted first. */
+    const runPhase = async (phase: string, phaseHooks: Obj[]): Promise<void> => {
+      for (const w of [...new Set(phaseHooks.map(waveOf))].sort((a, b) => a - b)) {
+        const batch = phaseHooks.filter((o) => waveOf(o) === w);
+        for (const o of batch) await env.kubectl(['delete', o.kind.toLowerCase(), o.metadata.name, '-n', ENV, '--ignore-not-found', '--wait=false']);
+        await applyWave(`${label} ${phase} wave ${w}`, batch);
+        for (const job of batch.filter((o) => o.kind === 'Job')) {
+          const r = await runPasswordJob(job, configMaps, operatorReconciles);
+          hookOutput += r.out;
+          expect(r.code, r.out).toBe(0);
+          await writeStatus({ kind: 'Job', name: job.metadata.name, namespace: ENV }, { succeeded: 1, startTime: new Date().toISOString(), completionTime: new Date().toISOString(), conditions: [{ type: 'Complete', status: 'True' }] }, true);
+        }
       }
-    }
+    };
+    await runPhase('PreSync', preSync);
     // Sync, by wave; the next wave starts when this one is healthy.
     for (const w of [...new Set(resources.map(waveOf))].sort((a, b) => a - b)) {
       const batch = resources.filter((o) => waveOf(o) === w);
@@ -224,8 +251,12 @@ describeEnvtest('an environment from git alone', () => {
         await writeStatus({ kind: 'Deployment', name: d.metadata.name, namespace: ENV }, { observedGeneration: live.metadata.generation, replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n }, true);
       }
     }
-    // HookSucceeded: the sync succeeded, so the hooks are deleted.
-    for (const o of hooks) await kubectl(['delete', o.kind.toLowerCase(), o.metadata.name, '-n', ENV, '--wait=false']);
+    // PostSync: every resource is Healthy (the Deployment rolled); the retire Job runs.
+    await runPhase('PostSync', postSync);
+    // HookSucceeded: the sync succeeded, so the hooks with that policy are deleted.
+    for (const o of hooks.filter((h) => (h.metadata.annotations?.['argocd.argoproj.io/hook-delete-policy'] ?? '').includes('HookSucceeded'))) {
+      await kubectl(['delete', o.kind.toLowerCase(), o.metadata.name, '-n', ENV, '--ignore-not-found', '--wait=false']);
+    }
     return { hookOutput };
   }
 
@@ -330,15 +361,18 @@ describeEnvtest('an environment from git alone', () => {
 
   it('the environment\'s first sync: the hook creates the password, the database finds it, the API finds the operator\'s connection string (kube-apiserver v1.28)', async () => {
     const { hookOutput } = await syncEnvironment('first sync');
-    expect(hookOutput).toContain(`created ${ENV}/${MONGODB.passwordSecret}`);
-    const pw = (await password(MONGODB.passwordSecret))!;
+    expect(hookOutput).toContain(`created ${PW_A} (rotation 0)`);
+    expect(hookOutput).toContain(`created ${PW_B} (rotation 0)`);
+    const pw = (await password(PW_A))!;
     expect(pw).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(hookOutput).not.toContain(pw);
-    expect(await password(MONGODB.connectionSecret)).toBe(pw);
+    expect(hookOutput).not.toContain((await password(PW_B))!);
+    expect(await password(CONN_A)).toBe(pw);
     // The hooks are gone after the sync: no standing right to create Secrets.
     expect(await exists({ kind: 'Role', name: 'users-db-password', namespace: ENV })).toBe(false);
     const dep = (await get('Deployment', 'users-api', ENV))!;
     expect(dep.spec.template.metadata.annotations[ROTATION_ANNOTATION]).toBe('0');
+    expect(dep.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name).toBe(CONN_A);
     // `diff --live` against this server: the hooks, gone after the sync, are not drift (Argo CD ignores hooks
     // in the sync status); the rest of the environment is compared as usual.
     const live = repo.run(['scripts/diff.ts', '--live', ENV, '--format', 'json'], { KUBECONFIG: env.kubeconfigPath });
@@ -349,21 +383,26 @@ describeEnvtest('an environment from git alone', () => {
     // A second sync (e.g. selfHeal) changes nothing.
     const again = await syncEnvironment('resync');
     expect(again.hookOutput).toContain('unchanged');
-    expect(await password(MONGODB.passwordSecret)).toBe(pw);
+    expect(await password(PW_A)).toBe(pw);
   }, 300_000);
 
   it('rotate-db-password --commit: the next sync replaces the password, waits for the operator, then rolls the API (kube-apiserver v1.28)', async () => {
-    const before = (await password(MONGODB.passwordSecret))!;
+    const [a0, b0] = [(await password(PW_A))!, (await password(PW_B))!];
     const r = repo.run(['scripts/rotate-db-password.ts', ENV, '--commit']);
     expect(r.status, r.stderr).toBe(0);
     const { hookOutput } = await syncEnvironment('rotation sync');
-    expect(hookOutput).toContain('(rotation 0 -> 1)');
-    expect(hookOutput).toContain('the operator has applied the password');
-    const after = (await password(MONGODB.passwordSecret))!;
-    expect(after).not.toBe(before);
-    expect(await password(MONGODB.connectionSecret)).toBe(after);
+    // PreSync: user b gets a fresh password, applied by the operator, before the API rolls onto it.
+    expect(hookOutput).toContain(`replaced the password in ${PW_B} (rotation 0 -> 1)`);
+    expect(hookOutput).toContain(`the operator has applied the password (${CONN_B} is current)`);
+    const b1 = (await password(PW_B))!;
+    expect(b1).not.toBe(b0);
+    expect(await password(CONN_B)).toBe(b1);
     const dep = (await get('Deployment', 'users-api', ENV))!;
     expect(dep.spec.template.metadata.annotations[ROTATION_ANNOTATION]).toBe('1');
+    expect(dep.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name).toBe(CONN_B);
+    // PostSync: no pod runs as a any more (envtest runs none), so a's password is retired.
+    expect(hookOutput).toContain(`retired the password of ${PW_A} (rotation 0 -> 1)`);
+    expect(await password(PW_A)).not.toBe(a0);
     expect(dep.spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
   }, 300_000);
 
@@ -397,8 +436,10 @@ describeEnvtest('an environment from git alone', () => {
     expect(left.sort()).toEqual([
       `PersistentVolumeClaim/data-volume-${MONGODB.resourceName}-0`,
       `PersistentVolumeClaim/logs-volume-${MONGODB.resourceName}-0`,
-      `Secret/${MONGODB.passwordSecret}`,
-    ]);
+      `Secret/${PW_A}`,
+      `Secret/${PW_B}`,
+      `Secret/${appUserPasswordSecret(BACKUP_USER)}`,
+    ].sort());
     expect(await exists({ kind: 'Namespace', name: ENV })).toBe(true);
     expect(log.length).toBeGreaterThan(5);
   }, 300_000);

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_NAME } from '../../apps/users-api/src/contract.ts';
 import { appUserRoleProblems, MONGODB_POD, mongoReplicaSetBase } from '../../scripts/lib/mongodb/replicaset.ts';
 import { validateMongoDBCommunity } from '../../scripts/lib/mongodb/schema.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret } from '../../scripts/lib/mongodb/users.ts';
 import { MONGODB } from '../../scripts/lib/spec.ts';
 import { DEV, only, PROD, renderOverlays, type K8sObject } from './fixtures.ts';
 
@@ -86,9 +87,12 @@ describe('the replica-set base and its environments, rendered by kubectl kustomi
     for (const objects of [rendered.base, ...rendered.byEnv.values()]) {
       const cr = only<Mdbc>(objects, 'MongoDBCommunity');
       expect(appUserRoleProblems(cr)).toEqual([]);
-      expect(cr.spec.users).toHaveLength(1);
-      expect(cr.spec.users[0]?.roles).toEqual([{ name: 'readWrite', db: MONGODB.appDb }]);
-      const roles = JSON.stringify(cr.spec.users.map((u) => u.roles));
+      // Two users that alternate on rotation (docs/mongodb.md), both with exactly readWrite on the application database.
+      // and the backup user with the built-in backup role only (scripts/lib/mongodb/backup.ts).
+      expect(cr.spec.users.map((u) => (u as { name?: string }).name)).toEqual(['users-api-a', 'users-api-b', 'users-backup']);
+      for (const u of cr.spec.users.slice(0, 2)) expect(u.roles).toEqual([{ name: 'readWrite', db: MONGODB.appDb }]);
+      expect(cr.spec.users[2]?.roles).toEqual([{ name: 'backup', db: 'admin' }]);
+      const roles = JSON.stringify(cr.spec.users.slice(0, 2).map((u) => u.roles));
       expect(roles).not.toMatch(/AnyDatabase|"admin"|root|clusterAdmin|userAdmin|dbOwner/);
     }
   });
@@ -103,9 +107,10 @@ describe('the replica-set base and its environments, rendered by kubectl kustomi
     for (const objects of [rendered.base, ...rendered.byEnv.values()]) {
       expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
       expect(objects.flatMap((o) => secretLookingValues(o))).toEqual([]);
-      const user = only<Mdbc>(objects, 'MongoDBCommunity').spec.users[0];
-      expect(user?.passwordSecretRef).toEqual({ name: MONGODB.passwordSecret, key: MONGODB.passwordKey });
-      expect(user?.connectionStringSecretName).toBe(MONGODB.connectionSecret);
+      const users = only<Mdbc>(objects, 'MongoDBCommunity').spec.users.slice(0, 2);
+      expect(users.map((u) => u.passwordSecretRef)).toEqual(APP_USERS.map((u) => ({ name: appUserPasswordSecret(u), key: MONGODB.passwordKey })));
+      expect(users.map((u) => u.connectionStringSecretName)).toEqual(APP_USERS.map(appUserConnectionSecret));
+      expect(users[0]?.connectionStringSecretName).toBe(MONGODB.connectionSecret);
     }
   });
 

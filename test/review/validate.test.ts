@@ -214,7 +214,8 @@ describe('validate: the Ingress exposes only the API\'s public paths', () => {
 describe('validate: MongoDB members', () => {
   const mdbc = (members: number, agentLimit = '256Mi') =>
     ns({
-      apiVersion: 'mongodbcommunity.mongodb.com/v1', kind: 'MongoDBCommunity', metadata: { name: 'users-db' },
+      // Backups are policy mongodb-backup's concern (test/mongodb/backup.test.ts): waived here as generate does without them.
+      apiVersion: 'mongodbcommunity.mongodb.com/v1', kind: 'MongoDBCommunity', metadata: { name: 'users-db', annotations: { 'policy.gitops.dev/waive-mongodb-backup': 'not what this test is about' } },
       spec: {
         type: 'ReplicaSet', members, version: '8.0.32', security: { authentication: { modes: ['SCRAM-SHA-256'] } },
         users: [{ name: 'users-api', db: 'admin', passwordSecretRef: { name: 'p' }, roles: [{ name: 'readWrite', db: 'users' }], scramCredentialsSecretName: 's' }],

@@ -24,7 +24,7 @@ import { buildOpenApiDocument } from './openapi.ts';
 import { HttpProblem, problemBody, sendProblem } from './problem.ts';
 import type { ProblemKind } from './problem.ts';
 import type { Readiness } from './readiness.ts';
-import { CLOSE_CONNECTION, hasBody, jsonBody } from './request-body.ts';
+import { CLOSE_CONNECTION, hasBody, jsonBody, lingerBeforeClose } from './request-body.ts';
 import { identityFieldErrors } from './identity.ts';
 import { OBJECT_ID_PATTERN, createUserValidators, fieldErrors } from './user-schema.ts';
 import type { UserPatch } from './user-schema.ts';
@@ -176,6 +176,9 @@ export function createApp(deps: AppDeps): Express {
     // Only POST and PATCH read a body; any other request that sends one gets its answer and the
     // connection closes, instead of Node draining a body nobody reads (possibly endless).
     if (req.method !== 'POST' && req.method !== 'PATCH' && hasBody(req) && req.headers['content-length'] !== '0') res.setHeader('Connection', 'close');
+    // A body still arriving when the connection closes (refused, too large, too slow) is read a little
+    // longer, so the client gets to read the answer (request-body.ts lingerBeforeClose).
+    if (hasBody(req)) lingerBeforeClose(req);
     // 'close' also fires when the client hangs up before the response is complete ('finish' does not);
     // those are recorded with nginx's 499 (client closed request) so they are visible, not lost.
     res.on('close', () => {

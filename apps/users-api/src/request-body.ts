@@ -1,6 +1,8 @@
 // Request bodies: JSON only. The original API's documented `curl -d '{...}'` sends
 // application/x-www-form-urlencoded, and it accepted that as JSON; we keep that: a form-typed body that
 // is a JSON document is parsed as JSON. Anything else that is not JSON is 415.
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpProblem } from './problem.ts';
 
@@ -64,6 +66,61 @@ export function hasBody(req: Request): boolean {
  * Node drains the rest of the body to reuse the connection (an endless chunked upload: forever).
  */
 export const CLOSE_CONNECTION = { Connection: 'close' } as const;
+
+/** How much of an unread body is read and thrown away after the answer, and for how long at most. */
+export const LINGER = { maxBytes: 1024 * 1024, maxMs: 5000 } as const;
+
+const LINGERING_REQUEST = Symbol('lingeringRequest');
+type LingeringSocket = Socket & { [LINGERING_REQUEST]?: IncomingMessage };
+
+/**
+ * Closing a connection whose request body is still arriving must not reset it before the client has
+ * read the answer. Node ends such a connection with `socket.destroySoon()` once the response is written
+ * (node _http_server.js resOnFinish), and closing a socket with unread data makes the kernel send a RST
+ * that discards the answer still unread at the client (a 413 seen as "connection reset": nodejs/node#21026,
+ * #64272). RFC 9112 §9.6 ("Tear-down") prescribes the staged close used here instead: half-close (our FIN
+ * after the answer), keep reading and discarding what the client still sends, up to `limits.maxBytes`,
+ * then stop reading but keep the socket until the client closes or `limits.maxMs` passes.
+ * Called for every request that carries a body; a completely read request closes as before.
+ */
+export function lingerBeforeClose(req: IncomingMessage, limits: { maxBytes: number; maxMs: number } = LINGER): void {
+  const socket = req.socket as LingeringSocket;
+  if (!(LINGERING_REQUEST in socket)) {
+    const destroySoon = socket.destroySoon.bind(socket);
+    socket.destroySoon = () => {
+      const pending = socket[LINGERING_REQUEST];
+      if (!pending || pending.complete || socket.destroyed) {
+        destroySoon();
+        return;
+      }
+      linger(socket, pending, limits);
+    };
+  }
+  socket[LINGERING_REQUEST] = req;
+}
+
+function linger(socket: Socket, req: IncomingMessage, limits: { maxBytes: number; maxMs: number }): void {
+  let discarded = 0;
+  const stop = (): void => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const timer = setTimeout(stop, limits.maxMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', stop);
+  socket.once('error', stop);
+  req.once('end', stop);
+  req.once('error', stop);
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    // Enough read: stop reading (the client's window closes; no reset while it reads the answer).
+    if (discarded >= limits.maxBytes) req.pause();
+  });
+  // Our FIN goes out after the answer; reading continues.
+  socket.end();
+  req.resume();
+}
 
 /**
  * Reads the raw body into req.body, then replaces it with its JSON value. Stops reading as soon as the

@@ -23,7 +23,7 @@ import {
   clusterNamespacesDir, envCluster, envsByCluster, IN_CLUSTER_NAME, namesClusters, namespacesAppName, onCluster, operatorAppName, platformProjectName,
 } from '../clusters/index.ts';
 import { mongoDBCommunitySchemaFile } from '../mongodb/schema.ts';
-import { mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
+import { mongoBackupParts, mongoBaseFiles, mongoBaseGenerators, mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
 import { monitoringObjects } from './monitoring.ts';
 import { ingressObject, INGRESS_FILE, overlayKustomization, resourcesPatch, RESOURCES_PATCH_FILE } from './overlay.ts';
 
@@ -64,7 +64,8 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   const mongoObjects = mongoBaseObjects(settings);
   const mongoFiles = mongoObjects.map((o) => [objectFileName(o), o] as const);
   for (const [file, obj] of mongoFiles) files[`${MONGODB_BASE_DIR}/${file}`] = yamlFile([MONGODB_LIB], obj);
-  files[`${MONGODB_BASE_DIR}/kustomization.yaml`] = yamlFile([MONGODB_LIB], kustomization(mongoFiles.map(([f]) => f).sort()));
+  files[`${MONGODB_BASE_DIR}/kustomization.yaml`] = yamlFile([MONGODB_LIB], { ...kustomization(mongoFiles.map(([f]) => f).sort()), configMapGenerator: mongoBaseGenerators() });
+  for (const [file, text] of Object.entries(mongoBaseFiles())) files[`${MONGODB_BASE_DIR}/${file}`] = text;
 
   // Overlays, their Applications and their projects. `argocdFiles` collects the objects the root syncs.
   const argocdObjects = new Map<string, object>();
@@ -79,8 +80,14 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
   const overlayParts = (env: EnvSpec, dir: string, sources: string[]): { files: Record<string, string>; objects: object[] } => {
     const out: Record<string, string> = {};
     const overlayObjects: object[] = [];
-    const patches = mongoPatches(env);
+    const backup = mongoBackupParts(settings, env);
+    const patches = [...mongoPatches(env), ...backup.patches];
     const kustomization = overlayKustomization(settings, env, patches) as { resources: string[] };
+    kustomization.resources.push(...Object.keys(backup.files).sort());
+    for (const [file, obj] of Object.entries(backup.files)) {
+      out[`${dir}/${file}`] = yamlFile(sources, obj);
+      overlayObjects.push(obj);
+    }
     if (dir === PREVIEW_TEMPLATE_DIR) kustomization.resources.push(...PREVIEW_TEMPLATE_RESOURCES);
     // Monitoring (monitoring.ts) on clusters with the Prometheus operator; previews report through Argo CD Notifications instead.
     const monitoring = dir === PREVIEW_TEMPLATE_DIR ? {} : monitoringObjects(settings, env);

@@ -3,8 +3,15 @@
 import { mongoOperatorApplication } from '../mongodb/operator.ts';
 import { mongoOverlayPatches, mongoReplicaSetBase, type OverlayPatch } from '../mongodb/replicaset.ts';
 import { RETRY } from './argocd.ts';
-import { passwordHookObjects, passwordRotationPatches } from '../secrets/hook.ts';
+import { readFileSync } from 'node:fs';
+import { PASSWORD_JOB_FILE, passwordHookObjects, passwordJobConfigMapGenerator, passwordRotationPatches, rotationOf } from '../secrets/hook.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
+import { isProtectedEnv } from '../env-rules.ts';
+import { BACKUP_POLICY, backupObjects, backupWaiver, resolveBackup } from '../mongodb/backup.ts';
+import { restoreObjects } from '../mongodb/restore.ts';
+import { MONGODB_COMMUNITY_GROUP, MONGODB_COMMUNITY_KIND } from '../mongodb/replicaset.ts';
+import { WAIVER_ANNOTATION_PREFIX } from '../validate/policies.ts';
+import { MONGODB } from '../spec.ts';
 
 export type { OverlayPatch };
 
@@ -22,4 +29,38 @@ export function mongoPatches(env: EnvSpec): OverlayPatch[] {
 export function mongoOperatorApp(settings: RepoSettings, watchNamespaces: string[], project: string): object {
   const app = mongoOperatorApplication(settings, watchNamespaces, project) as { spec: { syncPolicy: Record<string, unknown> } };
   return { ...app, spec: { ...app.spec, syncPolicy: { ...app.spec.syncPolicy, retry: RETRY } } };
+}
+
+/**
+ * Files of the replica-set base that are not objects: the password Jobs' program, copied byte for byte
+ * from scripts/lib/secrets/password-job.ts (Kustomize reads generator files only from inside the
+ * kustomization's directory), so `generate --check` fails when the copy and the tested module differ.
+ */
+export function mongoBaseFiles(): Record<string, string> {
+  return { [PASSWORD_JOB_FILE]: readFileSync(new URL(`../secrets/${PASSWORD_JOB_FILE}`, import.meta.url), 'utf8') };
+}
+
+/** The base's configMapGenerator: the program as a ConfigMap the Jobs mount. */
+export function mongoBaseGenerators(): object[] {
+  return [passwordJobConfigMapGenerator()];
+}
+
+/**
+ * The environment's backups (scripts/lib/mongodb/backup.ts): the CronJob and its PVC as overlay files
+ * when on; when off, the waiver of policy mongodb-backup on the MongoDBCommunity (validate's waiver
+ * mechanism), with the reason from env.yaml (protected) or "not a protected environment".
+ */
+export function mongoBackupParts(settings: RepoSettings, env: EnvSpec): { files: Record<string, object>; patches: OverlayPatch[] } {
+  const isProtected = isProtectedEnv(settings, env.name);
+  const backup = resolveBackup(env.mongodb.backup, { protected: isProtected, storageClass: env.mongodb.storage.className });
+  const waiver = backupWaiver(backup, isProtected);
+  const patches: OverlayPatch[] = waiver
+    ? [{
+        file: 'backup-waiver.yaml',
+        target: { group: MONGODB_COMMUNITY_GROUP, version: 'v1', kind: MONGODB_COMMUNITY_KIND, name: MONGODB.resourceName },
+        // JSON pointer: "/" in the annotation key is written "~1" (RFC 6901).
+        patch: [{ op: 'add', path: `/metadata/annotations/${`${WAIVER_ANNOTATION_PREFIX}${BACKUP_POLICY}`.replace(/~/g, '~0').replace(/\//g, '~1')}`, value: waiver }],
+      }]
+    : [];
+  return { files: { ...backupObjects(backup), ...restoreObjects(env, rotationOf(env)) }, patches };
 }

@@ -8,6 +8,7 @@ import { MONGODB, type ContainerResources, type EnvSpec } from '../spec.ts';
 import {
   MONGODB_DATABASE_SYNC_WAVE, MONGODB_ENV_DEFAULTS, MONGODB_OPERATOR_DEFAULTS, MONGODB_OPERATOR_POD_NAME,
 } from './operator.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, appUserScramSecret, BACKUP_USER } from './users.ts';
 
 export const MONGODB_COMMUNITY_GROUP = 'mongodbcommunity.mongodb.com';
 export const MONGODB_COMMUNITY_API_VERSION = `${MONGODB_COMMUNITY_GROUP}/v1`;
@@ -50,8 +51,6 @@ export const MONGODB_LOGS_VOLUME_SIZE = '1Gi';
 /** The overlay file that carries an environment's JSON 6902 patch of the MongoDBCommunity. */
 export const MONGODB_PATCH_FILE = 'mongodb-patch.yaml';
 
-/** SCRAM credentials Secret the operator writes (it appends "-scram-credentials"). */
-const SCRAM_SECRET_PREFIX = `${MONGODB.resourceName}-${MONGODB.appUser}`;
 
 const WAVE = { 'argocd.argoproj.io/sync-wave': MONGODB_DATABASE_SYNC_WAVE };
 const LABELS = {
@@ -85,20 +84,29 @@ export function mongoDBCommunity(): Record<string, unknown> {
       members: d.members,
       version: d.version,
       security: { authentication: { modes: ['SCRAM-SHA-256'] } },
-      users: [
+      // Two users alternate on rotation (scripts/lib/secrets/password-job.ts; docs/mongodb.md "Rotation without a failed request").
+      users: APP_USERS.map((user): Record<string, unknown> => ({
+        name: user,
+        db: MONGODB.authDb,
+        // Created in the cluster by the PreSync password hook (scripts/lib/secrets/hook.ts), never in git: only its name is here.
+        passwordSecretRef: { name: appUserPasswordSecret(user), key: MONGODB.passwordKey },
+        // Least privilege: the application's own database, nothing else (no *AnyDatabase, nothing on admin).
+        roles: [{ name: 'readWrite', db: MONGODB.appDb }],
+        scramCredentialsSecretName: appUserScramSecret(user),
+        // Same as the operator's default <resource>-<db>-<user>, stated so the API's secretKeyRef
+        // cannot silently point at a renamed Secret.
+        connectionStringSecretName: appUserConnectionSecret(user),
+      })).concat([
         {
-          name: MONGODB.appUser,
+          name: BACKUP_USER,
           db: MONGODB.authDb,
-          // Created in the cluster by the PreSync password hook (scripts/lib/secrets/hook.ts), never in git: only its name is here.
-          passwordSecretRef: { name: MONGODB.passwordSecret, key: MONGODB.passwordKey },
-          // Least privilege: the application's own database, nothing else (no *AnyDatabase, nothing on admin).
-          roles: [{ name: 'readWrite', db: MONGODB.appDb }],
-          scramCredentialsSecretName: SCRAM_SECRET_PREFIX,
-          // Same as the operator's default <resource>-<db>-<user>, stated so the API's secretKeyRef
-          // cannot silently point at a renamed Secret.
-          connectionStringSecretName: MONGODB.connectionSecret,
+          passwordSecretRef: { name: appUserPasswordSecret(BACKUP_USER), key: MONGODB.passwordKey },
+          // Least privilege for mongodump: the built-in `backup` role, nothing else (scripts/lib/mongodb/backup.ts).
+          roles: [{ name: 'backup', db: MONGODB.authDb }],
+          scramCredentialsSecretName: appUserScramSecret(BACKUP_USER),
+          connectionStringSecretName: appUserConnectionSecret(BACKUP_USER),
         },
-      ],
+      ]),
       additionalMongodConfig: { 'storage.wiredTiger.engineConfig.cacheSizeGB': wiredTigerCacheGB(d.resources.mongod) },
       statefulSet: {
         spec: {
@@ -293,23 +301,26 @@ export function mongoOverlayPatches(env: EnvSpec): OverlayPatch[] {
 }
 
 /**
- * Least-privilege check of the application user on a (rendered) MongoDBCommunity: exactly readWrite on
- * the application database. Used by tests on every environment and by `validate`.
+ * Least-privilege check of the users on a (rendered) MongoDBCommunity: the application users exactly
+ * readWrite on the application database, the backup user exactly the built-in `backup` role. Used by tests on every environment and by `validate`.
  */
 export function appUserRoleProblems(obj: unknown, file?: string): Problem[] {
   const problems: Problem[] = [];
   const users = (obj as { spec?: { users?: unknown } })?.spec?.users;
-  if (!Array.isArray(users)) return [{ file, path: '/spec/users', message: 'no users list', fix: `declare the ${MONGODB.appUser} user` }];
+  if (!Array.isArray(users)) return [{ file, path: '/spec/users', message: 'no users list', fix: `declare the users ${APP_USERS.join(', ')}` }];
   users.forEach((user: { name?: unknown; roles?: unknown }, i) => {
     const roles = Array.isArray(user?.roles) ? (user.roles as { name?: unknown; db?: unknown }[]) : [];
+    const isBackup = user?.name === BACKUP_USER;
     roles.forEach((role, j) => {
-      const ok = role?.name === 'readWrite' && role?.db === MONGODB.appDb;
+      const ok = isBackup ? role?.name === 'backup' && role?.db === MONGODB.authDb : role?.name === 'readWrite' && role?.db === MONGODB.appDb;
       if (!ok) {
         problems.push({
           file,
           path: `/spec/users/${i}/roles/${j}`,
-          message: `user "${String(user?.name)}" has role ${String(role?.name)} on ${String(role?.db)}; only readWrite on "${MONGODB.appDb}" is allowed`,
-          fix: `remove the role; the application user needs readWrite on "${MONGODB.appDb}" only`,
+          message: isBackup
+            ? `user "${String(user?.name)}" has role ${String(role?.name)} on ${String(role?.db)}; only the built-in backup role on "${MONGODB.authDb}" is allowed`
+            : `user "${String(user?.name)}" has role ${String(role?.name)} on ${String(role?.db)}; only readWrite on "${MONGODB.appDb}" is allowed`,
+          fix: isBackup ? `give the backup user exactly { name: backup, db: ${MONGODB.authDb} }` : `remove the role; the application user needs readWrite on "${MONGODB.appDb}" only`,
         });
       }
     });

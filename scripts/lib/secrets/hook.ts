@@ -1,9 +1,13 @@
-// The database password, declared in git and generated in the cluster: an Argo CD PreSync hook Job
-// in every environment's Application creates the Secret only when it is absent, replaces it when the
-// rotation counter in env.yaml (mongodb.passwordRotation) was raised, and, after a rotation, waits
-// until the operator has applied the new password (it then rewrites the connection-string Secret).
-// The value is made in the pod (crypto.randomBytes) and never printed; git holds only this program,
-// the counter and the Role below. Why this and not the External Secrets Operator: docs/environments.md.
+// The database passwords, declared in git and generated in the cluster, for two alternating application
+// users (users-api-a, users-api-b; docs/mongodb.md "Rotation without a failed request"). Two Argo CD hook
+// Jobs of every environment's Application run the program scripts/lib/secrets/password-job.ts (tested
+// code, shipped as a ConfigMap by Kustomize's configMapGenerator from a generated copy of that file) on
+// the pinned Node 24 base image, which exists before any build of the API:
+//   PreSync  `prepare`: creates both password Secrets when absent, gives the user of rotation N
+//            (env.yaml mongodb.passwordRotation) a fresh password, waits until the operator has applied it;
+//   PostSync `retire`:  once no API pod runs as the other user, replaces that user's password.
+// Values are made in the pod (crypto.randomBytes) and never printed; git holds only the program, the
+// counter and the Roles below. Why this and not the External Secrets Operator: docs/environments.md.
 //
 // Upstream facts relied on:
 // - PreSync hooks run before the manifests are applied, ordered by sync wave inside the phase;
@@ -22,24 +26,41 @@
 //   mongodb-community-operator/controllers/mongodb_users.go ensureUserResources /
 //   updateConnectionStringSecrets; replica_set_controller.go Reconcile). Equal `password` keys in
 //   both Secrets therefore mean the database user has the new password.
-import { APP_NAME, RUN_AS_GROUP, RUN_AS_USER } from '../../../apps/users-api/src/contract.ts';
+import { APP_NAME, CONTAINER_NAME, MONGODB_URI_ENV, RUN_AS_GROUP, RUN_AS_USER } from '../../../apps/users-api/src/contract.ts';
 import { MONGODB } from '../spec.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, BACKUP_USER } from '../mongodb/users.ts';
+import { activeIndex, ROTATION_ANNOTATION } from './password-job.ts';
 import { WAIVER_ANNOTATION_PREFIX } from '../validate/policies.ts';
 import type { EnvSpec, RepoSettings } from '../spec.ts';
 
-/** Name of the hook's ServiceAccount, Role, RoleBinding and Job. */
+/** Name of the PreSync hook's ServiceAccount, Role, RoleBinding and Job. */
 export const PASSWORD_HOOK_NAME = 'users-db-password';
-/** The container of the Job, addressed by the overlay's rotation patch. */
+/** Name of the PostSync hook's ServiceAccount, Role, RoleBinding and Job (retires the idle user's password). */
+export const PASSWORD_RETIRE_NAME = 'users-db-password-retire';
+/** The container of both Jobs, addressed by the overlay's rotation patches. */
 export const PASSWORD_HOOK_CONTAINER = 'password';
-/** Annotation on the password Secret (last counter applied) and on the API's pod template (rolls it). */
-export const ROTATION_ANNOTATION = 'gitops-users.example.com/password-rotation';
-/** How long a rotation waits for the operator before the hook, and so the sync, fails (then retried). */
+export { ROTATION_ANNOTATION };
+/** How long a hook waits (for the operator, or for the rollout) before it fails, and so the sync (then retried). */
 export const OPERATOR_WAIT_SECONDS = 600;
+/** The ConfigMap (configMapGenerator, hash-suffixed) holding password-job.ts, and the file's name in it. */
+export const PASSWORD_JOB_CONFIGMAP = 'users-db-password-job';
+export const PASSWORD_JOB_FILE = 'password-job.ts';
+/** Its key in the ConfigMap and its name in the Job's container (a key without "password" in it: validate's no-secrets-in-git reads key names). */
+export const PASSWORD_JOB_KEY = 'job.ts';
+const PROGRAM_DIR = '/opt/password-job';
 
-const HOOK = {
-  'argocd.argoproj.io/hook': 'PreSync',
-  'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation,HookSucceeded',
-};
+/**
+ * The image both Jobs run: the Dockerfile's own Node 24 base (ARG NODE_IMAGE), by tag and digest, so
+ * nothing new is trusted and it exists before the API image of any commit. test/lifecycle/password-job.test.ts
+ * checks it equals the Dockerfile's; bump both together.
+ */
+export const PASSWORD_JOB_IMAGE = 'node:24.21.0-alpine3.23@sha256:9ec4a2e289874ed0d722e1772ec2de45d2801541db8612f3638b26f128c69ac2';
+
+const hookAnnotations = (phase: 'PreSync' | 'PostSync' | 'PreSync,PostSync', wave: string, deletePolicy = 'BeforeHookCreation,HookSucceeded') => ({
+  'argocd.argoproj.io/hook': phase,
+  'argocd.argoproj.io/hook-delete-policy': deletePolicy,
+  'argocd.argoproj.io/sync-wave': wave,
+});
 const LABELS = {
   'app.kubernetes.io/name': PASSWORD_HOOK_NAME,
   'app.kubernetes.io/component': 'database-password',
@@ -48,121 +69,80 @@ const LABELS = {
 
 export const rotationOf = (env: Pick<EnvSpec, 'mongodb'>): number => env.mongodb.passwordRotation ?? 0;
 
-/**
- * The program the Job runs (`node -e`, CommonJS, Node's standard library only), in the API's own
- * image so no other image is trusted. It talks to the API server with the pod's ServiceAccount token.
- * SA_DIR, KUBERNETES_SERVICE_HOST/PORT are the in-cluster defaults; tests point them at envtest.
- */
-export const PASSWORD_HOOK_PROGRAM = `'use strict';
-const fs = require('node:fs');
-const https = require('node:https');
-const crypto = require('node:crypto');
-const e = process.env;
-const dir = e.SA_DIR || '/var/run/secrets/kubernetes.io/serviceaccount';
-const token = fs.readFileSync(dir + '/token', 'utf8').trim();
-const ca = fs.readFileSync(dir + '/ca.crt');
-const ns = fs.readFileSync(dir + '/namespace', 'utf8').trim();
-const [name, key, conn, rotation] = [e.PASSWORD_SECRET_NAME, e.PASSWORD_KEY_NAME, e.CONNECTION_SECRET_NAME, e.ROTATION];
-const ann = ${JSON.stringify(ROTATION_ANNOTATION)};
-const waitMs = Number(e.WAIT_SECONDS || '600') * 1000;
-const pollMs = Number(e.POLL_MS || '5000');
-const base = '/api/v1/namespaces/' + ns + '/secrets';
-function call(method, path, body, type) {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = https.request({ host: e.KUBERNETES_SERVICE_HOST, port: e.KUBERNETES_SERVICE_PORT, path, method, ca,
-      headers: { authorization: 'Bearer ' + token, accept: 'application/json', ...(data ? { 'content-type': type || 'application/json' } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c) => (text += c)).on('end', () => {
-        let json; try { json = JSON.parse(text); } catch { json = {}; }
-        resolve({ status: res.statusCode, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-function fail(what, r) { throw new Error(what + ': HTTP ' + r.status + ' ' + (r.json.message || '')); }
-const fresh = () => Buffer.from(crypto.randomBytes(32).toString('base64url')).toString('base64');
-async function main() {
-  let s = await call('GET', base + '/' + name);
-  if (s.status === 404) {
-    const c = await call('POST', base, { apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-      metadata: { name, labels: ${JSON.stringify(LABELS)}, annotations: { [ann]: rotation } }, data: { [key]: fresh() } });
-    if (c.status === 201) { console.log('created ' + ns + '/' + name + ' (rotation ' + rotation + ')'); return; }
-    if (c.status !== 409) fail('create ' + name, c);
-    s = await call('GET', base + '/' + name);
-  }
-  if (s.status !== 200) fail('read ' + name, s);
-  const applied = (s.json.metadata.annotations || {})[ann] || '0';
-  if (applied !== rotation) {
-    const p = await call('PATCH', base + '/' + name, { metadata: { resourceVersion: s.json.metadata.resourceVersion, annotations: { [ann]: rotation } },
-      data: { [key]: fresh() } }, 'application/merge-patch+json');
-    if (p.status !== 200) fail('rotate ' + name, p);
-    s = p;
-    console.log('replaced the password in ' + ns + '/' + name + ' (rotation ' + applied + ' -> ' + rotation + ')');
-  } else {
-    console.log(ns + '/' + name + ' is at rotation ' + rotation + ': unchanged');
-  }
-  const want = (s.json.data || {})[key];
-  for (const start = Date.now(); ; ) {
-    const c = await call('GET', base + '/' + conn);
-    if (c.status === 404) { console.log(conn + ' does not exist yet: the operator writes it once the database is up'); return; }
-    if (c.status !== 200) fail('read ' + conn, c);
-    if ((c.json.data || {}).password === want) { console.log('the operator has applied the password (' + conn + ' is current)'); return; }
-    if (Date.now() - start >= waitMs) throw new Error('the operator has not applied the new password to ' + conn + ' after ' + waitMs / 1000 + ' s; see kubectl describe mongodbcommunity -n ' + ns);
-    console.log('waiting for the operator to apply the new password to ' + conn);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
-main().catch((err) => { console.error(String(err && err.message || err)); process.exit(1); });
-`;
+const PASSWORD_SECRETS = APP_USERS.map(appUserPasswordSecret);
+const CONNECTION_SECRETS = APP_USERS.map(appUserConnectionSecret);
+const BACKUP_PASSWORD_SECRET = appUserPasswordSecret(BACKUP_USER);
 
-/** The hook's RBAC: the Role is the whole of what the Job may do (see the header for why `create` is unnamed). */
-export function passwordHookRbac(): object[] {
-  const wave = (w: string) => ({ ...HOOK, 'argocd.argoproj.io/sync-wave': w });
-  const metadata = { name: PASSWORD_HOOK_NAME, labels: LABELS, annotations: wave('-1') };
+function rbac(name: string, phase: 'PreSync' | 'PostSync', rules: object[]): object[] {
+  const metadata = { name, labels: LABELS, annotations: hookAnnotations(phase, '-1') };
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata, automountServiceAccountToken: false },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata,
-      rules: [
-        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-        { apiGroups: [''], resources: ['secrets'], resourceNames: [MONGODB.passwordSecret], verbs: ['get', 'patch'] },
-        { apiGroups: [''], resources: ['secrets'], resourceNames: [MONGODB.connectionSecret], verbs: ['get'] },
-      ],
-    },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata, rules },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
       metadata,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: PASSWORD_HOOK_NAME },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       // Kustomize's namespace transformer rewrites this to the environment's namespace.
-      subjects: [{ kind: 'ServiceAccount', name: PASSWORD_HOOK_NAME, namespace: 'default' }],
+      subjects: [{ kind: 'ServiceAccount', name, namespace: 'default' }],
     },
   ];
 }
 
-/** The Job; `settings.image` without a tag so the overlay's `images:` entry pins the environment's tag. */
-export function passwordHookJob(settings: RepoSettings): object {
-  const env = {
-    PASSWORD_SECRET_NAME: MONGODB.passwordSecret,
-    PASSWORD_KEY_NAME: MONGODB.passwordKey,
-    CONNECTION_SECRET_NAME: MONGODB.connectionSecret,
+/** The PreSync hook's RBAC: the Role is the whole of what `prepare` may do (see the header for why `create` is unnamed). */
+export function passwordHookRbac(): object[] {
+  return rbac(PASSWORD_HOOK_NAME, 'PreSync', [
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: PASSWORD_SECRETS, verbs: ['get', 'patch'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [...CONNECTION_SECRETS, BACKUP_PASSWORD_SECRET], verbs: ['get'] },
+  ]);
+}
+
+/** The PostSync hook's RBAC: read and replace the two password Secrets by name, list pods (to see the rollout end); no create. */
+export function passwordRetireRbac(): object[] {
+  return rbac(PASSWORD_RETIRE_NAME, 'PostSync', [
+    { apiGroups: [''], resources: ['secrets'], resourceNames: PASSWORD_SECRETS, verbs: ['get', 'patch'] },
+    // list cannot be narrowed by resourceNames to a label selector; the Role gives nothing else on pods.
+    { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+  ]);
+}
+
+/** The configMapGenerator entry of the replica-set base: the program as a hook of both phases, created before the Jobs. */
+export function passwordJobConfigMapGenerator(): object {
+  return {
+    name: PASSWORD_JOB_CONFIGMAP,
+    files: [`${PASSWORD_JOB_KEY}=${PASSWORD_JOB_FILE}`],
+    options: {
+      labels: LABELS,
+      // "Multiple hooks can be specified as a comma separated list" (argoproj/argo-cd@v3.5.1:docs/user-guide/sync-waves.md):
+      // there for both Jobs. HookSucceeded deletes it once the whole operation has succeeded (gitops-engine
+      // pkg/sync/sync_context.go Sync: hooksPendingDeletionSuccessful are deleted when no task remains), so
+      // nothing of the hooks stays in the namespace between syncs.
+      annotations: hookAnnotations('PreSync,PostSync', '-1'),
+    },
+  };
+}
+
+function job(name: string, phase: 'PreSync' | 'PostSync', mode: 'prepare' | 'retire'): object {
+  const env: Record<string, string> = {
     ROTATION: '0',
+    // Names, comma-separated (the _NAME suffix: names of Secrets, not values; validate's no-secrets-in-git).
+    PASSWORD_SECRET_NAME: PASSWORD_SECRETS.join(','),
+    PASSWORD_KEY_NAME: MONGODB.passwordKey,
+    ...(mode === 'prepare' ? { OTHER_PASSWORD_SECRET_NAME: BACKUP_PASSWORD_SECRET } : {}),
+    CONNECTION_SECRET_NAME: CONNECTION_SECRETS.join(','),
+    API_SELECTOR: `app.kubernetes.io/name=${APP_NAME}`,
     WAIT_SECONDS: String(OPERATOR_WAIT_SECONDS),
+    LABELS: JSON.stringify(LABELS),
   };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: PASSWORD_HOOK_NAME,
+      name,
       labels: LABELS,
       annotations: {
-        ...HOOK,
-        'argocd.argoproj.io/sync-wave': '0',
+        ...hookAnnotations(phase, '0'),
         [`${WAIVER_ANNOTATION_PREFIX}probes`]: 'a run-to-completion hook: it serves no traffic (readiness) and activeDeadlineSeconds ends a hung run (liveness)',
       },
     },
@@ -172,19 +152,21 @@ export function passwordHookJob(settings: RepoSettings): object {
       template: {
         metadata: { labels: LABELS },
         spec: {
-          serviceAccountName: PASSWORD_HOOK_NAME,
+          serviceAccountName: name,
           // The ServiceAccount opts out; this pod is the one that needs its token.
           automountServiceAccountToken: true,
           enableServiceLinks: false,
           restartPolicy: 'Never',
           securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_USER, runAsGroup: RUN_AS_GROUP, seccompProfile: { type: 'RuntimeDefault' } },
+          volumes: [{ name: 'program', configMap: { name: PASSWORD_JOB_CONFIGMAP } }],
           containers: [
             {
               name: PASSWORD_HOOK_CONTAINER,
-              image: settings.image,
+              image: PASSWORD_JOB_IMAGE,
               imagePullPolicy: 'IfNotPresent',
-              command: ['node', '-e', PASSWORD_HOOK_PROGRAM],
-              env: Object.entries(env).map(([name, value]) => ({ name, value })),
+              command: ['node', `${PROGRAM_DIR}/${PASSWORD_JOB_KEY}`, mode],
+              env: Object.entries(env).map(([n, value]) => ({ name: n, value })),
+              volumeMounts: [{ name: 'program', mountPath: PROGRAM_DIR, readOnly: true }],
               resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '96Mi' } },
               securityContext: {
                 allowPrivilegeEscalation: false,
@@ -201,16 +183,27 @@ export function passwordHookJob(settings: RepoSettings): object {
   };
 }
 
-export function passwordHookObjects(settings: RepoSettings): object[] {
-  return [...passwordHookRbac(), passwordHookJob(settings)];
+/** The PreSync Job (`prepare`). */
+export function passwordHookJob(_settings?: RepoSettings): object {
+  return job(PASSWORD_HOOK_NAME, 'PreSync', 'prepare');
+}
+
+/** The PostSync Job (`retire`). */
+export function passwordRetireJob(): object {
+  return job(PASSWORD_RETIRE_NAME, 'PostSync', 'retire');
+}
+
+export function passwordHookObjects(_settings?: RepoSettings): object[] {
+  return [...passwordHookRbac(), passwordHookJob(), ...passwordRetireRbac(), passwordRetireJob()];
 }
 
 /**
- * The environment's rotation, as two strategic-merge patches: the counter into the Job's ROTATION,
- * and onto the API's pod template, so the commit that raises it also rolls the API (after the
- * PreSync hook, i.e. after the operator has applied the new password). The Deployment's change is also
- * what makes the Application OutOfSync and so starts an automated sync: hooks do not count in the sync
- * status (argoproj/argo-cd@v3.5.1:controller/state.go).
+ * The environment's rotation, as strategic-merge patches: the counter into both Jobs' ROTATION, and
+ * onto the API's pod template together with the active user's connection-string Secret, so the commit
+ * that raises it also rolls the API onto the other user (after the PreSync hook, i.e. after the operator
+ * has applied that user's new password). The Deployment's change is also what makes the Application
+ * OutOfSync and so starts an automated sync: hooks do not count in the sync status
+ * (argoproj/argo-cd@v3.5.1:controller/state.go).
  */
 export function passwordRotationPatches(env: Pick<EnvSpec, 'mongodb'>): Array<{ file: string; patch: object; target: { group: string; version: string; kind: string; name: string } }> {
   const n = String(rotationOf(env));
@@ -226,13 +219,35 @@ export function passwordRotationPatches(env: Pick<EnvSpec, 'mongodb'>): Array<{ 
       },
     },
     {
+      file: 'password-retire-job.yaml',
+      target: { group: 'batch', version: 'v1', kind: 'Job', name: PASSWORD_RETIRE_NAME },
+      patch: {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: PASSWORD_RETIRE_NAME },
+        spec: { template: { spec: { containers: [{ name: PASSWORD_HOOK_CONTAINER, env: [{ name: 'ROTATION', value: n }] }] } } },
+      },
+    },
+    {
       file: 'password-rotation-api.yaml',
       target: { group: 'apps', version: 'v1', kind: 'Deployment', name: APP_NAME },
       patch: {
         apiVersion: 'apps/v1',
         kind: 'Deployment',
         metadata: { name: APP_NAME },
-        spec: { template: { metadata: { annotations: { [ROTATION_ANNOTATION]: n } } } },
+        spec: {
+          template: {
+            metadata: { annotations: { [ROTATION_ANNOTATION]: n } },
+            spec: {
+              containers: [
+                {
+                  name: CONTAINER_NAME,
+                  env: [{ name: MONGODB_URI_ENV, valueFrom: { secretKeyRef: { name: CONNECTION_SECRETS[activeIndex(rotationOf(env))], key: MONGODB.connectionKey } } }],
+                },
+              ],
+            },
+          },
+        },
       },
     },
   ];

@@ -1,9 +1,9 @@
 // rotate-db-password <env>: a rotation is a commit. It raises `mongodb.passwordRotation` in
 // overlays/<env>/env.yaml (comments kept) and regenerates; the counter reaches the environment's
-// PreSync password hook (ROTATION) and the API's pod template (an annotation). When Argo CD syncs that
-// commit, the hook replaces the password, waits until the operator has applied it (the operator
-// rewrites the connection-string Secret only then), and the API then rolls with the new connection
-// string (scripts/lib/secrets/hook.ts; docs/cluster.md "Rotate the database password"). No command
+// password Jobs (ROTATION) and the API's pod template (an annotation and the active user's connection
+// Secret). When Argo CD syncs that commit, the PreSync Job gives the idle user a fresh password and waits
+// until the operator has applied it, the API rolls onto that user, and the PostSync Job retires the old
+// user's password (scripts/lib/secrets/hook.ts; docs/mongodb.md "Rotation without a failed request"). No command
 // runs against the cluster and the password never leaves it.
 import { applyEnvEdit } from '../env-edit.ts';
 import type { EnvEditResult } from '../env-edit.ts';

@@ -272,6 +272,19 @@ export const POLICIES: readonly Policy[] = [
     },
   },
   {
+    id: 'mongodb-backup',
+    reason: 'a replica set protects against a lost member, not against a bad migration, a wrong delete or a deleted volume',
+    fix: 'turn backups on in env.yaml (mongodb.backup; docs/mongodb.md "Backups"), or for a protected environment state why not in mongodb.backup.waiver',
+    check: (objects) => {
+      // The CronJob generated from env.yaml mongodb.backup (scripts/lib/mongodb/backup.ts) carries this component label.
+      const hasBackup = objects.some((o) => o.id.kind === 'CronJob' && obj(obj(o.object.metadata).labels)['app.kubernetes.io/component'] === 'database-backup');
+      if (hasBackup) return [];
+      return objects
+        .filter((o) => o.id.kind === MONGODB_COMMUNITY_KIND)
+        .map((o) => ({ policy: 'mongodb-backup', id: o.id, path: '/metadata', message: `no backup CronJob backs up ${o.id.name}` }));
+    },
+  },
+  {
     id: 'ingress-public-paths',
     reason: 'probes and /metrics tell an outsider about the pods; only the API\'s public paths belong on the Ingress',
     fix: `route only ${PUBLIC_PATHS.map((p) => `${p.path} (${p.match})`).join(' and ')} to ${APP_NAME} (apps/users-api/src/contract.ts PUBLIC_PATHS)`,

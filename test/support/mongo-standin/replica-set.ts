@@ -72,6 +72,10 @@ export interface MongoStandInReplicaSet {
   resume(): Promise<void>;
   /** A new, empty replica set behind the same hosts (a restore, a rebuilt set): data gone, sockets cut. */
   replaceWithEmptySet(): Promise<void>;
+  /** (stand-in) The operator has applied a new password for a user (scram.ts setPassword). */
+  setUserPassword(user: StandInUser, password: string): void;
+  /** The connection string the operator writes for `user` with `password` (MongoAuthUserURI). */
+  uriFor(user: StandInUser, password: string): string;
   stop(): Promise<void>;
 }
 
@@ -193,6 +197,10 @@ export async function startMongoStandInReplicaSet(options: ReplicaSetOptions = {
       retryableWrites.clear();
       for (const [index, member] of members.entries()) if (alive[index]) await member.listen();
     },
+    setUserPassword(user, password) {
+      authority.setPassword(user.db, user.username, password);
+    },
+    uriFor: (u, password) => operatorConnectionString({ username: u.username, password, database: u.db, resourceName: setName, hosts }),
     stop: () =>
       (stopping ??= (async () => {
         clearTimeout(election);

@@ -61,7 +61,7 @@ export class ScramAuthority {
   readonly #credentials = new Map<string, Credential>();
 
   constructor(users: StandInUser[]) {
-    this.#users = users;
+    this.#users = users.map((user) => ({ ...user }));
   }
 
   get enabled(): boolean {
@@ -72,6 +72,18 @@ export class ScramAuthority {
   supportedMechanisms(dbUser: unknown): string[] | undefined {
     if (typeof dbUser !== 'string') return undefined;
     return this.#find(dbUser.slice(0, dbUser.indexOf('.')), dbUser.slice(dbUser.indexOf('.') + 1)) ? [SCRAM_MECHANISM] : undefined;
+  }
+
+  /**
+   * Stand-in for what MCK's agents do when a user's password Secret changes (new SCRAM credentials in
+   * the automation config, applied by each member): later authentications need the new password;
+   * connections already authenticated stay so, as with mongod's updateUser. Only for a known user.
+   */
+  setPassword(db: string, username: string, password: string): void {
+    const index = this.#users.findIndex((user) => user.db === db && user.username === username);
+    if (index < 0) throw new Error(`stand-in: no user ${db}.${username}`);
+    this.#users[index] = { ...this.#users[index]!, password };
+    this.#credentials.delete(`${db}.${username}`);
   }
 
   #find(db: string, username: string): StandInUser | undefined {

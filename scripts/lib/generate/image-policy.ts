@@ -215,6 +215,26 @@ export function imagePolicyChartKinds(): { cluster: GroupKind[]; namespaced: Gro
 }
 
 /**
+ * For the sync plan (scripts/lib/plan), what the unrendered Kyverno chart source contributes that the
+ * policy source depends on — READ from the chart at the pinned tag, not rendered (no Helm, no chart source
+ * here): the CustomResourceDefinition of each kyverno.io kind the policy files use (the crds subchart,
+ * kyverno/kyverno@v1.19.0:charts/kyverno/charts/crds/templates/kyverno.io/; name <plural>.kyverno.io as in
+ * config/crds/kyverno/kyverno.io_clusterpolicies.yaml) and the admission controller's Deployment
+ * (charts/kyverno/templates/admission-controller/deployment.yaml, "kyverno-admission-controller").
+ */
+export function imagePolicyChartObjects(policyObjects: readonly object[]): Array<Record<string, unknown>> {
+  const plural: Record<string, string> = { ClusterPolicy: 'clusterpolicies', Policy: 'policies' };
+  const kinds = [...new Set(policyObjects.map((o) => o as { apiVersion?: string; kind?: string }).filter((o) => (o.apiVersion ?? '').startsWith('kyverno.io/')).map((o) => o.kind ?? ''))].sort();
+  return [
+    ...kinds.map((kind) => ({
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${plural[kind] ?? `${kind.toLowerCase()}s`}.kyverno.io` },
+      spec: { group: 'kyverno.io', names: { kind, plural: plural[kind] ?? `${kind.toLowerCase()}s` }, scope: kind === 'ClusterPolicy' ? 'Cluster' : 'Namespaced', versions: [{ name: 'v1', served: true, storage: true }] },
+    })),
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `${KYVERNO.releaseName}-admission-controller`, namespace: KYVERNO.namespace } },
+  ];
+}
+
+/**
  * For `validate`'s project check (argocd-project): what the image-policy Application needs from its
  * project, or undefined when `spec` is not that Application (the only multi-source one). The policy
  * directory's objects are read from the committed files, so a hand-added object there shows up.

@@ -16,6 +16,7 @@
 //   argo-cd@v3.5.1:resource_customizations/apiextensions.k8s.io/CustomResourceDefinition/health.lua (Established);
 //   MongoDBCommunity by platform/mongodb's health check (phase Running); a child Application by
 //   argocd/health/application.lua (the child's own health, Progressing while its operation runs).
+import { PASSWORD_JOB_SECRET_ENVS } from '../secrets/hook.ts';
 import { groupOf, isClusterScoped } from '../generate/argocd.ts';
 import { admissionRefusals, type Refusal } from '../validate/admission.ts';
 import type { RepoApplication, RepoApplications } from '../validate/applications.ts';
@@ -314,7 +315,11 @@ export function mongoDBCommunityNeeds(o: Obj): Need[] {
 export function jobWrites(o: Obj): string[] {
   if (str(o.kind) !== 'Job') return [];
   const pod = podSpecOf(o) ?? {};
-  return asArr(pod.containers).map(asObj).flatMap((c) => asArr(c.env).map(asObj).filter((e) => e.name === 'PASSWORD_SECRET_NAME' && typeof e.value === 'string').map((e) => str(e.value)));
+  // The password Job's env names the Secrets it creates, comma-separated (scripts/lib/secrets/hook.ts).
+  const names: readonly string[] = PASSWORD_JOB_SECRET_ENVS;
+  return asArr(pod.containers).map(asObj).flatMap((c) => asArr(c.env).map(asObj)
+    .filter((e) => names.includes(str(e.name)) && typeof e.value === 'string')
+    .flatMap((e) => str(e.value).split(',').map((n) => n.trim()).filter((n) => n !== '')));
 }
 
 // ---- the whole first sync -----------------------------------------------------------------------------
@@ -355,7 +360,7 @@ export function planFirstSync(repo: RepoApplications, options: PlanOptions = {})
   const crdScopes = new Map<string, boolean>();
   for (const o of allObjects) if (o.kind === 'CustomResourceDefinition') crdScopes.set(crdKey(o) ?? '', str(asObj(o.spec).scope) !== 'Cluster');
   const namespaced = (g: string, k: string): boolean => crdScopes.get(`${g}/${k}`) ?? !isClusterScoped({ group: g, kind: k });
-  const wanted = (a: RepoApplication): boolean => !options.envs || a.source === 'operator' || a.source === 'namespaces' || (a.env !== undefined && options.envs.includes(a.env));
+  const wanted = (a: RepoApplication): boolean => !options.envs || a.source === 'operator' || a.source === 'image-policy' || a.source === 'namespaces' || (a.env !== undefined && options.envs.includes(a.env));
 
   const refuse = (a: RepoApplication, objects: readonly Obj[]): void => {
     for (const r of admissionRefusals({ app: a.app, objects, projects: repo.projects, clusters: repo.clusters }) as Refusal[]) {

@@ -123,6 +123,12 @@ export function passwordJobConfigMapGenerator(): object {
   };
 }
 
+/**
+ * The env vars naming the Secrets a password Job creates when absent (comma-separated names): the sync
+ * plan (scripts/lib/plan) reads them to know which Secrets exist after the PreSync hook.
+ */
+export const PASSWORD_JOB_SECRET_ENVS = ['PASSWORD_SECRET_NAME', 'OTHER_PASSWORD_SECRET_NAME'] as const;
+
 function job(name: string, phase: 'PreSync' | 'PostSync', mode: 'prepare' | 'retire'): object {
   const env: Record<string, string> = {
     ROTATION: '0',

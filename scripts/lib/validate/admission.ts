@@ -299,9 +299,13 @@ export function admissionRefusals(input: AdmissionInput, namespaced = namespaced
   if (!project) {
     return [{ app: appName, project: projectName, rule: 'project', object: '', message: `application references project ${projectName} which does not exist`, fix: `create AppProject ${projectName} (zx scripts/generate.ts) or name an existing project` }];
   }
-  const repo = str(asObj(spec.source).repoURL);
-  if (!isSourcePermitted(project, repo)) {
-    out.push({ app: appName, project: projectName, rule: 'source', object: '', message: `application repo ${repo} is not permitted in project '${projectName}'`, fix: `add ${repo} to spec.sourceRepos of AppProject ${projectName}` });
+  // One source, or each of `sources` (argo-cd@v3.5.1 util/argo/argo.go ValidatePermissions: HasMultipleSources
+  // checks every source's repoURL with IsSourcePermitted, the same message).
+  const sources = Array.isArray(spec.sources) && spec.sources.length > 0 ? spec.sources.map(asObj) : [asObj(spec.source)];
+  for (const repo of sources.map((x) => str(x.repoURL))) {
+    if (!isSourcePermitted(project, repo)) {
+      out.push({ app: appName, project: projectName, rule: 'source', object: '', message: `application repo ${repo} is not permitted in project '${projectName}'`, fix: `add ${repo} to spec.sourceRepos of AppProject ${projectName}` });
+    }
   }
   const dest = asObj(spec.destination);
   const cluster = destinationCluster(dest, clusters);

@@ -2,8 +2,11 @@
 // under argocd/ its directory.include lists), a cluster's namespaces Application, each environment's overlay,
 // the preview ApplicationSet (as the committed sample pr-123) and the operator's Helm chart (rendered from the
 // upstream chart source by scripts/lib/render/helm.ts). Shared by validate's admission pass and the sync plan.
-import { resolve } from 'node:path';
-import { ARGOCD_DIR, OVERLAYS_DIR } from '../layout.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { imagePolicyChartObjects, KYVERNO } from '../generate/image-policy.ts';
+import { parseYamlStream } from '../yaml.ts';
+import { ARGOCD_DIR, IMAGE_POLICY_DIR, OVERLAYS_DIR } from '../layout.ts';
 import { PREVIEW_SAMPLE_NUMBER, PREVIEW_TEMPLATE_DIR, previewName } from '../generate/previews.ts';
 import { knownClusters } from '../clusters/index.ts';
 import { MONGODB_OPERATOR_POD_NAME, operatorChartKinds, operatorChartSource, renderOperatorApplication } from '../mongodb/operator.ts';
@@ -19,7 +22,7 @@ type Obj = Record<string, unknown>;
 const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-export type AppSourceKind = 'root' | 'namespaces' | 'environment' | 'preview' | 'operator' | 'unknown';
+export type AppSourceKind = 'root' | 'namespaces' | 'environment' | 'preview' | 'operator' | 'image-policy' | 'unknown';
 
 export interface RepoApplication {
   /** The file under argocd/ that holds it (argocd/root.yaml for the root). */
@@ -92,6 +95,15 @@ export function repositoryApplications(root: string, rendered: ReadonlyMap<strin
     }
   }
   for (const { file, app } of all) {
+    // Kyverno and the image signature policy (generate/image-policy.ts), the one multi-source Application:
+    // the policy files as committed, and what the unrendered chart gives them (its CRDs, its Deployment).
+    const sources = asArr(asObj(app.spec).sources).map(asObj);
+    if (sources.some((x) => x.chart === KYVERNO.chart && x.repoURL === KYVERNO.chartRepo)) {
+      const dir = join(root, IMAGE_POLICY_DIR);
+      const policy = existsSync(dir) ? readdirSync(dir).sort().flatMap((x) => parseYamlStream(readFileSync(join(dir, x), 'utf8')) as Obj[]) : [];
+      apps.push({ file, app, source: 'image-policy', objects: [...imagePolicyChartObjects(policy), ...policy], note: `chart ${KYVERNO.chart} ${KYVERNO.version} not rendered here: its CRDs and Deployment read from the chart's templates (scripts/lib/generate/image-policy.ts)` });
+      continue;
+    }
     const source = asObj(asObj(app.spec).source);
     const path = String(source.path ?? '');
     if (typeof source.chart === 'string') {

@@ -23,6 +23,7 @@ const RUNS: Record<string, { args: string[]; inside: RegExp }> = {
   'promote.ts': { args: ['qa-none', 'staging'], inside: /unknown environment "qa-none"; known: dev, prod, staging/ },
   'release-tags.ts': { args: ['--ref', 'refs/tags/v1.4.2', '--sha', SHA, '--source', 'https://github.com/example-org/gitops-users', '--format', 'text'], inside: /:v1\.4\.2/ },
   'render.ts': { args: ['dev'], inside: /# environment: dev[\s\S]*kind: Deployment/ },
+  'restore.ts': { args: ['qa-none', '--from', 'users-20261204T030000Z.archive.gz'], inside: /unknown environment "qa-none"; known: dev, prod, staging/ },
   'rotate-db-password.ts': { args: ['qa-none'], inside: /unknown environment "qa-none"; known: dev, prod, staging/ },
   'scan-secrets.ts': { args: [], inside: /./ },
   'status.ts': { args: ['--history', 'dev'], inside: /dev/ },

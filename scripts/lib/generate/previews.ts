@@ -55,8 +55,10 @@ export const PREVIEW_TEMPLATE_RESOURCES: readonly string[] = [PREVIEW_QUOTA_FILE
 
 /** The template environment's spec as every preview runs it: one API pod, one member, synced automatically. */
 export function previewEnvSpec(template: EnvSpec, previews: PreviewSettings): EnvSpec {
+  // A preview runs its pull request's build (the ApplicationSet sets the image): never the template's digest.
+  const { digest: _templateDigest, ...rest } = template;
   return {
-    ...template,
+    ...rest,
     name: PREVIEW_PLACEHOLDER,
     namespace: PREVIEW_PLACEHOLDER,
     replicas: 1,

@@ -104,7 +104,7 @@ function outFile(path: string): string {
 await runCli(spec, import.meta.url, async ({ values }, io) => {
   const format = (values.format ?? 'text') as DiffFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
-  const root = findRepoRoot();
+  const root = findRepoRoot(process.cwd(), { plainKustomize: true });
   if (values.live !== undefined && (values.base !== undefined || values.head !== undefined)) {
     throw new UsageError('--live compares the working tree with the cluster; it cannot be combined with --base or --head');
   }

@@ -33,7 +33,7 @@ const spec: CliSpec<typeof options> = {
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
   const [{ canonicalText, renderEnvironments }, { checkRepositoryCached, rememberedCheck }] = await Promise.all([import('./lib/render/render.ts'), import('./lib/render/check-cache.ts')]);
-  const root = findRepoRoot();
+  const root = findRepoRoot(process.cwd(), { plainKustomize: true });
   if (positionals.length > 0) (await import('./lib/repo-inputs.ts')).envArguments(root, positionals, { mustExist: true });
   // A tree exactly as a passing check left it (scripts/lib/render/check-cache.ts) needs neither settling
   // nor the check again: generate's modules are then not even loaded.

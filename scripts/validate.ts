@@ -38,7 +38,7 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   const [{ checkRepository, holdsGeneratorInputs, settleRepository, staleMessage }, { envArguments }, { renderEnvironments }, { createSchemaRegistry }, { ARGOCD_SCOPE, formatFindings, REPOSITORY_SCOPE, validateArgoCdObjects, validateEnvironments, validateRepository }, { checkRepositoryCached }, { FINDINGS_CACHE_DIR, validateEnvironmentsCached }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/render/render.ts'), import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts'), import('./lib/render/check-cache.ts'), import('./lib/validate/findings-cache.ts')]);
   const format = (values.format ?? 'text') as ValidateFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
-  const root = findRepoRoot();
+  const root = findRepoRoot(process.cwd(), { plainKustomize: true });
   envArguments(root, positionals, { mustExist: true });
   await settleRepository(root, 'validate', io.err);
   // The same input checks as generate (exit 2), and generated files that no longer match them (exit 1).

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConflictError, InputError, UsageError, exitCodeOf, formatProblem } from './errors.ts';
-import { SETTINGS_FILE } from './layout.ts';
+import { OVERLAYS_DIR, SETTINGS_FILE } from './layout.ts';
 import { termSafe } from './term.ts';
 
 /**
@@ -15,11 +15,24 @@ import { termSafe } from './term.ts';
  * a command runs the same from the root or any directory below it. Outside a repository: exit 2.
  * Walks the file system instead of spawning `git rev-parse --show-toplevel` (a few ms per command).
  */
-export function findRepoRoot(start: string = process.cwd()): string {
+export function findRepoRoot(start: string = process.cwd(), opts: { plainKustomize?: boolean } = {}): string {
   const from = resolve(start);
   for (let dir = from; ; dir = dirname(dir)) {
     if (existsSync(join(dir, SETTINGS_FILE))) return dir;
     if (dirname(dir) === dir) break;
+  }
+  // render, diff and validate also serve a plain Kustomize repository that the generator does not manage
+  // (no gitops.yaml): the git work tree's top (nearest .git upwards) when it holds overlays/<env>/, as they
+  // always have. Still never
+  // outside a repository: that is exit 2 like everywhere else.
+  if (opts.plainKustomize) {
+    for (let dir = from; ; dir = dirname(dir)) {
+      if (existsSync(join(dir, '.git'))) {
+        if (existsSync(join(dir, OVERLAYS_DIR))) return dir;
+        break;
+      }
+      if (dirname(dir) === dir) break;
+    }
   }
   throw new ConflictError(`run inside the repository (no ${SETTINGS_FILE} found from ${from} up)`);
 }

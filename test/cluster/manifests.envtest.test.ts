@@ -50,7 +50,14 @@ describeEnvtest('rendered manifests on the real API server', () => {
   it('every file under argocd/: server-side apply with fieldValidation=Strict, dry run then real, no warning (kube-apiserver v1.28)', async () => {
     const argocdNs = `argocd-${suffix}`.slice(0, 63);
     await must(env, ['create', 'namespace', argocdNs]);
-    const objects: KubeObject[] = ARGOCD_FILES.flatMap((f) => parseYamlStream(readFileSync(join(REPO, f), 'utf8')) as KubeObject[]).filter((o) => o?.kind);
+    const all: KubeObject[] = ARGOCD_FILES.flatMap((f) => parseYamlStream(readFileSync(join(REPO, f), 'utf8')) as KubeObject[]).filter((o) => o?.kind);
+    // Exactly the previews' ValidatingAdmissionPolicy(Binding) objects (argocd/admission/) are left out:
+    // admissionregistration.k8s.io/v1 is GA from Kubernetes 1.30 and not served by this shared v1.28
+    // server. They are applied and proven on a private server with the v1beta1 feature gate in
+    // test/release/previews-sandbox.envtest.test.ts. Nothing else under argocd/ is skipped.
+    const onGatedServer = (o: KubeObject) => o.apiVersion === 'admissionregistration.k8s.io/v1' && (o.kind === 'ValidatingAdmissionPolicy' || o.kind === 'ValidatingAdmissionPolicyBinding');
+    expect(all.some(onGatedServer)).toBe(true);
+    const objects = all.filter((o) => !onGatedServer(o));
     expect(objects.some((o) => o.kind === 'Application')).toBe(true);
     expect(objects.some((o) => o.kind === 'AppProject')).toBe(true);
     // Into this test's own namespaces: Argo CD's namespace, and cluster-scoped names made unique.

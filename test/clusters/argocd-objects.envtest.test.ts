@@ -29,8 +29,10 @@ describeEnvtest('Argo CD objects for three clusters', () => {
     const files = generateRepo({ settings, envs: { dev: spec('dev'), prod: spec('prod', 'prod-eu'), staging: spec('staging', 'prod-us') } });
     const objects = Object.entries(files).filter(([f]) => f.startsWith('argocd/') && f.endsWith('.yaml')).map(([, t]) => parse(t) as { kind: string; metadata: { name: string } });
     const argo = objects.filter((o) => o.kind === 'Application' || o.kind === 'AppProject');
+    // image-policy: the Kyverno Application and its own AppProject (one of each, in-cluster), as committed
+    // in argocd/apps/image-policy.yaml and argocd/projects/image-policy.yaml.
     expect(argo.map((o) => o.metadata.name).sort()).toEqual([
-      'dev-users-api', 'dev-users-api', 'mongodb-operator', 'mongodb-operator-prod-eu', 'mongodb-operator-prod-us', 'namespaces-prod-eu', 'namespaces-prod-us',
+      'dev-users-api', 'dev-users-api', 'image-policy', 'image-policy', 'mongodb-operator', 'mongodb-operator-prod-eu', 'mongodb-operator-prod-us', 'namespaces-prod-eu', 'namespaces-prod-us',
       'platform', 'platform-prod-eu', 'platform-prod-us', 'prod-users-api', 'prod-users-api', 'root', 'root', 'staging-users-api', 'staging-users-api',
     ]);
     const r = await env.kubectl(['apply', '--server-side', '--dry-run=server', '--validate=strict', '--field-manager=argocd-controller', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: argo }) });

@@ -49,15 +49,21 @@ describe('three clusters from the command line', () => {
     expect(val.status).toBe(0);
   }, 300_000);
 
-  it('promote across clusters works unchanged: staging (prod-us) to prod (prod-eu) edits only prod\'s tag', () => {
+  it('promote across clusters works unchanged: staging (prod-us) to prod (prod-eu) edits only prod\'s tag and digest', () => {
+    // prod is protected: promote pins the tag by digest, and without --digest it asks the registry, which
+    // tests cannot reach (scripts/promote.ts usage). Staging pins 0.2.0 by this digest; promote is given the same.
+    const digest = `sha256:${'2'.repeat(64)}`;
     const staging = join(copy.dir, 'overlays/staging/env.yaml');
-    writeFileSync(staging, readFileSync(staging, 'utf8').replace(/^tag: .*$/m, 'tag: 0.2.0'));
+    writeFileSync(staging, readFileSync(staging, 'utf8').replace(/^tag: .*$/m, 'tag: 0.2.0').replace(/^digest: .*$/m, `digest: ${digest}`));
     expect(copy.run(['scripts/generate.ts']).status).toBe(0);
-    const r = copy.run(['scripts/promote.ts', 'staging', 'prod']);
+    const prodFile = join(copy.dir, 'overlays/prod/env.yaml');
+    const prodBefore = parse(readFileSync(prodFile, 'utf8'));
+    const r = copy.run(['scripts/promote.ts', 'staging', 'prod', '--digest', digest]);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
-    const prod = parse(readFileSync(join(copy.dir, 'overlays/prod/env.yaml'), 'utf8'));
-    expect([prod.tag, prod.cluster]).toEqual(['0.2.0', 'prod-eu']);
+    const prod = parse(readFileSync(prodFile, 'utf8'));
+    expect([prod.tag, prod.digest, prod.cluster]).toEqual(['0.2.0', digest, 'prod-eu']);
+    expect({ ...prod, tag: prodBefore.tag, digest: prodBefore.digest }).toEqual(prodBefore);
     expect(parse(readFileSync(join(copy.dir, 'argocd/apps/prod.yaml'), 'utf8')).spec.destination).toEqual({ name: 'prod-eu', namespace: 'prod' });
   });
 

@@ -1,7 +1,7 @@
 // The e2e waiting, syncing and diagnostics logic against the real API server, with the Applications the
 // root creates (the committed argocd/ files, Argo CD v3.5.1's CRDs) and the statuses Argo CD's
 // controller, the Deployment controller and the kubelet would write, written by the test at each poll.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { collectDiagnostics } from '../../scripts/lib/e2e/diagnostics.ts';
@@ -44,7 +44,8 @@ describeEnvtest('e2e: waiting for Argo CD', () => {
   async function argocdNamespace(prefix: string): Promise<string> {
     const ns = uniqueName(prefix);
     await must(env, ['create', 'namespace', ns]);
-    const files = ['argocd/root.yaml', ...['dev', 'staging', 'prod', 'mongodb-operator'].map((a) => `argocd/apps/${a}.yaml`)];
+    // Every Application the root creates (its directory.include), as committed.
+    const files = ['argocd/root.yaml', ...readdirSync(join(repo.root, 'argocd/apps')).filter((f) => f.endsWith('.yaml')).sort().map((f) => `argocd/apps/${f}`)];
     const apps = files.flatMap((f) => parseYamlStream(readFileSync(join(repo.root, f), 'utf8')) as KubeObject[]).map((a) => ({ ...a, metadata: { ...a.metadata, namespace: ns, finalizers: [] } }));
     await must(env, ['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'], asStream(apps));
     return ns;
@@ -63,7 +64,7 @@ describeEnvtest('e2e: waiting for Argo CD', () => {
     const { root, apps } = expectedApplications(repo.root);
     const settledOrder: string[] = [];
     const clock = scripted([
-      () => app(ns, 'mongodb-operator', synced()),
+      async () => { await app(ns, 'image-policy', synced()); await app(ns, 'mongodb-operator', synced()); },
       async () => { await app(ns, 'dev-users-api', synced()); await app(ns, 'staging-users-api', synced()); await app(ns, 'prod-users-api', { sync: { status: 'OutOfSync' }, health: { status: 'Missing' } }); },
       async () => { await app(ns, 'prod-users-api', synced()); await app(ns, root, synced()); },
     ]);
@@ -77,7 +78,7 @@ describeEnvtest('e2e: waiting for Argo CD', () => {
         await syncApp(kube, ns, a.name);
       },
     });
-    expect(settledOrder).toEqual(['mongodb-operator', 'dev-users-api', 'staging-users-api', 'prod-users-api', 'root']);
+    expect(settledOrder).toEqual(['image-policy', 'mongodb-operator', 'dev-users-api', 'staging-users-api', 'prod-users-api', 'root']);
     expect(manual).toEqual(['prod-users-api']);
     expect(states.every((s) => s.sync === 'Synced' && s.health === 'Healthy')).toBe(true);
     // The real server took the operation against Argo CD's CRD schema, as the controller will read it.
@@ -88,6 +89,7 @@ describeEnvtest('e2e: waiting for Argo CD', () => {
   it('time running out names the FIRST Application in wave order that has not settled, with what Argo CD says (kube-apiserver v1.28)', async () => {
     const ns = await argocdNamespace('e2e-stall');
     const { root, apps } = expectedApplications(repo.root);
+    await app(ns, 'image-policy', synced());
     await app(ns, 'mongodb-operator', progressing('Deployment mongodb-kubernetes-operator: Waiting for rollout to finish: 0 of 1 updated replicas are available...'));
     await app(ns, 'dev-users-api', progressing('waiting on the operator'));
     const clock = scripted([]);

@@ -48,7 +48,11 @@ describe('generateRepo', () => {
     expect(c.livenessProbe.httpGet.path).toBe(PATHS.liveness);
     expect(c.readinessProbe.httpGet.path).toBe(PATHS.readiness);
     expect(c.startupProbe.httpGet.path).toBe(PATHS.liveness);
-    expect(c.env).toEqual([{ name: 'MONGODB_URI', valueFrom: { secretKeyRef: { name: MONGODB.connectionSecret, key: MONGODB.connectionKey } } }]);
+    // HOST=0.0.0.0: the API binds 127.0.0.1 by default (issue 32); in the pod, the kubelet's probes and the Service reach every address.
+    expect(c.env).toEqual([
+      { name: 'MONGODB_URI', valueFrom: { secretKeyRef: { name: MONGODB.connectionSecret, key: MONGODB.connectionKey } } },
+      { name: 'HOST', value: '0.0.0.0' },
+    ]);
     expect(c.envFrom[0].configMapRef.name).toBe('users-api-config');
     expect(c.resources.requests.cpu).toBeTruthy();
     expect(pod.volumes[0]).toMatchObject({ name: 'writable-tmp', emptyDir: {} });

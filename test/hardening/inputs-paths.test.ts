@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TX_DIR } from '../../scripts/lib/atomic.ts';
 import { applyEnvEdit } from '../../scripts/lib/env-edit.ts';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
+import { GENERATED_PATHS } from '../../scripts/lib/layout.ts';
 import { readRepoInputs } from '../../scripts/lib/repo-inputs.ts';
 import { spawn } from 'node:child_process';
 import { makeToolkitRepo, recordFigures, runScript, snapshotTree } from './support.ts';
@@ -136,7 +137,8 @@ describe('a run killed at its commit point is finished by the next command, whic
     mkdirSync(tx, { recursive: true });
     const entries = files.map((path, i) => ({ path, staged: `f${i}` }));
     entries.forEach((e, i) => writeFileSync(join(tx, e.staged), generated[files[i]!]!));
-    writeFileSync(join(tx, 'plan.json'), JSON.stringify({ owned: ['argocd/', 'overlays/'], entries }));
+    // What generate's journal records as owned: every generated path (a namespace change now also rewrites platform/image-policy/).
+    writeFileSync(join(tx, 'plan.json'), JSON.stringify({ owned: [...GENERATED_PATHS], entries }));
     // the kill came after the first rename
     writeFileSync(join(dir, files[0]!), generated[files[0]!]!);
     rmSync(join(tx, 'f0'));

@@ -17,8 +17,10 @@ import { describeEnvtest, startPrivateEnvtest, VALIDATING_ADMISSION_POLICY_ARGS 
 import type { Envtest } from '../support/envtest/index.ts';
 import { REPO, asStream, intoNamespace, must, renderEnv, withoutHooks } from '../cluster/real.ts';
 import { UPSTREAM_FILES } from '../support/envtest/upstream.ts';
+import { REPO as CHECKOUT } from '../support/repo-copy.ts';
 
-const FIXTURES = join(REPO, 'test/release/fixtures/hostile-previews');
+// Test fixtures are not GitOps paths: committedBaseline() (REPO) does not copy them; read them from the checkout.
+const FIXTURES = join(CHECKOUT, 'test/release/fixtures/hostile-previews');
 const ARGO_APPLY = ['apply', '--server-side', '--field-manager=argocd-controller', '--force-conflicts'];
 const fixture = (f: string): KubeObject[] => parseYamlStream(readFileSync(join(FIXTURES, f), 'utf8')) as KubeObject[];
 

@@ -8,12 +8,15 @@ import { parseYamlStream } from '../../scripts/lib/yaml.ts';
 import { grantsOf, PREVIEW_MARKER_LABEL, PREVIEW_POD_SECURITY, previewAdmissionObjects } from '../../scripts/lib/generate/admission.ts';
 import { isClusterScoped } from '../../scripts/lib/generate/argocd.ts';
 import { REPO, renderEnv } from '../cluster/real.ts';
+import { REPO as CHECKOUT } from '../support/repo-copy.ts';
 import { previewProblems } from '../../scripts/lib/preview-rules.ts';
 import type { RepoSettings } from '../../scripts/lib/spec.ts';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown> };
 const load = (f: string): Obj[] => parseYamlStream(readFileSync(join(REPO, f), 'utf8')) as Obj[];
+// Test fixtures are not GitOps paths: committedBaseline() (REPO) does not copy them; read them from the checkout.
 const FIXTURES = 'test/release/fixtures/hostile-previews';
+const loadFixture = (f: string): Obj[] => parseYamlStream(readFileSync(join(CHECKOUT, FIXTURES, f), 'utf8')) as Obj[];
 
 /** Go's path/filepath.Match for the patterns projects use (`*` = any run of non-'/' characters, `?` one). */
 function filepathMatch(pattern: string, name: string): boolean {
@@ -80,7 +83,7 @@ describe('previews project, judged as Argo CD v3.5.1 judges a sync', () => {
   });
 
   it('refuses the cluster-scoped hostile fixture (a ClusterRoleBinding of cluster-admin to system:authenticated)', () => {
-    const [crb] = load(`${FIXTURES}/cluster-scoped.yaml`);
+    const [crb] = loadFixture('cluster-scoped.yaml');
     expect(projectRefusal(project, crb!, 'pr-3')).toBe('resource rbac.authorization.k8s.io:ClusterRoleBinding is not permitted in project previews');
   });
 
@@ -92,7 +95,7 @@ describe('previews project, judged as Argo CD v3.5.1 judges a sync', () => {
   it("cannot tell pr-2 from pr-3, nor see labels or pod specs: those refusals are the admission policies' (envtest suite)", () => {
     // The project admits these; previews-sandbox.envtest.test.ts shows the API server refusing each.
     for (const f of ['privileged-namespace.yaml', 'host-pod.yaml', 'cluster-admin-rolebinding.yaml', 'prod-ingress.yaml']) {
-      for (const o of load(`${FIXTURES}/${f}`)) expect(projectRefusal(project, o, 'pr-3'), f).toBe('');
+      for (const o of loadFixture(f)) expect(projectRefusal(project, o, 'pr-3'), f).toBe('');
     }
     expect(projectRefusal(project, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'takeover', namespace: 'pr-2' } }, 'pr-3')).toBe('');
   });

@@ -97,12 +97,18 @@ describe('GitHub workflows', () => {
 // What GitHub's ubuntu-24.04 runner image has (actions/runner-images@749514466b4f51b7dc8d9f1cda62257dcf13d183:
 // images/ubuntu/Ubuntu2404-Readme.md, image 20260816.277.1: Bash, Git, Docker Client/Buildx, curl, wget, jq,
 // coreutils, tar, unzip, yq, …), limited to what our workflows use. Node.js (22 there), npm and kubectl are
-// on the image too, but at versions we do not choose: a job must set up its pinned Node 24 / kubectl first.
+// on the image too, but at versions we do not choose: a job must set up its pinned Node 24 / kubectl first (kubectl: but see kind below).
 // cosign is not on the image at all (the dev-follows-main defect of issue 29).
+// The same Readme (image 20250202.1.0 of Ubuntu2404-Readme.md) lists under Tools "Kind 0.26.0", "Kubectl 1.32.1",
+// "Docker Client/Server", and under Installed apt packages "sudo" (ci.yml runs `sudo apt-get install` for Go).
 const RUNNER_TOOLS = new Set([
   'bash', 'sh', 'git', 'docker', 'curl', 'wget', 'jq', 'yq', 'tar', 'gzip', 'unzip', 'sha256sum', 'sha512sum', 'awk', 'sed', 'grep',
   'find', 'head', 'tail', 'dirname', 'basename', 'mkdir', 'chmod', 'cat', 'cp', 'mv', 'rm', 'ls', 'seq', 'sort', 'xargs', 'tee', 'env',
+  'sudo', 'kind',
 ]);
+/** The image's kubectl (1.32) is released with the image's kind (0.26, whose default node is Kubernetes 1.32): a job
+ *  that talks to the kind cluster it creates with the image's kind may use it. Any other job sets up its pinned kubectl. */
+const RUNNER_TOOLS_WITH_KIND = new Set(['kubectl']);
 const SHELL_WORDS = new Set(['echo', 'printf', 'test', '[', 'cd', 'export', 'exit', 'set', 'true', 'false', 'sleep', 'break', 'continue', 'read', 'local', 'return', 'if', 'then', 'else', 'elif', 'fi', 'for', 'do', 'done', 'while', 'until', 'case', 'esac', '!', '{', '}', 'in']);
 /** What a `uses:` step puts on PATH (each action's documented purpose; pinned in the workflows). */
 const ACTION_TOOLS: Record<string, string[]> = {
@@ -142,6 +148,7 @@ function missingTools(job: Job): string[] {
   let npmInstalled = false;
   let binOnPath = false;
   const missing: string[] = [];
+  const usesKind = job.steps.some((s) => commandsOf(s.run ?? '').includes('kind'));
   for (const step of job.steps) {
     if (step.uses) {
       const action = step.uses.split('@')[0]!;
@@ -149,7 +156,7 @@ function missingTools(job: Job): string[] {
       continue;
     }
     for (const cmd of commandsOf(step.run ?? '')) {
-      const ok = RUNNER_TOOLS.has(cmd) || SHELL_WORDS.has(cmd) || have.has(cmd) || (cmd.startsWith('node_modules/.bin/') && npmInstalled) || (binOnPath && npmInstalled && existsSync(join('node_modules/.bin', cmd)));
+      const ok = RUNNER_TOOLS.has(cmd) || (usesKind && RUNNER_TOOLS_WITH_KIND.has(cmd)) || SHELL_WORDS.has(cmd) || have.has(cmd) || (cmd.startsWith('node_modules/.bin/') && npmInstalled) || (binOnPath && npmInstalled && existsSync(join('node_modules/.bin', cmd)));
       if (!ok) missing.push(cmd);
     }
     if (/\bnpm ci\b/.test(step.run ?? '')) npmInstalled = true;
@@ -170,6 +177,12 @@ describe('every tool a workflow job calls is installed (runner image or an earli
     expect(missingTools(job)).toEqual(['cosign']);
     expect(missingTools({ steps: [{ uses: 'sigstore/cosign-installer@x' }, ...job.steps] })).toEqual([]);
     expect(missingTools({ steps: [{ run: 'node x.ts' }, { uses: 'actions/setup-node@x' }] })).toEqual(['node']);
+  });
+
+  it("the image's kubectl serves only a job on the image's kind cluster; any other job sets up its pinned kubectl", () => {
+    expect(missingTools({ steps: [{ run: 'kubectl kustomize overlays/dev' }] })).toEqual(['kubectl']);
+    expect(missingTools({ steps: [{ run: 'kind create cluster' }, { run: 'kubectl get nodes' }] })).toEqual([]);
+    expect(missingTools({ steps: [{ uses: 'Azure/setup-kubectl@x' }, { run: 'kubectl kustomize overlays/dev' }] })).toEqual([]);
   });
 
   for (const f of files) {

@@ -2,7 +2,8 @@
 // headless Chromium (Debian's /usr/bin/chromium through playwright-core). One screenshot per run goes to
 // .cache/review-page.png (a CI artifact); REVIEW_SCREENSHOT=update also refreshes the committed
 // docs/images/review-page.png that the README shows (never during normal runs: tests do not dirty the tree).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,12 +121,20 @@ describe('the page without a browser', () => {
   });
 
   it('diff refuses a --source-url or --page-url that is not http(s), exit 2 naming the option', async () => {
-    for (const [option, value] of [['--source-url', 'javascript:alert(1)'], ['--page-url', 'javascript:alert(1)'], ['--source-url', 'data:text/html,x']] as const) {
-      const r = await runScript('diff', ['--format', 'html', option, value], tmpdir());
-      expect(r.code, `${option} ${value}`).toBe(2);
-      expect(r.stderr).toContain(option);
-      expect(r.stderr).toContain('http');
-      expect(r.stdout).toBe('');
+    // Inside a repository (its settings file, as committed), so the refusal is the URL's, not the missing root's.
+    const dir = mkdtempSync(join(tmpdir(), 'html-urls-'));
+    try {
+      writeFileSync(join(dir, 'gitops.yaml'), execFileSync('git', ['show', 'HEAD:gitops.yaml'], { cwd: REPO, encoding: 'utf8' }));
+      for (const [option, value] of [['--source-url', 'javascript:alert(1)'], ['--page-url', 'javascript:alert(1)'], ['--source-url', 'data:text/html,x']] as const) {
+        const r = await runScript('diff', ['--format', 'html', option, value], dir);
+        expect(r.code, `${option} ${value}`).toBe(2);
+        expect(r.stderr).toContain(option);
+        expect(r.stderr).toContain('http');
+        expect(r.stderr).not.toContain('run inside the repository');
+        expect(r.stdout).toBe('');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);
 });

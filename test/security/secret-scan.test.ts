@@ -3,7 +3,7 @@
 // and no secret-shaped string is ever committed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -221,17 +221,30 @@ describe('scan-secrets (CLI)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dir, encoding: 'utf8' });
   git('init', '-q');
+  // A user's repository: its settings file marks the root every command looks for (scripts/lib/cli.ts findRepoRoot).
+  const SETTINGS = 'repoURL: https://github.com/example-org/gitops-users.git\nimage: ghcr.io/example-org/users-api\n';
+  writeFileSync(join(dir, 'gitops.yaml'), SETTINGS);
+  git('add', 'gitops.yaml');
   const run = (...args: string[]) => spawnSync(process.execPath, [join(root, 'scripts', 'scan-secrets.ts'), ...args], { cwd: dir, encoding: 'utf8' });
 
-  it('exits 2 for a path that does not exist and outside a git repository, scanning nothing', () => {
+  it('exits 2 for a path that does not exist, in a tree without git and outside a repository, scanning nothing', () => {
     const r = run('no-such-dir');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('no such file or directory: no-such-dir');
     const outside = mkdtempSync(join(tmpdir(), 'scan-secrets-nogit-'));
+    const scanIn = (cwd: string) => spawnSync(process.execPath, [join(root, 'scripts', 'scan-secrets.ts')], { cwd, encoding: 'utf8', env: { ...process.env, GIT_CEILING_DIRECTORIES: tmpdir() } });
     try {
-      const n = spawnSync(process.execPath, [join(root, 'scripts', 'scan-secrets.ts')], { cwd: outside, encoding: 'utf8', env: { ...process.env, GIT_CEILING_DIRECTORIES: tmpdir() } });
-      expect(n.status).toBe(2);
-      expect(n.stderr).toMatch(/cannot list files with git/);
+      // No gitops.yaml from here up: not a repository at all.
+      const none = scanIn(outside);
+      expect(none.status).toBe(2);
+      expect(none.stdout).toBe('');
+      expect(none.stderr).toContain(`run inside the repository (no gitops.yaml found from ${realpathSync(outside)} up)`);
+      // A repository's files without git (an exported tree): git cannot list what is tracked, so nothing is scanned.
+      writeFileSync(join(outside, 'gitops.yaml'), SETTINGS);
+      const nogit = scanIn(outside);
+      expect(nogit.status).toBe(2);
+      expect(nogit.stdout).toBe('');
+      expect(nogit.stderr).toMatch(/cannot list files with git/);
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }

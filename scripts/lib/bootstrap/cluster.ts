@@ -41,6 +41,12 @@ const RESOURCES: Record<string, string> = {
   Job: 'jobs', MongoDBCommunity: 'mongodbcommunity', NetworkPolicy: 'networkpolicies', PodDisruptionBudget: 'poddisruptionbudgets',
   Role: 'roles', RoleBinding: 'rolebindings', ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings',
   CustomResourceDefinition: 'customresourcedefinitions', Ingress: 'ingresses', Secret: 'secrets',
+  // Every other kind argocd/projects/*.yaml names (backups, quotas, admission, the image policy, Argo CD's own):
+  // plurals as the API serves them (kubernetes/kubernetes pkg/apis/{core,batch,admissionregistration}; kyverno
+  // config/crds/kyverno.io_clusterpolicies.yaml; argo-cd manifests/crds/*-crd.yaml).
+  PersistentVolumeClaim: 'persistentvolumeclaims', CronJob: 'cronjobs', LimitRange: 'limitranges', ResourceQuota: 'resourcequotas',
+  ValidatingAdmissionPolicy: 'validatingadmissionpolicies', ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
+  ClusterPolicy: 'clusterpolicies', Application: 'applications', AppProject: 'appprojects', ApplicationSet: 'applicationsets',
 };
 function resourceOf(kind: string): string {
   const r = RESOURCES[kind];

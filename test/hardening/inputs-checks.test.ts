@@ -89,7 +89,8 @@ describe('validate, render and diff run generate\'s input checks', () => {
       expect((await runScript(dir, 'generate', [])).code).toBe(0);
       const diff = await runScript(dir, 'diff', ['--exit-code']);
       expect(diff.code, diff.err).toBe(1);
-      expect(diff.out).toMatch(/^\s*\+\s+image: ghcr\.io\/example-org\/users-api:7\.7\.7$/m);
+      // The hand edit keeps dev's digest pin beside the new tag (promote would replace both).
+      expect(diff.out).toMatch(/^\s*\+\s+image: ghcr\.io\/example-org\/users-api:7\.7\.7(@sha256:[0-9a-f]{64})?$/m);
     } finally {
       restore();
       expect((await runScript(dir, 'generate', [])).code).toBe(0);

@@ -43,10 +43,10 @@ describe('status --history', { timeout: 180_000 }, () => {
     expect(lines[0]).toMatch(/^WHEN\s+ENV\s+TAG\s+FROM\s+COMMIT\s+SUBJECT$/);
     const rows = lines.slice(1).map((l) => l.split(/ {2,}/));
     expect(rows.map((c) => [c[0], c[2], c[3], c[5]])).toEqual([
-      ['2026-12-01 11:00:00Z', '0.1.0 → 0.2.0', 'staging', 'promote staging → dev: users-api 0.1.0 → 0.2.0 \\x1b[31mred\\x1b]0;pwned\\x07\\x9b2J\\u202eevil'],
-      ['2026-12-01 12:00:00Z', '(unreadable) → 0.1.0', 'edit', 'repair env.yaml'],
-      [SECOND.replace('T', ' '), expect.stringMatching(/^0\.1\.0 → \(unreadable: env\.yaml does not parse: .+\)$/), 'edit', 'break env.yaml'],
-      [expect.any(String), expect.stringMatching(/^∅ → 0\.1\.0$/), 'created', 'baseline: the repository as generated'],
+      ['2026-12-01 11:00:00Z', expect.stringMatching(/^0\.1\.0(@sha256:[0-9a-f]{12}…)? → 0\.2\.0(@sha256:[0-9a-f]{12}…)?$/), 'staging', 'promote staging → dev: users-api 0.1.0 → 0.2.0 \\x1b[31mred\\x1b]0;pwned\\x07\\x9b2J\\u202eevil'],
+      ['2026-12-01 12:00:00Z', expect.stringMatching(/^\(unreadable\) → 0\.1\.0(@sha256:[0-9a-f]{12}…)?$/), 'edit', 'repair env.yaml'],
+      [SECOND.replace('T', ' '), expect.stringMatching(/^0\.1\.0(@sha256:[0-9a-f]{12}…)? → \(unreadable: env\.yaml does not parse: .+\)$/), 'edit', 'break env.yaml'],
+      [expect.any(String), expect.stringMatching(/^∅ → 0\.1\.0(@sha256:[0-9a-f]{12}…)?$/), 'created', 'baseline: the repository as generated'],
     ]);
     expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(r.stdout).not.toContain('(deleted)');
@@ -60,8 +60,8 @@ describe('status --history', { timeout: 180_000 }, () => {
       ['0.1.0', '0.1.0', undefined, true],
       ['0.2.0', '0.1.0', undefined, undefined],
     ]);
-    // A deletion is still a deletion.
-    expect(formatHistory([{ ...entries[3]!, tag: undefined, previous: '0.2.0', seq: 99 }])).toContain('0.2.0 → (deleted)');
+    // A deletion is still a deletion (the committed environments pin a digest beside the tag: labels may carry it).
+    expect(formatHistory([{ ...entries[3]!, tag: undefined, digest: undefined, previous: '0.2.0', previousDigest: undefined, seq: 99 }])).toContain('0.2.0 → (deleted)');
   });
 });
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env zx
-// Thin shell over scripts/lib/bootstrap: parse, load the kubeconfig, run, print, exit code.
-import { findRepoRoot, runCli } from './lib/cli.ts';
-import { UsageError } from './lib/errors.ts';
+// Thin shell over scripts/lib/cluster/bootstrap: parse, load the kubeconfig, run, print, exit code.
+import { findRepoRoot, runCli } from './lib/core/cli.ts';
+import { UsageError } from './lib/core/errors.ts';
 
 await runCli(
   {
@@ -48,12 +48,12 @@ await runCli(
   import.meta.url,
   async ({ values }, io) => {
     if (values.cluster !== undefined) {
-      const { registerClusterCli } = await import('./lib/bootstrap/cluster-cli.ts');
+      const { registerClusterCli } = await import('./lib/cluster/bootstrap/cluster-cli.ts');
       return await registerClusterCli(findRepoRoot(), values, io);
     }
     if (values['argocd-context'] !== undefined) throw new UsageError('--argocd-context goes with --cluster <name>');
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-    const [{ runBootstrap }, { readBootstrapInputs }, { settleRepository }, { describeCredentials, readRepoCredentials }, { fetchText, readManifestFile }] = await Promise.all([import('./lib/bootstrap/index.ts'), import('./lib/bootstrap/inputs.ts'), import('./lib/generate/commands.ts'), import('./lib/bootstrap/repository.ts'), import('./lib/bootstrap/fetch.ts')]);
+    const [{ runBootstrap }, { readBootstrapInputs }, { settleRepository }, { describeCredentials, readRepoCredentials }, { fetchText, readManifestFile }] = await Promise.all([import('./lib/cluster/bootstrap/index.ts'), import('./lib/cluster/bootstrap/inputs.ts'), import('./lib/generate/commands.ts'), import('./lib/cluster/bootstrap/repository.ts'), import('./lib/cluster/bootstrap/fetch.ts')]);
     const remove = values['remove-repo-credentials'] === true;
     if (remove && (values['repo-password-file'] || values['repo-ssh-key-file'])) {
       throw new UsageError('--remove-repo-credentials cannot be combined with --repo-password-file or --repo-ssh-key-file');
@@ -69,7 +69,7 @@ await runCli(
       : readRepoCredentials({ passwordFile: values['repo-password-file'], sshKeyFile: values['repo-ssh-key-file'], username: values['repo-username'] }, process.env);
     io.out(`repository ${inputs.repoURL}: ${remove ? 'removing stored credentials' : repoCredentials ? describeCredentials(repoCredentials) : 'no credentials given (stored ones are kept)'}`);
     // The Kubernetes client (~900 modules) is loaded here, not at start-up: --help and usage errors stay instant.
-    const { createKube, loadKubeConfig } = await import('./lib/kube/client.ts');
+    const { createKube, loadKubeConfig } = await import('./lib/cluster/kube/client.ts');
     const kube = createKube(loadKubeConfig(values.context), { timeoutMs: values.timeout! * 1000 });
     await runBootstrap(
       { ...inputs, repoCredentials, removeRepoCredentials: remove, ...(manifestFile !== undefined ? { manifestFile } : {}) },

@@ -1,7 +1,7 @@
 #!/usr/bin/env zx
 // zx scripts/delete-env.ts <name> --yes: remove an environment's overlay and its Argo CD Application.
-import { runCli } from './lib/cli.ts';
-import { UsageError } from './lib/errors.ts';
+import { runCli } from './lib/core/cli.ts';
+import { UsageError } from './lib/core/errors.ts';
 
 await runCli(
   {
@@ -23,7 +23,7 @@ await runCli(
   import.meta.url,
   async ({ values, positionals }, io) => {
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-    const [{ applicationName }, { findRepoRoot, runDeleteEnv }, { envArgument }] = await Promise.all([import('./lib/envspec.ts'), import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts')]);
+    const [{ applicationName }, { findRepoRoot, runDeleteEnv }, { envArgument }] = await Promise.all([import('./lib/inputs/schema.ts'), import('./lib/generate/commands.ts'), import('./lib/inputs/index.ts')]);
     const root = findRepoRoot();
     const name = envArgument(root, positionals[0]!, { mustExist: true });
     if (values.yes !== true) throw new UsageError(`deleting environment ${name} needs --yes (nothing was written)`);

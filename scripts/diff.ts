@@ -3,15 +3,15 @@
 // zx scripts/diff.ts --live <env> [--context <ctx>] [--format …] [--exit-code]
 // What a change does to the rendered manifests of every environment it reaches, or (--live) how the
 // working tree's rendered manifests differ from what is running in the cluster.
-import { findRepoRoot, runCli } from './lib/cli.ts';
-import type { CliSpec, ParsedArgs } from './lib/cli.ts';
-import { FindingsError, UsageError } from './lib/errors.ts';
-import { locateKustomize } from './lib/kustomize.ts';
+import { findRepoRoot, runCli } from './lib/core/cli.ts';
+import type { CliSpec, ParsedArgs } from './lib/core/cli.ts';
+import { FindingsError, UsageError } from './lib/core/errors.ts';
+import { locateKustomize } from './lib/render/kustomize.ts';
 import { renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { DiffFormat, DiffReport } from './lib/diff/format.ts';
-import { COLOR_HELP, COLOR_OPTION, parseColorChoice, progressLine, shouldColor } from './lib/term.ts';
-import type { RefsSource, reviewChanges } from './lib/diff/review.ts';
+import type { DiffFormat, DiffReport } from './lib/review/diff/format.ts';
+import { COLOR_HELP, COLOR_OPTION, parseColorChoice, progressLine, shouldColor } from './lib/core/term.ts';
+import type { RefsSource, reviewChanges } from './lib/review/diff/review.ts';
 // Start-up: `--help` and argument errors load only the modules above (node built-ins, the CLI edge,
 // the terminal helpers); generate's checks, the review core, YAML and the formats are imported below,
 // on the paths that need them (bench/README.md, "Start-up").
@@ -60,31 +60,31 @@ const spec: CliSpec<typeof options> = {
 };
 
 async function sourceOf(root: string, values: ParsedArgs<typeof options>['values']): Promise<RefsSource> {
-  const { defaultBase } = await import('./lib/diff/git.ts');
+  const { defaultBase } = await import('./lib/review/diff/git.ts');
   return { kind: 'refs', base: values.base ?? (await defaultBase(root)), head: values.head };
 }
 
 // The Kubernetes client takes most of a second to load: only --live pays for it.
 async function liveReport(root: string, env: string, context: string | undefined, kustomize: Awaited<ReturnType<typeof locateKustomize>>, warn: (line: string) => void) {
-  const [{ createKube, loadKubeConfig }, { liveDiffReport }, { liveDiffContext }] = await Promise.all([import('./lib/kube/client.ts'), import('./lib/live-diff/index.ts'), import('./lib/clusters/context.ts')]);
+  const [{ createKube, loadKubeConfig }, { liveDiffReport }, { liveDiffContext }] = await Promise.all([import('./lib/cluster/kube/client.ts'), import('./lib/cluster/live-diff.ts'), import('./lib/cluster/context.ts')]);
   // The environment's own cluster (docs/clusters.md): --context, else clusters.<its cluster>.context.
   return liveDiffReport({ root, env, kube: createKube(loadKubeConfig(liveDiffContext(root, env, context))), kustomize, warn });
 }
 
 /** The findings `validate` reports on the head renders, for the page; loads the schemas only here. */
 async function checkHead(root: string, head: Parameters<NonNullable<Parameters<typeof reviewChanges>[0]['check']>>[1]) {
-  const [{ createSchemaRegistry }, { validateEnvironments }] = await Promise.all([import('./lib/validate/schema.ts'), import('./lib/validate/validate.ts')]);
+  const [{ createSchemaRegistry }, { validateEnvironments }] = await Promise.all([import('./lib/review/validate/schema.ts'), import('./lib/review/validate/validate.ts')]);
   return validateEnvironments(root, head, await createSchemaRegistry());
 }
 
 async function output(report: DiffReport, format: DiffFormat, values: ParsedArgs<typeof options>['values'], color: boolean): Promise<string> {
   const sourceUrl = values['source-url'];
   if (format !== 'html') {
-    const { formatReport } = await import('./lib/diff/format.ts');
+    const { formatReport } = await import('./lib/review/diff/format.ts');
     const pageUrl = values['page-url'];
     return formatReport(report, format, undefined, { color, ...(sourceUrl ? { sourceUrl } : {}), ...(pageUrl ? { pageUrl } : {}) });
   }
-  const { formatHtml } = await import('./lib/diff/html.ts');
+  const { formatHtml } = await import('./lib/review/diff/html.ts');
   return formatHtml(report, sourceUrl ? { sourceUrl } : {});
 }
 
@@ -110,10 +110,10 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
   }
   if (values.context !== undefined && values.live === undefined) throw new UsageError('--context goes with --live');
   // Links on the page and in comments: absolute http(s) URLs only (issue 30: `javascript:` became an href).
-  const { httpUrlOption } = await import('./lib/diff/links.ts');
+  const { httpUrlOption } = await import('./lib/review/diff/links.ts');
   httpUrlOption('--source-url', values['source-url']);
   httpUrlOption('--page-url', values['page-url']);
-  if (values.live !== undefined) (await import('./lib/repo-inputs.ts')).envArgument(root, values.live, { mustExist: true, option: '--live' });
+  if (values.live !== undefined) (await import('./lib/inputs/index.ts')).envArgument(root, values.live, { mustExist: true, option: '--live' });
   // A tree exactly as a passing check left it (scripts/lib/render/check-cache.ts) needs neither settling
   // nor the check again: generate's modules are then not even loaded.
   const { checkRepositoryCached, rememberedCheck } = await import('./lib/render/check-cache.ts');
@@ -135,13 +135,13 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
   try {
     report = values.live !== undefined
       ? await liveReport(root, values.live, values.context, kustomize, io.err)
-      : await (await import('./lib/diff/review.ts')).reviewChanges({ root, source: await sourceOf(root, values), kustomize, onProgress: progress.update, ...(format === 'html' ? { check: checkHead } : {}) });
+      : await (await import('./lib/review/diff/review.ts')).reviewChanges({ root, source: await sourceOf(root, values), kustomize, onProgress: progress.update, ...(format === 'html' ? { check: checkHead } : {}) });
   } finally {
     progress.end();
   }
   let text = await output(report, format, values, out === undefined && shouldColor(colorChoice, process.stdout));
-  // The working tree's first-sync plan as a collapsed section (scripts/lib/plan, docs/sync.md).
-  if ((format === 'markdown' || format === 'html') && values.live === undefined) text = await (await import('./lib/plan/review.ts')).withSyncPlan(text, format, root, kustomize, values.head, report.reached);
+  // The working tree's first-sync plan as a collapsed section (scripts/lib/review/plan, docs/sync.md).
+  if ((format === 'markdown' || format === 'html') && values.live === undefined) text = await (await import('./lib/review/plan/review.ts')).withSyncPlan(text, format, root, kustomize, values.head, report.reached);
   if (out !== undefined) {
     const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
     writeFileSync(tmp, text);

@@ -1,9 +1,9 @@
 #!/usr/bin/env zx
-// Thin shell over scripts/lib/e2e: parse, run the end-to-end steps on a disposable cluster, print the
+// Thin shell over scripts/lib/cluster/e2e: parse, run the end-to-end steps on a disposable cluster, print the
 // timed report, exit 0 (every step passed), 1 (a step failed: its Argo CD and pod diagnostics printed),
 // 2 (usage, or no container engine / cluster tool here).
-import { runCli } from './lib/cli.ts';
-import { UsageError } from './lib/errors.ts';
+import { runCli } from './lib/core/cli.ts';
+import { UsageError } from './lib/core/errors.ts';
 
 await runCli(
   {
@@ -46,15 +46,15 @@ await runCli(
     const create = values.create;
     if (create !== undefined && create !== 'kind' && create !== 'k3d') throw new UsageError(`--create must be kind or k3d, got ${JSON.stringify(create)}`);
     if (create !== undefined && values.context !== undefined) throw new UsageError('--create and --context exclude each other: e2e either creates its cluster or uses yours');
-    const { findRepoRoot } = await import('./lib/cli.ts');
+    const { findRepoRoot } = await import('./lib/core/cli.ts');
     const root = findRepoRoot();
     if (values.list) {
-      const { describeE2e } = await import('./lib/e2e/index.ts');
+      const { describeE2e } = await import('./lib/cluster/e2e/index.ts');
       io.out(describeE2e(root));
       return 0;
     }
     const [{ writeFileSync }, { setTimeout: sleep }, e2e, { processHost }, { createKube, loadKubeConfig }] = await Promise.all([
-      import('node:fs'), import('node:timers/promises'), import('./lib/e2e/index.ts'), import('./lib/e2e/host.ts'), import('./lib/kube/client.ts'),
+      import('node:fs'), import('node:timers/promises'), import('./lib/cluster/e2e/index.ts'), import('./lib/cluster/e2e/host.ts'), import('./lib/cluster/kube/client.ts'),
     ]);
     const report = await e2e.runE2e(
       {

@@ -1,7 +1,7 @@
 #!/usr/bin/env zx
 // zx scripts/generate.ts [--check]: regenerate every generated file from gitops.yaml and overlays/*.
-import { runCli } from './lib/cli.ts';
-import { formatProblem } from './lib/errors.ts';
+import { runCli } from './lib/core/cli.ts';
+import { formatProblem } from './lib/core/errors.ts';
 
 await runCli(
   {

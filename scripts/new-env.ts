@@ -1,7 +1,7 @@
 #!/usr/bin/env zx
 // zx scripts/new-env.ts <name> [--from <env>] [--namespace <ns>] [--force [--allow-shrink]]: create (or reset) an environment.
-import { runCli } from './lib/cli.ts';
-import { formatProblem } from './lib/errors.ts';
+import { runCli } from './lib/core/cli.ts';
+import { formatProblem } from './lib/core/errors.ts';
 
 await runCli(
   {
@@ -26,7 +26,7 @@ await runCli(
   import.meta.url,
   async ({ values, positionals }, io) => {
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-    const [{ findRepoRoot, newEnvNextSteps, runNewEnv }, { envArgument }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts')]);
+    const [{ findRepoRoot, newEnvNextSteps, runNewEnv }, { envArgument }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/inputs/index.ts')]);
     const root = findRepoRoot();
     const name = envArgument(root, positionals[0]!, { mustExist: false });
     if (values.from !== undefined) envArgument(root, values.from, { mustExist: true, option: '--from' });

@@ -1,10 +1,10 @@
 #!/usr/bin/env zx
 // zx scripts/plan.ts [env…] [--format text|markdown|html|json]: the first sync from an empty cluster, offline.
-import { runCli } from './lib/cli.ts';
-import type { CliSpec } from './lib/cli.ts';
-import { UsageError } from './lib/errors.ts';
-import { locateKustomize } from './lib/kustomize.ts';
-import { progressLine } from './lib/term.ts';
+import { runCli } from './lib/core/cli.ts';
+import type { CliSpec } from './lib/core/cli.ts';
+import { UsageError } from './lib/core/errors.ts';
+import { locateKustomize } from './lib/render/kustomize.ts';
+import { progressLine } from './lib/core/term.ts';
 
 const options = { format: { type: 'string', default: 'text' } } as const;
 
@@ -23,10 +23,10 @@ const spec: CliSpec<typeof options> = {
 };
 
 await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
-  const [{ PLAN_FORMATS, formatPlan }, { planRepository }, { listEnvironments }, { fsTree }] = await Promise.all([import('./lib/plan/format.ts'), import('./lib/plan/index.ts'), import('./lib/render/inputs.ts'), import('./lib/render/tree.ts')]);
+  const [{ PLAN_FORMATS, formatPlan }, { planRepository }, { listEnvironments }, { fsTree }] = await Promise.all([import('./lib/review/plan/format.ts'), import('./lib/review/plan/index.ts'), import('./lib/render/inputs.ts'), import('./lib/render/tree.ts')]);
   const format = values.format ?? 'text';
   if (!(PLAN_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${PLAN_FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
-  const { findRepoRoot } = await import('./lib/cli.ts');
+  const { findRepoRoot } = await import('./lib/core/cli.ts');
   const root = findRepoRoot();
   const known = listEnvironments(fsTree(root));
   const unknown = positionals.filter((e) => !known.includes(e));

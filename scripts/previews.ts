@@ -3,9 +3,9 @@
 // and with --apply, gives and takes gitops.yaml's previews.label accordingly. Run by .github/workflows/previews.yml.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from './lib/cli.ts';
-import { InputError, UsageError } from './lib/errors.ts';
-import { SETTINGS_FILE } from './lib/layout.ts';
+import { runCli } from './lib/core/cli.ts';
+import { InputError, UsageError } from './lib/core/errors.ts';
+import { SETTINGS_FILE } from './lib/core/layout.ts';
 import type { OpenPull } from './lib/release/previews.ts';
 
 await runCli(
@@ -30,7 +30,7 @@ await runCli(
   import.meta.url,
   async ({ values }, io) => {
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-    const [{ findRepoRoot }, { githubApiFromEnv, githubRepoOf, openPulls, parsePullNumber, pullFiles, pullTimeline, setLabel }, { approvalLabelOf, planPreviews, previewClock, previewLine }, { loadSettings }, { termSafe }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/release/github.ts'), import('./lib/release/previews.ts'), import('./lib/repo-inputs.ts'), import('./lib/term.ts')]);
+    const [{ findRepoRoot }, { githubApiFromEnv, githubRepoOf, openPulls, parsePullNumber, pullFiles, pullTimeline, setLabel }, { approvalLabelOf, planPreviews, previewClock, previewLine }, { loadSettings }, { termSafe }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/release/github.ts'), import('./lib/release/previews.ts'), import('./lib/inputs/index.ts'), import('./lib/core/term.ts')]);
     const format = values.format ?? 'text';
     if (!['text', 'json', 'markdown'].includes(format)) throw new UsageError(`--format must be text, json or markdown, not ${JSON.stringify(format)}`);
     const only = parsePullNumber('--pr', values.pr);

@@ -1,9 +1,9 @@
 #!/usr/bin/env zx
-// Thin shell over scripts/lib/promote (the edit) and scripts/lib/release/promotion.ts (--pr, --publish).
-import { runCli } from './lib/cli.ts';
-import { UsageError } from './lib/errors.ts';
-import { locateKustomize } from './lib/kustomize.ts';
-import type { KustomizeTool } from './lib/kustomize.ts';
+// Thin shell over scripts/lib/release/promote.ts (the edit) and scripts/lib/release/promotion.ts (--pr, --publish).
+import { runCli } from './lib/core/cli.ts';
+import { UsageError } from './lib/core/errors.ts';
+import { locateKustomize } from './lib/render/kustomize.ts';
+import type { KustomizeTool } from './lib/render/kustomize.ts';
 
 await runCli(
   {
@@ -58,7 +58,7 @@ await runCli(
     if (values['no-digest'] && (values.digest !== undefined || values.pr || values.publish)) throw new UsageError('--no-digest pins the tag alone: it excludes --digest, and --pr/--publish (they verify the image by its digest)');
     if (values.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(values.digest)) throw new UsageError(`--digest must be sha256:<64 lowercase hex>, not ${JSON.stringify(values.digest.slice(0, 80))}`);
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-    const [{ findRepoRoot, settleRepository }, { envArguments }, { promote }, { resolveDigest, registryCredentialsFromEnv }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/promote/index.ts'), import('./lib/release/registry.ts')]);
+    const [{ findRepoRoot, settleRepository }, { envArguments }, { promote }, { resolveDigest, registryCredentialsFromEnv }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/inputs/index.ts'), import('./lib/release/promote.ts'), import('./lib/release/registry.ts')]);
     const credentials = registryCredentialsFromEnv();
     const resolveImageDigest = (image: string, tag: string) => resolveDigest(image, tag, { credentials });
     const root = findRepoRoot();
@@ -74,7 +74,7 @@ await runCli(
 
     if (values.pr || values.publish) {
       const [{ deliverPromotion, describePullRequest }, { githubApiFromEnv }, { verifyReleaseImage }, { readSettingsFile }, { isProtectedEnv }] = await Promise.all([
-        import('./lib/release/promotion.ts'), import('./lib/release/github.ts'), import('./lib/release/verify.ts'), import('./lib/repo-inputs.ts'), import('./lib/env-rules.ts'),
+        import('./lib/release/promotion.ts'), import('./lib/release/github.ts'), import('./lib/release/verify.ts'), import('./lib/inputs/index.ts'), import('./lib/inputs/rules.ts'),
       ]);
       const { execFile } = await import('node:child_process');
       const settings = readSettingsFile(root).settings;
@@ -86,7 +86,7 @@ await runCli(
           });
         });
       const health = async (): Promise<string> => {
-        const [{ createKube, loadKubeConfig }, { collectStatus }, { applicationName }, { readRepoInputs }] = await Promise.all([import('./lib/kube/client.ts'), import('./lib/status/index.ts'), import('./lib/envspec.ts'), import('./lib/repo-inputs.ts')]);
+        const [{ createKube, loadKubeConfig }, { collectStatus }, { applicationName }, { readRepoInputs }] = await Promise.all([import('./lib/cluster/kube/client.ts'), import('./lib/cluster/status/index.ts'), import('./lib/inputs/schema.ts'), import('./lib/inputs/index.ts')]);
         const inputs = await readRepoInputs(root);
         const [s] = await collectStatus(createKube(loadKubeConfig(values.context), { timeoutMs: 15_000 }), [{ name: from!, namespace: inputs.envs[from!]!.spec.namespace, application: applicationName(from!) }], inputs.settings.argocd.namespace);
         if (!s) return 'unknown';
@@ -115,7 +115,7 @@ await runCli(
       return 0;
     }
 
-    const { readRepoInputs } = await import('./lib/repo-inputs.ts');
+    const { readRepoInputs } = await import('./lib/inputs/index.ts');
     const image = (await readRepoInputs(root)).settings.image;
     const result = await promote({ root, from, to, tag: values.tag, digest: values.digest, ...(values['no-digest'] ? {} : { resolveDigest: (tag: string) => resolveImageDigest(image, tag) }), commit: values.commit === true, kustomize, log: io.out });
     if (!result.changed) return 0;

@@ -3,9 +3,9 @@
 // printed in $GITHUB_OUTPUT format for the release workflow. The image repository comes from gitops.yaml.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from './lib/cli.ts';
-import { InputError, UsageError } from './lib/errors.ts';
-import { SETTINGS_FILE } from './lib/layout.ts';
+import { runCli } from './lib/core/cli.ts';
+import { InputError, UsageError } from './lib/core/errors.ts';
+import { SETTINGS_FILE } from './lib/core/layout.ts';
 
 await runCli(
   {
@@ -27,7 +27,7 @@ await runCli(
   import.meta.url,
   async ({ values }, io) => {
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-    const [{ findRepoRoot }, { buildTags, githubOutput }, { loadSettings }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/release/tags.ts'), import('./lib/repo-inputs.ts')]);
+    const [{ findRepoRoot }, { buildTags, githubOutput }, { loadSettings }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/release/tags.ts'), import('./lib/inputs/index.ts')]);
     const env = process.env;
     const ref = values.ref ?? env.GITHUB_REF;
     const sha = values.sha ?? env.GITHUB_SHA;
@@ -36,7 +36,7 @@ await runCli(
     if (!sha) throw new UsageError('no commit: pass --sha <40-hex commit id> (or run in GitHub Actions, which sets GITHUB_SHA)');
     if (!source) throw new UsageError('no source URL: pass --source https://github.com/<owner>/<repo>');
     // One line each in $GITHUB_OUTPUT: the source is a plain https URL (the toolkit's URL check), never a way to add lines.
-    const { httpsUrlProblem } = await import('./lib/git-refs-urls.ts');
+    const { httpsUrlProblem } = await import('./lib/inputs/refs-urls.ts');
     const sourceProblem = httpsUrlProblem(source, false);
     if (sourceProblem) throw new UsageError(`--source ${JSON.stringify(source.slice(0, 120))} ${sourceProblem}: pass the repository's https URL, e.g. https://github.com/<owner>/<repo>`);
     if (values.format !== 'github' && values.format !== 'text') throw new UsageError(`--format must be github or text, not ${JSON.stringify(values.format)}`);

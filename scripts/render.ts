@@ -2,16 +2,11 @@
 // zx scripts/render.ts [env…] [--out <dir>]: the manifests each environment renders to.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { findRepoRoot, runCli } from './lib/cli.ts';
-import { progressLine } from './lib/term.ts';
-import { ConflictError, FindingsError } from './lib/errors.ts';
-import type { CliSpec } from './lib/cli.ts';
-import { locateKustomize } from './lib/kustomize.ts';
-import { enableCompileCache } from 'node:module';
-
-// The modules loaded below are compiled once, then read from V8's code cache (NODE_COMPILE_CACHE, default
-// the OS temp dir; NODE_DISABLE_COMPILE_CACHE=1 turns it off), as in scripts/diff.ts.
-enableCompileCache?.();
+import { findRepoRoot, runCli } from './lib/core/cli.ts';
+import { progressLine } from './lib/core/term.ts';
+import { ConflictError, FindingsError } from './lib/core/errors.ts';
+import type { CliSpec } from './lib/core/cli.ts';
+import { locateKustomize } from './lib/render/kustomize.ts';
 
 const options = { out: { type: 'string' }, force: { type: 'boolean' } } as const;
 
@@ -34,7 +29,7 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
   // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
   const [{ canonicalText, renderEnvironments }, { checkRepositoryCached, rememberedCheck }] = await Promise.all([import('./lib/render/render.ts'), import('./lib/render/check-cache.ts')]);
   const root = findRepoRoot(process.cwd(), { plainKustomize: true });
-  if (positionals.length > 0) (await import('./lib/repo-inputs.ts')).envArguments(root, positionals, { mustExist: true });
+  if (positionals.length > 0) (await import('./lib/inputs/index.ts')).envArguments(root, positionals, { mustExist: true });
   // A tree exactly as a passing check left it (scripts/lib/render/check-cache.ts) needs neither settling
   // nor the check again: generate's modules are then not even loaded.
   if (!rememberedCheck(root)) {
@@ -47,7 +42,7 @@ await runCli(spec, import.meta.url, async ({ values, positionals }, io) => {
     }
   }
   const kustomize = await locateKustomize();
-  // "rendering 3/8 environments…" on stderr, only on a TTY and only past a second (scripts/lib/term.ts).
+  // "rendering 3/8 environments…" on stderr, only on a TTY and only past a second (scripts/lib/core/term.ts).
   const progress = progressLine(process.stderr, (done, total) => `rendering ${done}/${total} environments…`);
   const rendered = await renderEnvironments({ root, envs: positionals, kustomize, onProgress: progress.update }).finally(progress.end);
   if (rendered.length === 0) throw new ConflictError(`no environment to render: ${root} has no overlays/<env>/env.yaml`);

@@ -1,8 +1,8 @@
 #!/usr/bin/env zx
-// Thin shell over scripts/lib/mongodb/restore-request.ts.
-import { runCli } from './lib/cli.ts';
-import { locateKustomize } from './lib/kustomize.ts';
-import type { KustomizeTool } from './lib/kustomize.ts';
+// Thin shell over scripts/lib/generate/mongodb/restore-request.ts.
+import { runCli } from './lib/core/cli.ts';
+import { locateKustomize } from './lib/render/kustomize.ts';
+import type { KustomizeTool } from './lib/render/kustomize.ts';
 
 await runCli(
   {
@@ -22,7 +22,7 @@ await runCli(
   import.meta.url,
   async ({ values, positionals }, io) => {
     const [{ findRepoRoot, settleRepository }, { envArgument }, { requestRestore }, { UsageError }] = await Promise.all([
-      import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/mongodb/restore-request.ts'), import('./lib/errors.ts'),
+      import('./lib/generate/commands.ts'), import('./lib/inputs/index.ts'), import('./lib/release/restore-request.ts'), import('./lib/core/errors.ts'),
     ]);
     if (typeof values.from !== 'string' || values.from === '') throw new UsageError('--from <archive> is required');
     const root = findRepoRoot();

@@ -1,8 +1,8 @@
 #!/usr/bin/env zx
 // Thin shell over scripts/lib/secrets/rotate.ts.
-import { runCli } from './lib/cli.ts';
-import { locateKustomize } from './lib/kustomize.ts';
-import type { KustomizeTool } from './lib/kustomize.ts';
+import { runCli } from './lib/core/cli.ts';
+import { locateKustomize } from './lib/render/kustomize.ts';
+import type { KustomizeTool } from './lib/render/kustomize.ts';
 
 await runCli(
   {
@@ -18,7 +18,7 @@ await runCli(
   import.meta.url,
   async ({ values, positionals }, io) => {
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-    const [{ findRepoRoot, settleRepository }, { envArgument }, { rotateDbPassword }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/repo-inputs.ts'), import('./lib/secrets/rotate.ts')]);
+    const [{ findRepoRoot, settleRepository }, { envArgument }, { rotateDbPassword }] = await Promise.all([import('./lib/generate/commands.ts'), import('./lib/inputs/index.ts'), import('./lib/release/rotate.ts')]);
     const root = findRepoRoot();
     const env = envArgument(root, positionals[0]!, { mustExist: true });
     await settleRepository(root, 'rotate-db-password', io.err);

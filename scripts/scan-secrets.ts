@@ -1,11 +1,11 @@
 #!/usr/bin/env zx
-// zx scripts/scan-secrets.ts [path…]: the repository's secret scan (scripts/lib/secret-scan.ts). Exit 1 on findings.
+// zx scripts/scan-secrets.ts [path…]: the repository's secret scan (scripts/lib/secrets/scan.ts). Exit 1 on findings.
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { findRepoRoot, runCli } from './lib/cli.ts';
-import type { CliSpec } from './lib/cli.ts';
-import { formatProblem, UsageError } from './lib/errors.ts';
-import type { CollectedFiles } from './lib/secret-scan.ts';
+import { findRepoRoot, runCli } from './lib/core/cli.ts';
+import type { CliSpec } from './lib/core/cli.ts';
+import { formatProblem, UsageError } from './lib/core/errors.ts';
+import type { CollectedFiles } from './lib/secrets/scan.ts';
 
 const options = {} as const;
 
@@ -28,7 +28,7 @@ const spec: CliSpec<typeof options> = {
 
 await runCli(spec, import.meta.url, async ({ positionals }, io) => {
   // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-  const { collectRepositoryFiles, compareFindings, detectInFiles, findingToProblem } = await import('./lib/secret-scan.ts');
+  const { collectRepositoryFiles, compareFindings, detectInFiles, findingToProblem } = await import('./lib/secrets/scan.ts');
   // A path that does not exist would scan nothing and pass: refuse it.
   const missing = positionals.filter((p) => !existsSync(p));
   if (missing.length > 0) throw new UsageError(`no such file or directory: ${missing.join(', ')}`);

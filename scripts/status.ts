@@ -1,9 +1,9 @@
 #!/usr/bin/env zx
-// Thin shell over scripts/lib/status: which environments, poll once or watch, print, exit 1 when degraded.
+// Thin shell over scripts/lib/cluster/status: which environments, poll once or watch, print, exit 1 when degraded.
 import { setTimeout as delay } from 'node:timers/promises';
-import { findRepoRoot, runCli } from './lib/cli.ts';
-import { UsageError } from './lib/errors.ts';
-import type { EnvStatus } from './lib/status/index.ts';
+import { findRepoRoot, runCli } from './lib/core/cli.ts';
+import { UsageError } from './lib/core/errors.ts';
+import type { EnvStatus } from './lib/cluster/status/index.ts';
 
 await runCli(
   {
@@ -37,7 +37,7 @@ await runCli(
   import.meta.url,
   async ({ values, positionals }, io) => {
     // Loaded here, not at start-up: --help and usage errors stay instant (bench/README.md, Start-up).
-    const [{ applicationName }, { envArguments, readRepoInputs }, { settleRepository }, { collectStatus, formatStatusJson, formatStatusText, watchStatus }] = await Promise.all([import('./lib/envspec.ts'), import('./lib/repo-inputs.ts'), import('./lib/generate/commands.ts'), import('./lib/status/index.ts')]);
+    const [{ applicationName }, { envArguments, readRepoInputs }, { settleRepository }, { collectStatus, formatStatusJson, formatStatusText, watchStatus }] = await Promise.all([import('./lib/inputs/schema.ts'), import('./lib/inputs/index.ts'), import('./lib/generate/commands.ts'), import('./lib/cluster/status/index.ts')]);
     const format = values.format ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(format)}`);
     const root = findRepoRoot();
@@ -56,17 +56,17 @@ await runCli(
       return 0;
     }
     // The Kubernetes client (~900 modules) is loaded here, not at start-up: --help and usage errors stay instant.
-    const { createKube, loadKubeConfig } = await import('./lib/kube/client.ts');
+    const { createKube, loadKubeConfig } = await import('./lib/cluster/kube/client.ts');
     if (settings.clusters !== undefined) {
       // Environments on several clusters (docs/clusters.md): grouped by cluster, an unreachable one named as such.
-      const { clusterStatusCli } = await import('./lib/clusters/status-cli.ts');
+      const { clusterStatusCli } = await import('./lib/cluster/status/clusters-cli.ts');
       return await clusterStatusCli({ settings, envs, chosen: chosen.map((c) => c.name), values, io, format, createKube, loadKubeConfig });
     }
     if (values['cluster-context'] !== undefined) throw new UsageError(`--cluster-context needs clusters in gitops.yaml (docs/clusters.md)`);
     const kube = createKube(loadKubeConfig(values.context), { timeoutMs: values.timeout! * 1000 });
     // Firing alerts per environment when the cluster has the Prometheus operator (docs/monitoring.md).
     const { monitoringEnabled } = await import('./lib/generate/monitoring.ts');
-    const { withAlerts } = await import('./lib/status/alerts.ts');
+    const { withAlerts } = await import('./lib/cluster/status/alerts.ts');
     const prometheus = settings.monitoring && monitoringEnabled(settings, 'in-cluster') ? settings.monitoring.prometheus : undefined;
     const timeoutMs = values.timeout! * 1000;
     const sources = {

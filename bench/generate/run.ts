@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
 import { defaultDotenv, defaultEnvYaml } from '../../scripts/lib/generate/commands.ts';
-import { loadSettings, type RepoInputs } from '../../scripts/lib/repo-inputs.ts';
+import { loadSettings, type RepoInputs } from '../../scripts/lib/inputs/index.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const SIZES = [1, 10, 100];

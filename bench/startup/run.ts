@@ -99,7 +99,7 @@ const table = [
 const NOTES = `
 Where the time went before (CPU profiles of \`node --cpu-prof scripts/<x>.ts --help\` and a module-load trace):
 every CLI imported its whole work graph at start-up, so \`--help\` paid for (1) compiling the env.yaml and
-gitops.yaml JSON Schemas with ajv at import (\`scripts/lib/envspec.ts\`; ajv was the largest package in the diff \`--help\` profile, 0.7 of 4.5 s sampled),
+gitops.yaml JSON Schemas with ajv at import (\`scripts/lib/inputs/schema.ts\`; ajv was the largest package in the diff \`--help\` profile, 0.7 of 4.5 s sampled),
 (2) loading ajv, yaml, the diff library, secretlint and envalid through \`scripts/lib/generate/commands.ts\`,
 (3) the whole MongoDB driver through \`apps/users-api/src/config.ts\` (only a \`MONGODB_URI\` check needs it),
 (4) for status and bootstrap, \`@kubernetes/client-node\` (about 870 modules), (5) Node's TypeScript stripping
@@ -109,7 +109,7 @@ modules), schemas compile on first use, the driver loads only for the URI check,
 compile cache (\`module.enableCompileCache()\`), so the lazily imported modules (stripped and compiled) come from
 V8's code cache on later runs (a one-env diff: 0.70 → 0.50 s CPU in an A/B of 4 runs each). \`zx\` itself costs about 150 ms CPU before the script
 starts: \`node scripts/<x>.ts\` is the faster spelling. Still slow: \`validate --help\`, whose help text lists the
-policy ids (\`scripts/lib/validate/policies.ts\` imports the secret detector, hence secretlint and yaml).
+policy ids (\`scripts/lib/review/validate/policies.ts\` imports the secret detector, hence secretlint and yaml).
 `;
 
 const section = `## Start-up

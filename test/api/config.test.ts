@@ -1,13 +1,13 @@
 // The API's settings: every value that used to pass the gates and then broke the API or the cluster
 // (issue 11, "Values that pass the gates...") and the operator's multi-host connection string (issue 12).
-// The same checkConfig serves the API (main.ts exits 2) and the .env check (scripts/lib/envfile.ts).
+// The same checkConfig serves the API (main.ts exits 2) and the .env check (scripts/lib/inputs/dotenv.ts).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MAX_SHUTDOWN_TIMEOUT_MS, checkConfig } from '../../apps/users-api/src/config.ts';
 import { SHUTDOWN_HARD_EXIT_MARGIN_MS, TERMINATION_GRACE_PERIOD_SECONDS } from '../../apps/users-api/src/contract.ts';
 import { apiDeployment } from '../../scripts/lib/generate/api-base.ts';
-import { checkDotenv } from '../../scripts/lib/envfile.ts';
+import { checkDotenv } from '../../scripts/lib/inputs/dotenv.ts';
 import { operatorConnectionString } from '../support/mongo-standin/operator-uri.ts';
 
 const MAIN = fileURLToPath(new URL('../../apps/users-api/src/main.ts', import.meta.url));

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { APPLICATION_HEALTH } from '../../scripts/lib/bootstrap/health-checks.ts';
+import { APPLICATION_HEALTH } from '../../scripts/lib/cluster/bootstrap/health-checks.ts';
 
 // Runs argocd/health/application.lua the way Argo CD does (global `obj`, the script's return value
 // is the health) with the system Lua; skipped where no Lua interpreter is installed.

@@ -1,9 +1,9 @@
-// The one option parser's number options (scripts/lib/cli.ts): typed, ranged, with the unit in the
+// The one option parser's number options (scripts/lib/core/cli.ts): typed, ranged, with the unit in the
 // message; the string and boolean options every other CLI uses keep working.
 import { describe, expect, it } from 'vitest';
-import { parseCli, parseNumberOption, describeNumber } from '../../scripts/lib/cli.ts';
-import type { CliSpec } from '../../scripts/lib/cli.ts';
-import { UsageError } from '../../scripts/lib/errors.ts';
+import { parseCli, parseNumberOption, describeNumber } from '../../scripts/lib/core/cli.ts';
+import type { CliSpec } from '../../scripts/lib/core/cli.ts';
+import { UsageError } from '../../scripts/lib/core/errors.ts';
 
 const options = {
   polls: { type: 'number', integer: true, min: 1, max: 100, unit: 'polls', default: 10 },

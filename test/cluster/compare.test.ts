@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containsDesired } from '../../scripts/lib/kube/compare.ts';
+import { containsDesired } from '../../scripts/lib/cluster/kube/compare.ts';
 
 // The check that lets a second bootstrap only read: does the live object already say what we apply?
 describe('containsDesired', () => {

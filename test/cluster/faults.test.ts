@@ -2,9 +2,9 @@
 // answer, a 5xx, a dropped connection. Each is one clear message naming the context, the server and
 // the cause, and exit 2.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKube, kubeConfigFor } from '../../scripts/lib/kube/client.ts';
-import { exitCodeOf } from '../../scripts/lib/errors.ts';
-import { collectStatus } from '../../scripts/lib/status/index.ts';
+import { createKube, kubeConfigFor } from '../../scripts/lib/cluster/kube/client.ts';
+import { exitCodeOf } from '../../scripts/lib/core/errors.ts';
+import { collectStatus } from '../../scripts/lib/cluster/status/index.ts';
 import { startFaultServer } from '../support/fake-kube/faults.ts';
 import type { FaultServer } from '../support/fake-kube/faults.ts';
 

@@ -3,9 +3,9 @@
 // an added env var and a hand-scaled Deployment each show; an untouched environment shows nothing.
 import { beforeAll, expect, it } from 'vitest';
 import { ENVIRONMENT_NAMES } from './real-envs.ts';
-import { applicationUsesServerSideApply, liveDiff } from '../../scripts/lib/live-diff/index.ts';
-import { formatText } from '../../scripts/lib/diff/format.ts';
-import type { Kube, KubeObject } from '../../scripts/lib/kube/client.ts';
+import { applicationUsesServerSideApply, liveDiff } from '../../scripts/lib/cluster/live-diff.ts';
+import { formatText } from '../../scripts/lib/review/diff/format.ts';
+import type { Kube, KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 import { REPO, asStream, intoNamespace, kubeOf, must, recording, renderEnv } from './real.ts';

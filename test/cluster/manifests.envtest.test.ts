@@ -5,8 +5,8 @@
 import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
-import type { KubeObject } from '../../scripts/lib/kube/client.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
+import type { KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 import { REPO, asStream, intoNamespace, must, renderEnv } from './real.ts';

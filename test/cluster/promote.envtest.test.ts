@@ -3,10 +3,10 @@
 // CD's server-side apply, statuses written as the controllers would) status reports the promoted
 // commit and the new image running.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { liveDiff } from '../../scripts/lib/live-diff/index.ts';
-import { formatText } from '../../scripts/lib/diff/format.ts';
-import { collectStatus } from '../../scripts/lib/status/index.ts';
-import type { KubeObject } from '../../scripts/lib/kube/client.ts';
+import { liveDiff } from '../../scripts/lib/cluster/live-diff.ts';
+import { formatText } from '../../scripts/lib/review/diff/format.ts';
+import { collectStatus } from '../../scripts/lib/cluster/status/index.ts';
+import type { KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
 import { copyRepository } from '../support/repo-copy.ts';
 import type { SyncRepoCopy as RepoCopy } from '../support/repo-copy.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isGenerated } from '../../scripts/lib/yaml.ts';
+import { isGenerated } from '../../scripts/lib/core/yaml.ts';
 import { copyRepository } from '../support/repo-copy.ts';
 import type { SyncRepoCopy } from '../support/repo-copy.ts';
 

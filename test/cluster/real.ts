@@ -3,9 +3,9 @@
 // own namespace, and statuses written the way the controllers would write them.
 import { execFileSync } from 'node:child_process';
 import { KubeConfig } from '@kubernetes/client-node';
-import { createKube } from '../../scripts/lib/kube/client.ts';
-import type { Kube, KubeObject } from '../../scripts/lib/kube/client.ts';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
+import { createKube } from '../../scripts/lib/cluster/kube/client.ts';
+import type { Kube, KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 
 import { committedBaseline, REPO as CHECKOUT } from '../support/repo-copy.ts';

@@ -4,7 +4,7 @@
 // Role allows it, denied everywhere else (other verbs, other kinds, other names, other namespaces).
 // Then one real request each way.
 import { beforeAll, expect, it } from 'vitest';
-import type { KubeObject } from '../../scripts/lib/kube/client.ts';
+import type { KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 import { ENVIRONMENT_NAMES } from './real-envs.ts';

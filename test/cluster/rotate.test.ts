@@ -4,8 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ROTATION_ANNOTATION } from '../../scripts/lib/secrets/hook.ts';
-import { isGenerated } from '../../scripts/lib/yaml.ts';
+import { ROTATION_ANNOTATION } from '../../scripts/lib/generate/mongodb/password-hook.ts';
+import { isGenerated } from '../../scripts/lib/core/yaml.ts';
 import { copyRepository } from '../support/repo-copy.ts';
 import type { SyncRepoCopy } from '../support/repo-copy.ts';
 

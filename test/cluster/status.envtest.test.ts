@@ -4,10 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { collectStatus, watchStatus } from '../../scripts/lib/status/index.ts';
-import type { EnvRef, EnvStatus } from '../../scripts/lib/status/index.ts';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
-import type { Kube, KubeObject } from '../../scripts/lib/kube/client.ts';
+import { collectStatus, watchStatus } from '../../scripts/lib/cluster/status/index.ts';
+import type { EnvRef, EnvStatus } from '../../scripts/lib/cluster/status/index.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
+import type { Kube, KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 import { REPO, asStream, intoNamespace, kubeOf, must, renderEnv, writeStatus } from './real.ts';

@@ -4,7 +4,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
-import type { RepoSettings } from '../../scripts/lib/spec.ts';
+import type { RepoSettings } from '../../scripts/lib/inputs/spec.ts';
 import { describeEnvtest, uniqueName, useEnvtest, type Envtest } from '../support/envtest/index.ts';
 import { committedSettings, envSpec } from '../generator/support.ts';
 

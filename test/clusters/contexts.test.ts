@@ -2,9 +2,9 @@
 // clusters.<name>.context; an environment on another cluster without one is a usage error (exit 2),
 // never a command silently run against the current context's cluster.
 import { describe, expect, it } from 'vitest';
-import { contextForEnv } from '../../scripts/lib/clusters/context.ts';
-import { parseClusterContexts } from '../../scripts/lib/clusters/status-cli.ts';
-import { UsageError } from '../../scripts/lib/errors.ts';
+import { contextForEnv } from '../../scripts/lib/cluster/context.ts';
+import { parseClusterContexts } from '../../scripts/lib/cluster/status/clusters-cli.ts';
+import { UsageError } from '../../scripts/lib/core/errors.ts';
 
 const settings = { clusters: { 'in-cluster': {}, 'prod-eu': { server: 'https://prod-eu.example.com:6443', context: 'prod-eu-admin' }, 'prod-us': { server: 'https://prod-us.example.com:6443' } } };
 

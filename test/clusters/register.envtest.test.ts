@@ -6,17 +6,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { registerCluster, registrationRules, clusterSecretName, MANAGER_NAMESPACE, MANAGER_SA, MANAGER_TOKEN_SECRET } from '../../scripts/lib/bootstrap/cluster.ts';
+import { registerCluster, registrationRules, clusterSecretName, MANAGER_NAMESPACE, MANAGER_SA, MANAGER_TOKEN_SECRET } from '../../scripts/lib/cluster/bootstrap/cluster.ts';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
-import type { KubeObject } from '../../scripts/lib/kube/client.ts';
-import type { RepoInputs } from '../../scripts/lib/repo-inputs.ts';
-import type { RepoSettings } from '../../scripts/lib/spec.ts';
+import type { KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
+import type { RepoInputs } from '../../scripts/lib/inputs/index.ts';
+import type { RepoSettings } from '../../scripts/lib/inputs/spec.ts';
 import { describeEnvtest, startPrivateEnvtest, uniqueName, UPSTREAM_FILES, useEnvtest, type Envtest } from '../support/envtest/index.ts';
 import { crdsOf } from '../support/envtest/global-setup.ts';
 import { committedSettings, envSpec } from '../generator/support.ts';
 import { kubeOf, recording, writeStatus } from '../cluster/real.ts';
-import { collectClusterStatus, formatClusterStatusJson, formatClusterStatusText } from '../../scripts/lib/clusters/status.ts';
-import { createKube, kubeConfigFor } from '../../scripts/lib/kube/client.ts';
+import { collectClusterStatus, formatClusterStatusJson, formatClusterStatusText } from '../../scripts/lib/cluster/status/clusters.ts';
+import { createKube, kubeConfigFor } from '../../scripts/lib/cluster/kube/client.ts';
 import { freePort } from '../support/envtest/control-plane.ts';
 
 describeEnvtest('two clusters: bootstrap --cluster registering a second one, status across both', () => {

@@ -9,12 +9,12 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkGenerated, generateRepo } from '../../scripts/lib/generate/index.ts';
-import { crossEnvProblems, readRepoInputs, type RepoInputs } from '../../scripts/lib/repo-inputs.ts';
-import { settingsRuleProblems } from '../../scripts/lib/env-rules.ts';
-import { registrationRules } from '../../scripts/lib/bootstrap/cluster.ts';
-import { capacityFindings, projectFindings } from '../../scripts/lib/validate/validate.ts';
+import { crossEnvProblems, readRepoInputs, type RepoInputs } from '../../scripts/lib/inputs/index.ts';
+import { settingsRuleProblems } from '../../scripts/lib/inputs/rules.ts';
+import { registrationRules } from '../../scripts/lib/cluster/bootstrap/cluster.ts';
+import { capacityFindings, projectFindings } from '../../scripts/lib/review/validate/validate.ts';
 import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
-import type { RepoSettings } from '../../scripts/lib/spec.ts';
+import type { RepoSettings } from '../../scripts/lib/inputs/spec.ts';
 import { committedSettings, envSpec } from '../generator/support.ts';
 import { committedTree } from '../support/repo-copy.ts';
 

@@ -7,16 +7,16 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { curlSession, loadDuring } from '../../scripts/lib/e2e/api-session.ts';
-import type { Fetch } from '../../scripts/lib/e2e/api-session.ts';
-import { preflight } from '../../scripts/lib/e2e/host.ts';
-import type { Host, RunResult } from '../../scripts/lib/e2e/host.ts';
-import { formatReportMarkdown, formatReportText } from '../../scripts/lib/e2e/report.ts';
-import { runSteps } from '../../scripts/lib/e2e/runner.ts';
-import { expectedApplications, orderByPlan } from '../../scripts/lib/e2e/wait.ts';
-import { E2E_REPO_URL, gitServerDockerfile, gitServerObjects, pinnedBaseImage } from '../../scripts/lib/e2e/git-server.ts';
-import { prepareE2eClone } from '../../scripts/lib/e2e/index.ts';
-import { gitUrlProblem } from '../../scripts/lib/git-refs-urls.ts';
+import { curlSession, loadDuring } from '../../scripts/lib/cluster/e2e/api-session.ts';
+import type { Fetch } from '../../scripts/lib/cluster/e2e/api-session.ts';
+import { preflight } from '../../scripts/lib/cluster/e2e/host.ts';
+import type { Host, RunResult } from '../../scripts/lib/cluster/e2e/host.ts';
+import { formatReportMarkdown, formatReportText } from '../../scripts/lib/cluster/e2e/report.ts';
+import { runSteps } from '../../scripts/lib/cluster/e2e/runner.ts';
+import { expectedApplications, orderByPlan } from '../../scripts/lib/cluster/e2e/wait.ts';
+import { E2E_REPO_URL, gitServerDockerfile, gitServerObjects, pinnedBaseImage } from '../../scripts/lib/cluster/e2e/git-server.ts';
+import { prepareE2eClone } from '../../scripts/lib/cluster/e2e/index.ts';
+import { gitUrlProblem } from '../../scripts/lib/inputs/refs-urls.ts';
 import { acquireTestMongo, describeMongo } from '../support/test-mongo.ts';
 import type { TestMongo } from '../support/test-mongo.ts';
 import { startTestApi } from '../api/harness.ts';
@@ -144,8 +144,8 @@ describe('e2e inputs from the committed repository', () => {
   });
 
   it('the sync plan of the committed repository orders the first sync: the operator before the environments', async () => {
-    const { planRepository } = await import('../../scripts/lib/plan/index.ts');
-    const { locateKustomize } = await import('../../scripts/lib/kustomize.ts');
+    const { planRepository } = await import('../../scripts/lib/review/plan/index.ts');
+    const { locateKustomize } = await import('../../scripts/lib/render/kustomize.ts');
     const plan = await planRepository(copy, { kustomize: await locateKustomize() });
     expect(plan.finishes).toBe(true);
     const planned = plan.root.steps.flatMap((s) => s.children.map((c) => ({ name: c.app, wave: s.wave })));

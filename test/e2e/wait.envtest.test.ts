@@ -4,11 +4,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { collectDiagnostics } from '../../scripts/lib/e2e/diagnostics.ts';
-import { StallError, expectedApplications, readApp, refreshApp, waitForAppGone, waitForApplications, waitForRollout } from '../../scripts/lib/e2e/wait.ts';
-import type { Clock } from '../../scripts/lib/e2e/wait.ts';
-import type { Kube, KubeObject } from '../../scripts/lib/kube/client.ts';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
+import { collectDiagnostics } from '../../scripts/lib/cluster/e2e/diagnostics.ts';
+import { StallError, expectedApplications, readApp, refreshApp, waitForAppGone, waitForApplications, waitForRollout } from '../../scripts/lib/cluster/e2e/wait.ts';
+import type { Clock } from '../../scripts/lib/cluster/e2e/wait.ts';
+import type { Kube, KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 import { createRepoCopy } from '../support/repo-copy.ts';
@@ -74,7 +74,7 @@ describeEnvtest('e2e: waiting for Argo CD', () => {
       onSettled: (name) => settledOrder.push(name),
       syncManual: async (a) => {
         manual.push(a.name);
-        const { syncApp } = await import('../../scripts/lib/e2e/wait.ts');
+        const { syncApp } = await import('../../scripts/lib/cluster/e2e/wait.ts');
         await syncApp(kube, ns, a.name);
       },
     });

@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LOCK_FILE, TX_DIR, confine, describeRecovery, recoverTransactions, settleInterruptedRun, withRepoLock, writeFilesAtomically } from '../../scripts/lib/atomic.ts';
-import { GENERATED_PATHS, envOwnedPaths } from '../../scripts/lib/layout.ts';
-import { ConflictError } from '../../scripts/lib/errors.ts';
+import { LOCK_FILE, TX_DIR, confine, describeRecovery, recoverTransactions, settleInterruptedRun, withRepoLock, writeFilesAtomically } from '../../scripts/lib/core/atomic.ts';
+import { GENERATED_PATHS, envOwnedPaths } from '../../scripts/lib/core/layout.ts';
+import { ConflictError } from '../../scripts/lib/core/errors.ts';
 
-const ATOMIC = resolve(import.meta.dirname, '../../scripts/lib/atomic.ts');
+const ATOMIC = resolve(import.meta.dirname, '../../scripts/lib/core/atomic.ts');
 const tempRoot = () => mkdtempSync(join(tmpdir(), 'atomic-'));
 
 function versionsOf(root: string, files: string[]): Set<string> {

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configSpec } from '../../apps/users-api/src/config.ts';
-import { closestFlag, parseCli, reportError, type CliSpec, type OptionSpec } from '../../scripts/lib/cli.ts';
-import { formatProblem, InputError, UsageError } from '../../scripts/lib/errors.ts';
-import { lineOfPointer, loadEnv } from '../../scripts/lib/repo-inputs.ts';
+import { closestFlag, parseCli, reportError, type CliSpec, type OptionSpec } from '../../scripts/lib/core/cli.ts';
+import { formatProblem, InputError, UsageError } from '../../scripts/lib/core/errors.ts';
+import { lineOfPointer, loadEnv } from '../../scripts/lib/inputs/index.ts';
 import { committedTree, REPO } from '../support/repo-copy.ts';
 
 const spec: CliSpec<OptionSpec> = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCli, reportError, scriptArgv, usageText, type CliSpec } from '../../scripts/lib/cli.ts';
-import { FindingsError, InputError, UsageError } from '../../scripts/lib/errors.ts';
+import { parseCli, reportError, scriptArgv, usageText, type CliSpec } from '../../scripts/lib/core/cli.ts';
+import { FindingsError, InputError, UsageError } from '../../scripts/lib/core/errors.ts';
 
 const spec = {
   name: 'demo',

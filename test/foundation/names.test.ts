@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dns1123LabelProblem, dns1123SubdomainProblem } from '../../scripts/lib/names.ts';
+import { dns1123LabelProblem, dns1123SubdomainProblem } from '../../scripts/lib/core/names.ts';
 
 describe('Kubernetes name rules', () => {
   it.each(['dev', 'qa-7', 'a', '0a', 'x'.repeat(63)])('accepts the label %j', (name) => {

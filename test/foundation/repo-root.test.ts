@@ -1,4 +1,4 @@
-// Issue 32: every command finds the repository from wherever it is run (scripts/lib/cli.ts findRepoRoot),
+// Issue 32: every command finds the repository from wherever it is run (scripts/lib/core/cli.ts findRepoRoot),
 // gives the same answer from the root and from a subdirectory, and refuses to run outside a repository
 // (exit 2, "run inside the repository (no gitops.yaml found from <dir> up)") instead of checking nothing.
 // Every scripts/*.ts is run, with arguments that write nothing, in a copy of the committed tree.

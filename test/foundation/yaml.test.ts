@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalize, generatedHeader, isGenerated, parseYamlStream, toYaml, toYamlStream } from '../../scripts/lib/yaml.ts';
+import { canonicalize, generatedHeader, isGenerated, parseYamlStream, toYaml, toYamlStream } from '../../scripts/lib/core/yaml.ts';
 
 describe('the YAML serializer', () => {
   it('puts apiVersion, kind, metadata first and sorts every other key', () => {

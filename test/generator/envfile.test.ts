@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkDotenv, keysMissingAcrossEnvs, parseDotenv } from '../../scripts/lib/envfile.ts';
+import { checkDotenv, keysMissingAcrossEnvs, parseDotenv } from '../../scripts/lib/inputs/dotenv.ts';
 
 const FILE = 'overlays/x/.env';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envNameProblems, setEnvSpecField, validateEnvSpec, validateSettings } from '../../scripts/lib/envspec.ts';
+import { envNameProblems, setEnvSpecField, validateEnvSpec, validateSettings } from '../../scripts/lib/inputs/schema.ts';
 import { committedSettings } from './support.ts';
 
 const FILE = 'overlays/qa/env.yaml';
@@ -68,7 +68,7 @@ it('setEnvSpecField changes one field and keeps the comments', () => {
 
 describe('rules across environments', () => {
   it('refuses two environments in one namespace, a reserved namespace, and a shared ingress host', async () => {
-    const { crossEnvProblems } = await import('../../scripts/lib/repo-inputs.ts');
+    const { crossEnvProblems } = await import('../../scripts/lib/inputs/index.ts');
     const settings = committedSettings();
     const spec = (name: string, namespace: string, host?: string) => ({ spec: { name, namespace, ...structuredClone(settings.defaults), ...(host ? { ingress: { host } } : {}) } });
     const problems = crossEnvProblems(settings, {
@@ -84,7 +84,7 @@ describe('rules across environments', () => {
   });
 });
 
-describe('value rules after the schema (scripts/lib/env-rules.ts)', () => {
+describe('value rules after the schema (scripts/lib/inputs/rules.ts)', () => {
   it('run only once the schema passes, so one value is reported once', () => {
     const data: any = valid();
     data.replicas = 0; // a schema error

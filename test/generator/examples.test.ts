@@ -1,12 +1,12 @@
-import { loadSettings } from '../../scripts/lib/repo-inputs.ts';
+import { loadSettings } from '../../scripts/lib/inputs/index.ts';
 // The committed example environments: generated, rendering, and shaped as documented.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
-import { effectivePodRequests, formatAmount, workloadRequests } from '../../scripts/lib/validate/capacity.ts';
-import { capacityFindings } from '../../scripts/lib/validate/validate.ts';
+import { effectivePodRequests, formatAmount, workloadRequests } from '../../scripts/lib/review/validate/capacity.ts';
+import { capacityFindings } from '../../scripts/lib/review/validate/validate.ts';
 import { committedSettings, REPO } from './support.ts';
 
 function render(env: string): any[] {

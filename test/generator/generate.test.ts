@@ -5,9 +5,9 @@ import { parse } from 'yaml';
 import { HTTP_PORT, PATHS, RUN_AS_USER } from '../../apps/users-api/src/contract.ts';
 import { rootInclude } from '../../scripts/lib/generate/argocd.ts';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
-import { literalInclude } from '../../scripts/lib/validate/validate.ts';
-import { MONGODB } from '../../scripts/lib/spec.ts';
-import { GENERATED_HEADER_PREFIX } from '../../scripts/lib/yaml.ts';
+import { literalInclude } from '../../scripts/lib/review/validate/argocd-files.ts';
+import { MONGODB } from '../../scripts/lib/inputs/spec.ts';
+import { GENERATED_HEADER_PREFIX } from '../../scripts/lib/core/yaml.ts';
 import { inputsWith } from './support.ts';
 
 const read = (files: Record<string, string>, path: string): any => {

@@ -7,15 +7,15 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTECTED_LABEL, PROTECTED_POLICY } from '../../scripts/lib/env-rules.ts';
+import { PROTECTED_LABEL, PROTECTED_POLICY } from '../../scripts/lib/inputs/rules.ts';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
 import { idOf } from '../../scripts/lib/render/normalize.ts';
-import { crossEnvProblems } from '../../scripts/lib/repo-inputs.ts';
-import { POLICIES } from '../../scripts/lib/validate/policies.ts';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
+import { crossEnvProblems } from '../../scripts/lib/inputs/index.ts';
+import { POLICIES } from '../../scripts/lib/review/validate/policies.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
 import { committedSettings, envSpec, readTree, REPO } from './support.ts';
 import { committedTree, copyToolkitTree } from '../support/repo-copy.ts';
-import type { RepoInputs } from '../../scripts/lib/repo-inputs.ts';
+import type { RepoInputs } from '../../scripts/lib/inputs/index.ts';
 
 const MANUAL = { automated: false, prune: false, selfHeal: false };
 

@@ -2,8 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSettings, type RepoInputs } from '../../scripts/lib/repo-inputs.ts';
-import type { EnvSpec, RepoSettings } from '../../scripts/lib/spec.ts';
+import { loadSettings, type RepoInputs } from '../../scripts/lib/inputs/index.ts';
+import type { EnvSpec, RepoSettings } from '../../scripts/lib/inputs/spec.ts';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
 

@@ -6,7 +6,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatProblem, InputError } from '../../scripts/lib/errors.ts';
+import { formatProblem, InputError } from '../../scripts/lib/core/errors.ts';
 import { checkRepository } from '../../scripts/lib/generate/commands.ts';
 import { makeToolkitRepo, recordFigures, runScript, snapshotTree } from './support.ts';
 

@@ -1,5 +1,5 @@
 // Issue 11, "inputs that reach files they must not" and "invisible characters": every input file goes
-// through one reader (scripts/lib/input-file.ts) that refuses links, directories, FIFOs and devices
+// through one reader (scripts/lib/inputs/file.ts) that refuses links, directories, FIFOs and devices
 // by lstat before opening anything, refuses invalid UTF-8 and a BOM, and refuses invisible and
 // bidirectional characters with file, line and fix. Against the old code a .env symlink to
 // /etc/passwd printed its lines, a FIFO hung generate, a directory gave a bare EISDIR, promote
@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatProblem, InputError } from '../../scripts/lib/errors.ts';
-import { decodeInput } from '../../scripts/lib/input-file.ts';
-import { readRepoInputs } from '../../scripts/lib/repo-inputs.ts';
-import { findInvisibleCharacters } from '../../scripts/lib/text.ts';
+import { formatProblem, InputError } from '../../scripts/lib/core/errors.ts';
+import { decodeInput } from '../../scripts/lib/inputs/file.ts';
+import { readRepoInputs } from '../../scripts/lib/inputs/index.ts';
+import { findInvisibleCharacters } from '../../scripts/lib/core/text.ts';
 import { makeToolkitRepo, recordFigures, runScript, snapshotTree } from './support.ts';
 
 let dir: string;

@@ -6,11 +6,11 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TX_DIR } from '../../scripts/lib/atomic.ts';
-import { applyEnvEdit } from '../../scripts/lib/env-edit.ts';
+import { TX_DIR } from '../../scripts/lib/core/atomic.ts';
+import { applyEnvEdit } from '../../scripts/lib/release/env-edit.ts';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
-import { GENERATED_PATHS } from '../../scripts/lib/layout.ts';
-import { readRepoInputs } from '../../scripts/lib/repo-inputs.ts';
+import { GENERATED_PATHS } from '../../scripts/lib/core/layout.ts';
+import { readRepoInputs } from '../../scripts/lib/inputs/index.ts';
 import { spawn } from 'node:child_process';
 import { makeToolkitRepo, recordFigures, runScript, snapshotTree } from './support.ts';
 

@@ -3,9 +3,9 @@
 // accepts, the server stores with the same value; and the parser reads the server's own canonical forms
 // as the same numbers.
 import { beforeAll, expect, it } from 'vitest';
-import { configMapSizeProblem, CONFIGMAP_DATA_MAX_BYTES } from '../../scripts/lib/env-rules.ts';
-import { validateEnvSpec } from '../../scripts/lib/envspec.ts';
-import { compareQuantities, isQuantity, parseQuantity, quantityRangeProblem, type Quantity } from '../../scripts/lib/quantity.ts';
+import { configMapSizeProblem, CONFIGMAP_DATA_MAX_BYTES } from '../../scripts/lib/inputs/rules.ts';
+import { validateEnvSpec } from '../../scripts/lib/inputs/schema.ts';
+import { compareQuantities, isQuantity, parseQuantity, quantityRangeProblem, type Quantity } from '../../scripts/lib/core/quantity.ts';
 import { describeEnvtest, uniqueName, useEnvtest, type Envtest } from '../support/envtest/index.ts';
 import { committedSettings } from '../generator/support.ts';
 

@@ -3,10 +3,10 @@
 // through, is now refused by the same checks generate, new-env and validate run — with the file, the
 // JSON pointer of the field and a fix.
 import { describe, expect, it } from 'vitest';
-import { envNameProblems, validateEnvSpec, validateSettings } from '../../scripts/lib/envspec.ts';
-import type { Problem } from '../../scripts/lib/errors.ts';
-import { crossEnvProblems, loadEnv } from '../../scripts/lib/repo-inputs.ts';
-import type { RepoSettings } from '../../scripts/lib/spec.ts';
+import { envNameProblems, validateEnvSpec, validateSettings } from '../../scripts/lib/inputs/schema.ts';
+import type { Problem } from '../../scripts/lib/core/errors.ts';
+import { crossEnvProblems, loadEnv } from '../../scripts/lib/inputs/index.ts';
+import type { RepoSettings } from '../../scripts/lib/inputs/spec.ts';
 import { committedSettings } from '../generator/support.ts';
 
 const FILE = 'overlays/qa/env.yaml';
@@ -73,7 +73,7 @@ describe('a .env that makes a ConfigMap over 1 MiB', () => {
   });
 
   it('is accepted at exactly 1 MiB of values (the limit is "more than")', async () => {
-    const { configMapSizeProblem } = await import('../../scripts/lib/env-rules.ts');
+    const { configMapSizeProblem } = await import('../../scripts/lib/inputs/rules.ts');
     expect(configMapSizeProblem('f', { A: 'x'.repeat(1024 * 1024 - 4), B: 'yyyy' })).toBeUndefined();
     expect(configMapSizeProblem('f', { A: 'x'.repeat(1024 * 1024 - 4), B: 'é'.repeat(3) })).toBeDefined();
   });

@@ -1,9 +1,9 @@
-// Revisions and URLs that reach Argo CD's generated files (scripts/lib/git-refs-urls.ts): the attacks of
+// Revisions and URLs that reach Argo CD's generated files (scripts/lib/inputs/refs-urls.ts): the attacks of
 // issue 11 ("Junk accepted into generated files", "Credentials in repository URLs"), and the revision
 // rule checked against the real `git check-ref-format`.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { gitRevisionProblem, gitUrlProblem, httpsUrlProblem } from '../../scripts/lib/git-refs-urls.ts';
+import { gitRevisionProblem, gitUrlProblem, httpsUrlProblem } from '../../scripts/lib/inputs/refs-urls.ts';
 
 describe('targetRevision', () => {
   it.each([

@@ -1,7 +1,7 @@
-// The Kubernetes quantity parser (scripts/lib/quantity.ts) against the grammar of
+// The Kubernetes quantity parser (scripts/lib/core/quantity.ts) against the grammar of
 // kubernetes/apimachinery@v0.28.0 pkg/api/resource/quantity.go, and the ranges the API server enforces.
 import { describe, expect, it } from 'vitest';
-import { compareQuantities, isQuantity, MAX_MILLI_VALUE, parseQuantity, quantityRangeProblem, type Quantity } from '../../scripts/lib/quantity.ts';
+import { compareQuantities, isQuantity, MAX_MILLI_VALUE, parseQuantity, quantityRangeProblem, type Quantity } from '../../scripts/lib/core/quantity.ts';
 
 function q(text: string): Quantity {
   const p = parseQuantity(text);

@@ -1,4 +1,4 @@
-// The database password Jobs (scripts/lib/secrets/password-job.ts, shipped by scripts/lib/secrets/hook.ts)
+// The database password Jobs (scripts/lib/secrets/password-job.ts, shipped by scripts/lib/generate/mongodb/password-hook.ts)
 // on a real API server: the program exactly as the ConfigMap carries it (rendered by Kustomize from the
 // generated base), run by Node 24 as a .ts file in a directory of its own, as each Job's ServiceAccount
 // with a TokenRequest token. `prepare` creates both users' Secrets once, rotates the active user's,
@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { MONGODB } from '../../scripts/lib/spec.ts';
-import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, BACKUP_USER } from '../../scripts/lib/mongodb/users.ts';
+import { MONGODB } from '../../scripts/lib/inputs/spec.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, BACKUP_USER } from '../../scripts/lib/inputs/mongodb.ts';
 import {
   PASSWORD_HOOK_NAME, PASSWORD_JOB_CONFIGMAP, PASSWORD_JOB_FILE, PASSWORD_JOB_KEY, PASSWORD_JOB_IMAGE, PASSWORD_RETIRE_NAME, passwordHookJob, passwordHookRbac,
   passwordRetireJob, passwordRetireRbac, ROTATION_ANNOTATION,
-} from '../../scripts/lib/secrets/hook.ts';
+} from '../../scripts/lib/generate/mongodb/password-hook.ts';
 import { activeIndex, idleIndex, podsUsingSecret, settingsFromEnv } from '../../scripts/lib/secrets/password-job.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';

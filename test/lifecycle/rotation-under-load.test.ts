@@ -15,8 +15,8 @@
 //   3. PostSync `retire`, once no pod runs as the old user: its password is replaced (the operator applies it).
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_USERS } from '../../scripts/lib/mongodb/users.ts';
-import { MONGODB } from '../../scripts/lib/spec.ts';
+import { APP_USERS } from '../../scripts/lib/inputs/mongodb.ts';
+import { MONGODB } from '../../scripts/lib/inputs/spec.ts';
 import { startMongoStandInReplicaSet } from '../support/mongo-standin/replica-set.ts';
 import type { MongoStandInReplicaSet } from '../support/mongo-standin/replica-set.ts';
 import type { StandInUser } from '../support/mongo-standin/scram.ts';

@@ -3,10 +3,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
-import { readRepoInputs } from '../../scripts/lib/repo-inputs.ts';
-import type { RepoInputs } from '../../scripts/lib/repo-inputs.ts';
-import { PASSWORD_HOOK_NAME, ROTATION_ANNOTATION } from '../../scripts/lib/secrets/hook.ts';
-import { MONGODB } from '../../scripts/lib/spec.ts';
+import { readRepoInputs } from '../../scripts/lib/inputs/index.ts';
+import type { RepoInputs } from '../../scripts/lib/inputs/index.ts';
+import { PASSWORD_HOOK_NAME, ROTATION_ANNOTATION } from '../../scripts/lib/generate/mongodb/password-hook.ts';
+import { MONGODB } from '../../scripts/lib/inputs/spec.ts';
 import { committedBaseline } from '../support/repo-copy.ts';
 
 const WAVE = 'argocd.argoproj.io/sync-wave';

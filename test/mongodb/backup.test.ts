@@ -1,13 +1,14 @@
-// Backups declared in env.yaml (scripts/lib/mongodb/backup.ts): settings checked with file, field and fix;
+// Backups declared in env.yaml (scripts/lib/inputs/backup.ts): settings checked with file, field and fix;
 // defaults (on for protected environments); the CronJob for a PVC and for an S3 bucket; the waiver through
 // validate's existing annotation mechanism; and the real API server's dry run of what is generated.
 import { describe, expect, it } from 'vitest';
 import {
-  BACKUP_POLICY, backupObjects, backupProblems, backupWaiver, cronProblem, DATABASE_TOOLS_IMAGE, resolveBackup,
-} from '../../scripts/lib/mongodb/backup.ts';
-import { appUserRoleProblems, mongoDBCommunity } from '../../scripts/lib/mongodb/replicaset.ts';
-import { appUserConnectionSecret, BACKUP_USER } from '../../scripts/lib/mongodb/users.ts';
-import { POLICIES, WAIVER_ANNOTATION_PREFIX } from '../../scripts/lib/validate/policies.ts';
+  BACKUP_POLICY, backupProblems, cronProblem, resolveBackup,
+} from '../../scripts/lib/inputs/backup.ts';
+import { backupObjects, backupWaiver, DATABASE_TOOLS_IMAGE } from '../../scripts/lib/generate/mongodb/backup.ts';
+import { appUserRoleProblems, mongoDBCommunity } from '../../scripts/lib/generate/mongodb/replicaset.ts';
+import { appUserConnectionSecret, BACKUP_USER } from '../../scripts/lib/inputs/mongodb.ts';
+import { POLICIES, WAIVER_ANNOTATION_PREFIX } from '../../scripts/lib/review/validate/policies.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 
 const FILE = 'overlays/prod/env.yaml';

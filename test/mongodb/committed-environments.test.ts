@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appUserRoleProblems, MONGODB_COMMUNITY_KIND } from '../../scripts/lib/mongodb/replicaset.ts';
-import { validateMongoDBCommunity } from '../../scripts/lib/mongodb/schema.ts';
-import { MONGODB } from '../../scripts/lib/spec.ts';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
+import { appUserRoleProblems, MONGODB_COMMUNITY_KIND } from '../../scripts/lib/generate/mongodb/replicaset.ts';
+import { validateMongoDBCommunity } from '../../scripts/lib/generate/mongodb/schema.ts';
+import { MONGODB } from '../../scripts/lib/inputs/spec.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
 import type { K8sObject } from './fixtures.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -41,7 +41,7 @@ describe('the committed environments', () => {
   });
 
   it('the committed schema file is the one the code defines', async () => {
-    const { mongoDBCommunitySchemaFile } = await import('../../scripts/lib/mongodb/schema.ts');
+    const { mongoDBCommunitySchemaFile } = await import('../../scripts/lib/generate/mongodb/schema.ts');
     const file = mongoDBCommunitySchemaFile();
     const path = join(root, file.path);
     expect(existsSync(path), `${file.path} is missing: run zx scripts/generate.ts`).toBe(true);

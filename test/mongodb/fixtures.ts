@@ -4,10 +4,10 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { MONGODB_ENV_DEFAULTS } from '../../scripts/lib/mongodb/operator.ts';
-import { mongoOverlayPatches, mongoReplicaSetBase } from '../../scripts/lib/mongodb/replicaset.ts';
-import type { EnvSpec, MongoSpec } from '../../scripts/lib/spec.ts';
-import { parseYamlStream, toYaml, toYamlStream } from '../../scripts/lib/yaml.ts';
+import { MONGODB_ENV_DEFAULTS } from '../../scripts/lib/generate/mongodb/operator.ts';
+import { mongoOverlayPatches, mongoReplicaSetBase } from '../../scripts/lib/generate/mongodb/replicaset.ts';
+import type { EnvSpec, MongoSpec } from '../../scripts/lib/inputs/spec.ts';
+import { parseYamlStream, toYaml, toYamlStream } from '../../scripts/lib/core/yaml.ts';
 
 export function envWith(name: string, mongodb: Partial<MongoSpec>): EnvSpec {
   return {

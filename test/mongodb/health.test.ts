@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MONGODB_HEALTH_CHECK_CM_KEY, MONGODB_HEALTH_CHECK_PATH, mongoHealthCheckEntry } from '../../scripts/lib/mongodb/health.ts';
+import { MONGODB_HEALTH_CHECK_CM_KEY, MONGODB_HEALTH_CHECK_PATH, mongoHealthCheckEntry } from '../../scripts/lib/generate/mongodb/health.ts';
 import { LUA51, runHealthCheck, runHealthCheckLua51 } from './lua-runner.ts';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { kindsOf } from '../../scripts/lib/generate/argocd.ts';
-import { mongoOperatorApplication, MONGODB_OPERATOR_DEFAULTS, operatorChartKinds, operatorChartSource, renderOperatorApplication } from '../../scripts/lib/mongodb/operator.ts';
-import { admissionRefusals } from '../../scripts/lib/validate/admission.ts';
-import type { RepoSettings } from '../../scripts/lib/spec.ts';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
+import { mongoOperatorApplication, MONGODB_OPERATOR_DEFAULTS, operatorChartKinds } from '../../scripts/lib/generate/mongodb/operator.ts';
+import { operatorChartSource, renderOperatorApplication } from '../../scripts/lib/render/operator-chart.ts';
+import { admissionRefusals } from '../../scripts/lib/review/validate/admission.ts';
+import type { RepoSettings } from '../../scripts/lib/inputs/spec.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
 import { REPO_ROOT } from '../support/envtest/upstream.ts';
 
 type Obj = Record<string, unknown>;

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   MONGODB_AGENT_MIN_MEMORY_LIMIT_BYTES, MONGODB_ENV_DEFAULTS, MONGODB_OPERATOR_DEFAULTS, MONGODB_SERVER_VERSION, mongoOperatorApplication,
   operatorChartKinds, type ChartKind,
-} from '../../scripts/lib/mongodb/operator.ts';
-import { memoryBytes } from '../../scripts/lib/mongodb/replicaset.ts';
-import type { RepoSettings } from '../../scripts/lib/spec.ts';
-import { toYaml } from '../../scripts/lib/yaml.ts';
+} from '../../scripts/lib/generate/mongodb/operator.ts';
+import { memoryBytes } from '../../scripts/lib/generate/mongodb/replicaset.ts';
+import type { RepoSettings } from '../../scripts/lib/inputs/spec.ts';
+import { toYaml } from '../../scripts/lib/core/yaml.ts';
 
 const settings = {
   repoURL: 'https://git.example.invalid/users.git',

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_NAME } from '../../apps/users-api/src/contract.ts';
-import { appUserRoleProblems, MONGODB_POD, mongoReplicaSetBase } from '../../scripts/lib/mongodb/replicaset.ts';
-import { validateMongoDBCommunity } from '../../scripts/lib/mongodb/schema.ts';
-import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret } from '../../scripts/lib/mongodb/users.ts';
-import { MONGODB } from '../../scripts/lib/spec.ts';
+import { appUserRoleProblems, MONGODB_POD, mongoReplicaSetBase } from '../../scripts/lib/generate/mongodb/replicaset.ts';
+import { validateMongoDBCommunity } from '../../scripts/lib/generate/mongodb/schema.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret } from '../../scripts/lib/inputs/mongodb.ts';
+import { MONGODB } from '../../scripts/lib/inputs/spec.ts';
 import { DEV, only, PROD, renderOverlays, type K8sObject } from './fixtures.ts';
 
 // Any string value under a key that names a secret: a password in git would show up here.
@@ -88,7 +88,7 @@ describe('the replica-set base and its environments, rendered by kubectl kustomi
       const cr = only<Mdbc>(objects, 'MongoDBCommunity');
       expect(appUserRoleProblems(cr)).toEqual([]);
       // Two users that alternate on rotation (docs/mongodb.md), both with exactly readWrite on the application database.
-      // and the backup user with the built-in backup role only (scripts/lib/mongodb/backup.ts).
+      // and the backup user with the built-in backup role only (scripts/lib/inputs/backup.ts).
       expect(cr.spec.users.map((u) => (u as { name?: string }).name)).toEqual(['users-api-a', 'users-api-b', 'users-backup']);
       for (const u of cr.spec.users.slice(0, 2)) expect(u.roles).toEqual([{ name: 'readWrite', db: MONGODB.appDb }]);
       expect(cr.spec.users[2]?.roles).toEqual([{ name: 'backup', db: 'admin' }]);

@@ -1,4 +1,4 @@
-// Restore as a reviewed change (scripts/restore.ts → scripts/lib/mongodb/restore.ts): the request lands in
+// Restore as a reviewed change (scripts/restore.ts → scripts/lib/inputs/restore.ts): the request lands in
 // env.yaml, the rendered diff shows the Job (what, where), bad input writes nothing; the Job refuses a
 // non-empty database unless the request says overwrite. And the drill: data written through the API,
 // backed up, dropped, restored and compared, on the stand-in replica set (driver-level dump/restore: no
@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { dumpDatabase, restoreDatabase, RestoreRefused, restoreObjects } from '../../scripts/lib/mongodb/restore.ts';
-import type { EnvSpec } from '../../scripts/lib/spec.ts';
+import { dumpDatabase, restoreDatabase, RestoreRefused, restoreObjects } from '../../scripts/lib/generate/mongodb/restore.ts';
+import type { EnvSpec } from '../../scripts/lib/inputs/spec.ts';
 import { startMongoStandInReplicaSet, STAND_IN_APP_USER } from '../support/mongo-standin/replica-set.ts';
 import type { MongoStandInReplicaSet } from '../support/mongo-standin/replica-set.ts';
 import { copyRepository } from '../support/repo-copy.ts';

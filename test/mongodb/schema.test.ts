@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mongoDBCommunity } from '../../scripts/lib/mongodb/replicaset.ts';
-import { mongoDBCommunitySchema, mongoDBCommunitySchemaFile, validateMongoDBCommunity } from '../../scripts/lib/mongodb/schema.ts';
+import { mongoDBCommunity } from '../../scripts/lib/generate/mongodb/replicaset.ts';
+import { mongoDBCommunitySchema, mongoDBCommunitySchemaFile, validateMongoDBCommunity } from '../../scripts/lib/generate/mongodb/schema.ts';
 
 type Json = Record<string, unknown>;
 const at = (obj: Json, path: string[]): Json => path.reduce((o, k) => (o as Record<string, Json>)[k] as Json, obj);

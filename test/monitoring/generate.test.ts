@@ -2,7 +2,7 @@
 // thresholds of each env.yaml over gitops.yaml's, and validate accepts what is generated.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderEnv } from '../cluster/real.ts';
-import type { KubeObject } from '../../scripts/lib/kube/client.ts';
+import type { KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
 import { ALERTS } from '../../scripts/lib/generate/monitoring.ts';
 import { monitoredCopy, PROD_ERROR_RATIO } from './fixture.ts';
 import { REPO, type RepoCopy } from '../support/repo-copy.ts';

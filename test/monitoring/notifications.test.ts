@@ -8,13 +8,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notificationsConfig, SECRET_KEYS, TEMPLATES, TRIGGERS } from '../../scripts/lib/bootstrap/notifications.ts';
-import { readBootstrapInputs } from '../../scripts/lib/bootstrap/inputs.ts';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
+import { notificationsConfig, SECRET_KEYS, TEMPLATES, TRIGGERS } from '../../scripts/lib/cluster/bootstrap/notifications.ts';
+import { readBootstrapInputs } from '../../scripts/lib/cluster/bootstrap/inputs.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
 
 const parseYaml = (text: string): unknown => parseYamlStream(text)[0];
 import { committedSettings, REPO } from '../generator/support.ts';
-import { loadSettings } from '../../scripts/lib/repo-inputs.ts';
+import { loadSettings } from '../../scripts/lib/inputs/index.ts';
 import { evalCondition, ExprError } from '../support/expr-subset.ts';
 
 const SHA = '3f9c2a1b7d4e5f60718293a4b5c6d7e8f9012345';

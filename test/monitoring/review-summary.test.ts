@@ -2,12 +2,12 @@
 // or removes monitoring from an environment that stays.
 import { describe, expect, it } from 'vitest';
 import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
-import { summarizeEnvironment } from '../../scripts/lib/diff/summary.ts';
-import { itemText } from '../../scripts/lib/diff/format.ts';
+import { summarizeEnvironment } from '../../scripts/lib/review/diff/summary.ts';
+import { itemText } from '../../scripts/lib/review/diff/format.ts';
 import { dashboardConfigMap, prometheusRule, serviceMonitor } from '../../scripts/lib/generate/monitoring.ts';
-import { toYamlStream } from '../../scripts/lib/yaml.ts';
+import { toYamlStream } from '../../scripts/lib/core/yaml.ts';
 import { committedSettings, envSpec } from '../generator/support.ts';
-import type { EnvSpec } from '../../scripts/lib/spec.ts';
+import type { EnvSpec } from '../../scripts/lib/inputs/spec.ts';
 
 const settings = (() => {
   const s = committedSettings();

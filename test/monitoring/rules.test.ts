@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alertRules, type AlertRule } from '../../scripts/lib/generate/monitoring.ts';
-import { toYaml } from '../../scripts/lib/yaml.ts';
+import { toYaml } from '../../scripts/lib/core/yaml.ts';
 
 const THRESHOLDS = { errorRatio: 0.05, latencyP99Seconds: 1, podsNotReadyMinutes: 10, backupMaxAgeHours: 26, rotationMaxMinutes: 15 };
 const NS = 'dev';

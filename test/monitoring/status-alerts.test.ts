@@ -3,8 +3,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertsProxyPath, parseAlertsResponse, AlertsResponseError, withAlerts } from '../../scripts/lib/status/alerts.ts';
-import { formatStatusText, type EnvStatus } from '../../scripts/lib/status/index.ts';
+import { alertsProxyPath, parseAlertsResponse, AlertsResponseError, withAlerts } from '../../scripts/lib/cluster/status/alerts.ts';
+import { formatStatusText, type EnvStatus } from '../../scripts/lib/cluster/status/index.ts';
 
 const ANSWER = {
   status: 'success',

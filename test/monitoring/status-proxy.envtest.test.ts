@@ -2,8 +2,8 @@
 // as Prometheus's Service proxy (a Service without ready endpoints answers 503 "no endpoints available";
 // without an Endpoints object, 404), and status reports the alerts as unknown with that reason instead of failing.
 import { beforeAll, expect, it } from 'vitest';
-import { withAlerts } from '../../scripts/lib/status/alerts.ts';
-import type { Kube } from '../../scripts/lib/kube/client.ts';
+import { withAlerts } from '../../scripts/lib/cluster/status/alerts.ts';
+import type { Kube } from '../../scripts/lib/cluster/kube/client.ts';
 import { describeEnvtest, uniqueName, useEnvtest, type Envtest } from '../support/envtest/index.ts';
 import { asStream, kubeOf, must } from '../cluster/real.ts';
 

@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { formatHistory, tagHistory } from '../../scripts/lib/release/history.ts';
-import { termSafe } from '../../scripts/lib/term.ts';
-import { formatStatusText } from '../../scripts/lib/status/index.ts';
-import { reportError } from '../../scripts/lib/cli.ts';
-import { InputError, UsageError } from '../../scripts/lib/errors.ts';
+import { termSafe } from '../../scripts/lib/core/term.ts';
+import { formatStatusText } from '../../scripts/lib/cluster/status/index.ts';
+import { reportError } from '../../scripts/lib/core/cli.ts';
+import { InputError, UsageError } from '../../scripts/lib/core/errors.ts';
 import { createRepoCopy } from '../support/repo-copy.ts';
 import type { RepoCopy } from '../support/repo-copy.ts';
 

@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../scripts/lib/kube/client.ts';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
+import type { KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
 import { IMAGE_POLICY_FILE, imageClusterPolicy, imagesOf, pullRequestSubjectRegExp, releaseSubjectRegExp } from '../../scripts/lib/generate/image-policy.ts';
 import { previewManagedNamespaceMetadata } from '../../scripts/lib/generate/previews.ts';
-import type { RepoSettings } from '../../scripts/lib/spec.ts';
+import type { RepoSettings } from '../../scripts/lib/inputs/spec.ts';
 import { describeEnvtest, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 import { clusterPolicyCrd, evaluate, wildcardMatch } from '../support/kyverno.ts';

@@ -4,13 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
 import { grantsOf, PREVIEW_MARKER_LABEL, PREVIEW_POD_SECURITY, previewAdmissionObjects } from '../../scripts/lib/generate/admission.ts';
 import { isClusterScoped } from '../../scripts/lib/generate/argocd.ts';
 import { REPO, renderEnv } from '../cluster/real.ts';
 import { REPO as CHECKOUT } from '../support/repo-copy.ts';
-import { previewProblems } from '../../scripts/lib/preview-rules.ts';
-import type { RepoSettings } from '../../scripts/lib/spec.ts';
+import { previewProblems } from '../../scripts/lib/inputs/previews.ts';
+import type { RepoSettings } from '../../scripts/lib/inputs/spec.ts';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown> };
 const load = (f: string): Obj[] => parseYamlStream(readFileSync(join(REPO, f), 'utf8')) as Obj[];

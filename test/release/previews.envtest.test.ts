@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import type { KubeObject } from '../../scripts/lib/kube/client.ts';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
+import type { KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
 import { describeEnvtest, uniqueName, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
 import { REPO, asStream, intoNamespace, must, renderEnv, withoutHooks } from '../cluster/real.ts';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildTags, githubOutput, IMAGE_TAG_PATTERN, releaseTagOf, shaTag } from '../../scripts/lib/release/tags.ts';
-import { UsageError } from '../../scripts/lib/errors.ts';
+import { UsageError } from '../../scripts/lib/core/errors.ts';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const base = { sha: SHA, image: 'ghcr.io/example-org/users-api', sourceUrl: 'https://github.com/example-org/gitops-users' };

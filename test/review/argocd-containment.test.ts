@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { generateRepo } from '../../scripts/lib/generate/index.ts';
 import { normalizeRender, type RenderedObject } from '../../scripts/lib/render/normalize.ts';
-import { readRepoInputs } from '../../scripts/lib/repo-inputs.ts';
-import { literalInclude, projectFindings, unownedFileFindings } from '../../scripts/lib/validate/validate.ts';
+import { readRepoInputs } from '../../scripts/lib/inputs/index.ts';
+import { projectFindings, unownedFileFindings } from '../../scripts/lib/review/validate/validate.ts';
+import { literalInclude } from '../../scripts/lib/review/validate/argocd-files.ts';
 import { runScript } from './cli.ts';
 import { createRepoCopy, type RepoCopy } from './repo-copy.ts';
 

@@ -3,11 +3,11 @@
 // real Kustomize on the examples and on random environments, and falling back to one build per
 // environment whenever a batch cannot be split or fails.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { locateKustomize } from '../../scripts/lib/kustomize.ts';
-import type { KustomizeTool } from '../../scripts/lib/kustomize.ts';
+import { locateKustomize } from '../../scripts/lib/render/kustomize.ts';
+import type { KustomizeTool } from '../../scripts/lib/render/kustomize.ts';
 import { batchSizes, documentNamespace, namespaceObjectName, splitBatchOutput, splitDocuments } from '../../scripts/lib/render/batch.ts';
 import { renderEnvironments } from '../../scripts/lib/render/render.ts';
-import { InputError } from '../../scripts/lib/errors.ts';
+import { InputError } from '../../scripts/lib/core/errors.ts';
 import { createRepoCopy } from './repo-copy.ts';
 import type { RepoCopy } from './repo-copy.ts';
 import { addEnvironments, prng, randomVariation } from './scaled-repo.ts';

@@ -1,15 +1,15 @@
 // Issue 30, "a damaged render cache is served": a cached rendering truncated to 100 bytes made `render`
 // print 124 bytes and exit 0, `--out --force` wrote the damaged file, a hand-edited entry came out
-// verbatim. Entries now carry their own length and SHA-256 (scripts/lib/render/cache-entry.ts); one that
+// verbatim. Entries now carry their own length and SHA-256 (scripts/lib/core/cache-entry.ts); one that
 // does not match is built (Kustomize's output) or computed (its canonical forms) again.
 import { readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openEntry, sealEntry } from '../../scripts/lib/render/cache-entry.ts';
+import { openEntry, sealEntry } from '../../scripts/lib/core/cache-entry.ts';
 import { canonicalObjects, canonicalText, renderEnvironments } from '../../scripts/lib/render/render.ts';
-import type { KustomizeTool } from '../../scripts/lib/kustomize.ts';
+import type { KustomizeTool } from '../../scripts/lib/render/kustomize.ts';
 import { countingKustomize, runScript } from './cli.ts';
 import { createFixtureRepo } from './fixture.ts';
 import type { FixtureRepo } from './fixture.ts';

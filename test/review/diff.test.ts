@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withWorktree } from '../../scripts/lib/diff/git.ts';
-import { toYaml, toYamlStream } from '../../scripts/lib/yaml.ts';
-import { parseYamlStream } from '../../scripts/lib/yaml.ts';
+import { withWorktree } from '../../scripts/lib/review/diff/git.ts';
+import { toYaml, toYamlStream } from '../../scripts/lib/core/yaml.ts';
+import { parseYamlStream } from '../../scripts/lib/core/yaml.ts';
 import { runScript } from './cli.ts';
 import { DUMMY_SECRET_VALUE, createFixtureRepo, overlayFiles } from './fixture.ts';
 import type { FixtureRepo } from './fixture.ts';

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { toYaml, toYamlStream } from '../../scripts/lib/yaml.ts';
+import { toYaml, toYamlStream } from '../../scripts/lib/core/yaml.ts';
 
 export const DUMMY_SECRET_VALUE = 'dummy-not-a-real-password-7f3a';
 

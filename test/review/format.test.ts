@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { toYaml } from '../../scripts/lib/yaml.ts';
+import { toYaml } from '../../scripts/lib/core/yaml.ts';
 import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
-import { MASK, diffEnvironment } from '../../scripts/lib/diff/diffRenders.ts';
-import type { EnvironmentDiff } from '../../scripts/lib/diff/diffRenders.ts';
-import { COMMENT_MARKER, COMMENT_SEPARATOR, GITHUB_COMMENT_LIMIT, formatMarkdown, formatReport } from '../../scripts/lib/diff/format.ts';
-import type { DiffReport } from '../../scripts/lib/diff/format.ts';
+import { MASK, diffEnvironment } from '../../scripts/lib/review/diff/diffRenders.ts';
+import type { EnvironmentDiff } from '../../scripts/lib/review/diff/diffRenders.ts';
+import { COMMENT_MARKER, COMMENT_SEPARATOR, GITHUB_COMMENT_LIMIT, formatMarkdown, formatReport } from '../../scripts/lib/review/diff/format.ts';
+import type { DiffReport } from '../../scripts/lib/review/diff/format.ts';
 
 function configMaps(env: string, count: number, lines: number, value: string): string {
   return Array.from({ length: count }, (_, i) =>

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectInputs } from '../../scripts/lib/render/inputs.ts';
 import { fsTree } from '../../scripts/lib/render/tree.ts';
 import { normalizeRender, renderedText } from '../../scripts/lib/render/normalize.ts';
-import { cleanKustomizeMessage, fileAtFault } from '../../scripts/lib/kustomize.ts';
+import { cleanKustomizeMessage, fileAtFault } from '../../scripts/lib/render/kustomize.ts';
 import { countingKustomize, runScript } from './cli.ts';
 import { createFixtureRepo } from './fixture.ts';
 import type { FixtureRepo } from './fixture.ts';

@@ -6,8 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { defaultDotenv, defaultEnvYaml } from '../../scripts/lib/generate/commands.ts';
-import { loadSettings } from '../../scripts/lib/repo-inputs.ts';
-import { toYaml } from '../../scripts/lib/yaml.ts';
+import { loadSettings } from '../../scripts/lib/inputs/index.ts';
+import { toYaml } from '../../scripts/lib/core/yaml.ts';
 import type { RepoCopy } from './repo-copy.ts';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failing seed can be replayed. */

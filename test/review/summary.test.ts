@@ -2,9 +2,9 @@
 // line. Unit tests on objects, then the CLI on a copy of this repository (the real generator, kustomize).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeRender } from '../../scripts/lib/render/normalize.ts';
-import { MASK, MASK_CHANGED } from '../../scripts/lib/diff/diffRenders.ts';
-import { dotenvLine, summarizeEnvironment, yamlLine } from '../../scripts/lib/diff/summary.ts';
-import { toYamlStream } from '../../scripts/lib/yaml.ts';
+import { MASK, MASK_CHANGED } from '../../scripts/lib/review/diff/diffRenders.ts';
+import { dotenvLine, summarizeEnvironment, yamlLine } from '../../scripts/lib/review/diff/summary.ts';
+import { toYamlStream } from '../../scripts/lib/core/yaml.ts';
 import { runScript } from './cli.ts';
 import { createRepoCopy } from './repo-copy.ts';
 import type { RepoCopy } from './repo-copy.ts';

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { progressLine, shouldColor, stripAnsi, style } from '../../scripts/lib/term.ts';
+import { progressLine, shouldColor, stripAnsi, style } from '../../scripts/lib/core/term.ts';
 import { runScript } from './cli.ts';
 import { createFixtureRepo, overlayFiles } from './fixture.ts';
 import type { FixtureRepo } from './fixture.ts';

@@ -1,4 +1,4 @@
-// The one secret detector (scripts/lib/secret-scan.ts over secretlint) and scan-secrets end to end.
+// The one secret detector (scripts/lib/secrets/scan.ts over secretlint) and scan-secrets end to end.
 // Every fixture value is built at run time (random or concatenated), so this file itself passes the scan
 // and no secret-shaped string is ever committed.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,10 +18,10 @@ import {
   looksLikeSecret,
   secretProblemsInText,
   secretsIn,
-} from '../../scripts/lib/secret-scan.ts';
-import { checkDotenv } from '../../scripts/lib/envfile.ts';
-import { namesSecret } from '../../scripts/lib/secrets-detect/rules.ts';
-import { looksLikeCredential } from '../../scripts/lib/validate/policies.ts';
+} from '../../scripts/lib/secrets/scan.ts';
+import { checkDotenv } from '../../scripts/lib/inputs/dotenv.ts';
+import { namesSecret } from '../../scripts/lib/secrets/rules.ts';
+import { looksLikeCredential } from '../../scripts/lib/review/validate/policies.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const cat = (...parts: string[]) => parts.join('');
@@ -221,7 +221,7 @@ describe('scan-secrets (CLI)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dir, encoding: 'utf8' });
   git('init', '-q');
-  // A user's repository: its settings file marks the root every command looks for (scripts/lib/cli.ts findRepoRoot).
+  // A user's repository: its settings file marks the root every command looks for (scripts/lib/core/cli.ts findRepoRoot).
   const SETTINGS = 'repoURL: https://github.com/example-org/gitops-users.git\nimage: ghcr.io/example-org/users-api\n';
   writeFileSync(join(dir, 'gitops.yaml'), SETTINGS);
   git('add', 'gitops.yaml');

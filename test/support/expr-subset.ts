@@ -1,5 +1,5 @@
 // An exact evaluator for the subset of expr-lang (argo-cd@v3.5.1 go.mod: github.com/expr-lang/expr v1.17.8)
-// that scripts/lib/bootstrap/notifications.ts writes in trigger conditions:
+// that scripts/lib/cluster/bootstrap/notifications.ts writes in trigger conditions:
 //   cond   := term ( ' and ' term )*
 //   term   := path ' == ' string | path ' in ' '[' string ( ', ' string )* ']'
 //   path   := 'app' ( '.' ident | '?.' ident )*        string := '\'' [^']* '\''

@@ -11,7 +11,7 @@
 //     skip the rule); validate patterns on container images. Signatures are given as data (what cosign
 //     would find: the certificate's SAN and OIDC issuer); no cryptography is checked here — that is the
 //     engine's job in the cluster.
-import type { KubeObject } from '../../scripts/lib/kube/client.ts';
+import type { KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
 
 const UPSTREAM = 'kyverno/kyverno@v1.19.0:config/crds/kyverno/kyverno.io_clusterpolicies.yaml';
 const str = { type: 'string' };

@@ -1,9 +1,9 @@
 // ServiceMonitor and PrometheusRule CRDs for the test API server, built from the structural schemas of
-// the fields this repository writes (scripts/lib/validate/monitoring-schema.ts, each field cited from
+// the fields this repository writes (scripts/lib/review/validate/monitoring-schema.ts, each field cited from
 // prometheus-operator@v0.93.0's Go types). NOT the upstream CRDs: those are neither in ../shared nor
 // allowed in the repository; these carry the same group, version, kinds, plural names and scope
 // (servicemonitor_types.go / prometheusrule_types.go kubebuilder markers) and the schema of our fields.
-import { PROMETHEUS_OPERATOR_TAG, prometheusRuleSpecSchema, serviceMonitorSpecSchema } from '../../scripts/lib/validate/monitoring-schema.ts';
+import { PROMETHEUS_OPERATOR_TAG, prometheusRuleSpecSchema, serviceMonitorSpecSchema } from '../../scripts/lib/review/validate/monitoring-schema.ts';
 
 /** Structural schema: `additionalProperties: false` is not allowed beside `properties` in a CRD; pruning and strict field validation refuse unknown fields instead. */
 function structural(schema: unknown): unknown {

@@ -6,7 +6,7 @@ import { runScript } from '../review/cli.ts';
 import { createRepoCopy, type RepoCopy } from '../support/repo-copy.ts';
 import {
   admissionRefusals, filepathMatch, globMatch, isDestinationPermitted, isGroupKindNamePermitted, isSourcePermitted, normalizeGitURL,
-} from '../../scripts/lib/validate/admission.ts';
+} from '../../scripts/lib/review/validate/admission.ts';
 
 type Obj = Record<string, unknown>;
 const IN = { name: 'in-cluster', server: 'https://kubernetes.default.svc' };

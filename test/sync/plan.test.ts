@@ -1,12 +1,12 @@
-// The first-sync plan (scripts/lib/plan): Argo CD v3.5.1's order (gitops-engine sync_tasks.go as vendored in
+// The first-sync plan (scripts/lib/review/plan): Argo CD v3.5.1's order (gitops-engine sync_tasks.go as vendored in
 // argo-cd@v3.5.1), what each step waits for, and each kind of stall; the repository's own bootstrap and a new
 // environment finish (zx scripts/plan.ts end to end).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { applicationSteps, kindOrder, planFirstSync, type SyncPlan } from '../../scripts/lib/plan/plan.ts';
-import { planHtml, planMarkdown, planText } from '../../scripts/lib/plan/format.ts';
-import type { RepoApplication, RepoApplications } from '../../scripts/lib/validate/applications.ts';
+import { applicationSteps, kindOrder, planFirstSync, type SyncPlan } from '../../scripts/lib/review/plan/plan.ts';
+import { planHtml, planMarkdown, planText } from '../../scripts/lib/review/plan/format.ts';
+import type { RepoApplication, RepoApplications } from '../../scripts/lib/review/validate/applications.ts';
 import { createRepoCopy, REPO, type RepoCopy } from '../support/repo-copy.ts';
 
 type Obj = Record<string, unknown>;

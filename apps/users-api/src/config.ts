@@ -1,6 +1,6 @@
 // One envalid spec for the API's settings, with each setting's real range and the rules between
 // settings. The app parses process.env with it at start-up, and the environment generator validates
-// every overlays/<env>/.env against the very same object (scripts/lib/envfile.ts calls checkConfig).
+// every overlays/<env>/.env against the very same object (scripts/lib/inputs/dotenv.ts calls checkConfig).
 import { isIP } from 'node:net';
 import { bool, cleanEnv, makeValidator, str, EnvError, EnvMissingError } from 'envalid';
 import { createRequire } from 'node:module';

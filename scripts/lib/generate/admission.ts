@@ -16,7 +16,7 @@
 // The binding selects namespaces by PREVIEW_MARKER_LABEL, which only the ApplicationSet's
 // managedNamespaceMetadata sets and the namespace policy keeps on every pr-* namespace.
 import { APP_NAME } from '../../../apps/users-api/src/contract.ts';
-import type { PreviewLimits, PreviewQuota, PreviewSettings } from '../spec.ts';
+import type { PreviewLimits, PreviewQuota, PreviewSettings } from '../inputs/spec.ts';
 import { PREVIEW_NAMESPACE_PREFIX } from './previews.ts';
 
 /** The label that makes a namespace a preview (the bindings' namespaceSelector). */

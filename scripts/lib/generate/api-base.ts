@@ -3,7 +3,7 @@
 import {
   APP_NAME, CONTAINER_NAME, HTTP_PORT, HTTP_PORT_NAME, MONGODB_URI_ENV, PATHS, RUN_AS_GROUP, RUN_AS_USER, TERMINATION_GRACE_PERIOD_SECONDS, WRITABLE_PATHS,
 } from '../../../apps/users-api/src/contract.ts';
-import { MONGODB, type RepoSettings } from '../spec.ts';
+import { MONGODB, type RepoSettings } from '../inputs/spec.ts';
 
 /** ConfigMap generated in every overlay from its .env; Kustomize rewrites this reference to the hashed name. */
 export const CONFIG_MAP_NAME = `${APP_NAME}-config`;

@@ -3,11 +3,11 @@
 // environments' namespaces, which therefore exist already), then the environments (0). Argo CD only
 // waits on a child Application's health if argocd-cm restores the Application health check (bootstrap
 // sets it). Every Application retries forever with backoff (RETRY). docs/environments.md has the flow.
-import { applicationName } from '../envspec.ts';
-import { isProtectedEnv, PROTECTED_LABEL, PROTECTED_SYNC_OPTIONS, SYNC_OPTIONS_ANNOTATION } from '../env-rules.ts';
-import { ARGOCD_DIR, envDir } from '../layout.ts';
-import { clusterNamespacesDir, destination, envCluster, IN_CLUSTER_NAME, IN_CLUSTER_SERVER, namespacesAppName, platformProjectName } from '../clusters/index.ts';
-import type { EnvSpec, RepoSettings } from '../spec.ts';
+import { applicationName } from '../inputs/schema.ts';
+import { isProtectedEnv, PROTECTED_LABEL, PROTECTED_SYNC_OPTIONS, SYNC_OPTIONS_ANNOTATION } from '../inputs/rules.ts';
+import { ARGOCD_DIR, envDir } from '../core/layout.ts';
+import { clusterNamespacesDir, destination, envCluster, IN_CLUSTER_NAME, IN_CLUSTER_SERVER, namespacesAppName, platformProjectName } from '../inputs/clusters.ts';
+import type { EnvSpec, RepoSettings } from '../inputs/spec.ts';
 
 export const ROOT_APP_NAME = 'root';
 export const IN_CLUSTER = IN_CLUSTER_SERVER;

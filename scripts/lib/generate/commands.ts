@@ -6,20 +6,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { configSpec } from '../../../apps/users-api/src/config.ts';
-import { settleInterruptedRun, withRepoLock, writeFilesAtomically, type FileChanges } from '../atomic.ts';
-import { isProtectedEnv, PROTECTED_POLICY, PROTECTED_SYNC } from '../env-rules.ts';
-import { applicationName, deleteEnvSpecField, ENV_SCHEMA_COMMENT, parseYamlFile, setEnvSpecField } from '../envspec.ts';
-import { ConflictError, InputError, UsageError, type Problem } from '../errors.ts';
-import { readInputFile, readInputText } from '../input-file.ts';
-import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envOwnedPaths, envSpecFile, GENERATED_PATHS, SETTINGS_FILE } from '../layout.ts';
-import { compareQuantities, isQuantity, parseQuantity } from '../quantity.ts';
-import { crossEnvProblems, dotenvWarnings, envArgument, listEnvNames, loadEnv, readRepoInputs, type RepoInputs } from '../repo-inputs.ts';
-import type { EnvSpec, RepoSettings } from '../spec.ts';
-import { toYaml } from '../yaml.ts';
+import { settleInterruptedRun, withRepoLock, writeFilesAtomically, type FileChanges } from '../core/atomic.ts';
+import { isProtectedEnv, PROTECTED_POLICY, PROTECTED_SYNC } from '../inputs/rules.ts';
+import { applicationName, deleteEnvSpecField, ENV_SCHEMA_COMMENT, parseYamlFile, setEnvSpecField } from '../inputs/schema.ts';
+import { ConflictError, InputError, UsageError, type Problem } from '../core/errors.ts';
+import { readInputFile, readInputText } from '../inputs/file.ts';
+import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envOwnedPaths, envSpecFile, GENERATED_PATHS, SETTINGS_FILE } from '../core/layout.ts';
+import { compareQuantities, isQuantity, parseQuantity } from '../core/quantity.ts';
+import { crossEnvProblems, dotenvWarnings, envArgument, listEnvNames, loadEnv, readRepoInputs, type RepoInputs } from '../inputs/index.ts';
+import type { EnvSpec, RepoSettings } from '../inputs/spec.ts';
+import { toYaml } from '../core/yaml.ts';
 import { checkGenerated, describeDrift, generateRepo, plannedChanges, walkFiles, type Drift } from './index.ts';
 
-/** The one root finder lives in the CLI shell (scripts/lib/cli.ts); re-exported for existing callers. */
-export { findRepoRoot } from '../cli.ts';
+/** The one root finder lives in the CLI shell (scripts/lib/core/cli.ts); re-exported for existing callers. */
+export { findRepoRoot } from '../core/cli.ts';
 
 export interface GenerateResult {
   changes: FileChanges;

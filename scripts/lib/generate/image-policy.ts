@@ -13,15 +13,19 @@
 // Kyverno v1.19.0, chart kyverno 3.9.0 (kyverno/kyverno@v1.19.0:charts/kyverno/Chart.yaml; repository
 // https://kyverno.github.io/kyverno/ from charts/kyverno/README.md). Policy API kyverno.io/v1 ClusterPolicy
 // (kyverno/kyverno@v1.19.0:api/kyverno/v1/image_verification_types.go, config/crds/kyverno/kyverno.io_clusterpolicies.yaml).
-import { githubRepoOf } from '../release/github.ts';
-import { IMAGE_POLICY_DIR } from '../layout.ts';
-import type { RepoSettings } from '../spec.ts';
-import { GITHUB_OIDC_ISSUER, RELEASE_WORKFLOW } from '../release/verify.ts';
+import { githubRepoOf } from '../inputs/refs-urls.ts';
+import { IMAGE_POLICY_DIR } from '../core/layout.ts';
+import type { RepoSettings } from '../inputs/spec.ts';
 import { appProject, kindsOf, RETRY, WAVES } from './argocd.ts';
-import { destination, IN_CLUSTER_NAME } from '../clusters/index.ts';
+import { destination, IN_CLUSTER_NAME } from '../inputs/clusters.ts';
 import type { GroupKind } from './argocd.ts';
 import { PREVIEW_MARKER_LABEL } from './admission.ts';
 import { previewImageRepo } from './previews.ts';
+
+/** GitHub Actions' OIDC issuer, as Fulcio records it in the signing certificate (the cluster and `promote` verify against it). */
+export const GITHUB_OIDC_ISSUER = 'https://token.actions.githubusercontent.com';
+/** The one workflow whose keyless signature admits an image. */
+export const RELEASE_WORKFLOW = '.github/workflows/release.yml';
 
 export const KYVERNO = {
   chartRepo: 'https://kyverno.github.io/kyverno/',
@@ -215,7 +219,7 @@ export function imagePolicyChartKinds(): { cluster: GroupKind[]; namespaced: Gro
 }
 
 /**
- * For the sync plan (scripts/lib/plan), what the unrendered Kyverno chart source contributes that the
+ * For the sync plan (scripts/lib/review/plan), what the unrendered Kyverno chart source contributes that the
  * policy source depends on — READ from the chart at the pinned tag, not rendered (no Helm, no chart source
  * here): the CustomResourceDefinition of each kyverno.io kind the policy files use (the crds subchart,
  * kyverno/kyverno@v1.19.0:charts/kyverno/charts/crds/templates/kyverno.io/; name <plural>.kyverno.io as in

@@ -3,14 +3,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { envSpecSchema, settingsSchema, ENV_SCHEMA_FILE, SETTINGS_SCHEMA_FILE } from '../envspec.ts';
-import type { FileChanges } from '../atomic.ts';
+import { envSpecSchema, settingsSchema, ENV_SCHEMA_FILE, SETTINGS_SCHEMA_FILE } from '../inputs/schema.ts';
+import type { FileChanges } from '../core/atomic.ts';
 import {
   API_BASE_DIR, ARGOCD_APPS_DIR, ARGOCD_DIR, envDir, envDotenvFile, envSpecFile, MONGODB_BASE_DIR, OVERLAYS_DIR, SCHEMAS_DIR, SETTINGS_FILE,
-} from '../layout.ts';
-import type { RepoInputs } from '../repo-inputs.ts';
-import { generatedHeader, isGenerated, toYaml } from '../yaml.ts';
-import type { EnvSpec } from '../spec.ts';
+} from '../core/layout.ts';
+import type { RepoInputs } from '../inputs/index.ts';
+import { generatedHeader, isGenerated, toYaml } from '../core/yaml.ts';
+import type { EnvSpec } from '../inputs/spec.ts';
 import { PREVIEW_TEMPLATE_DIR, PREVIEW_TEMPLATE_RESOURCES, previewFiles } from './previews.ts';
 import { imagePolicyFiles } from './image-policy.ts';
 import { apiBaseObjects } from './api-base.ts';
@@ -18,17 +18,17 @@ import {
   envApplication, envProject, envProjectName, environmentNamespace, NAMESPACES_DIR, PLATFORM_PROJECT_NAME, platformProject, PROJECTS_DIR,
   namespacesApplication, ROOT_PROJECT_NAME, rootApplication, rootProject, WAVES,
 } from './argocd.ts';
-import { MONGODB_OPERATOR_APP_NAME, operatorChartKinds } from '../mongodb/operator.ts';
+import { MONGODB_OPERATOR_APP_NAME, operatorChartKinds } from './mongodb/operator.ts';
 import {
   clusterNamespacesDir, envCluster, envsByCluster, IN_CLUSTER_NAME, namesClusters, namespacesAppName, onCluster, operatorAppName, platformProjectName,
-} from '../clusters/index.ts';
-import { mongoDBCommunitySchemaFile } from '../mongodb/schema.ts';
-import { mongoBackupParts, mongoBaseFiles, mongoBaseGenerators, mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb-parts.ts';
+} from '../inputs/clusters.ts';
+import { mongoDBCommunitySchemaFile } from './mongodb/schema.ts';
+import { mongoBackupParts, mongoBaseFiles, mongoBaseGenerators, mongoBaseObjects, mongoOperatorApp, mongoPatches } from './mongodb/index.ts';
 import { monitoringObjects } from './monitoring.ts';
 import { ingressObject, INGRESS_FILE, overlayKustomization, resourcesPatch, RESOURCES_PATCH_FILE } from './overlay.ts';
 
 const CONTRACT = 'apps/users-api/src/contract.ts';
-const MONGODB_LIB = 'scripts/lib/mongodb';
+const MONGODB_LIB = 'scripts/lib/generate/mongodb';
 
 function yamlFile(sources: string[], value: unknown): string {
   return generatedHeader(sources) + toYaml(value);

@@ -1,6 +1,6 @@
 // The names other stages need from the monitoring generator (monitoring.ts), without its imports: the
 // review summary reads them on every diff run, and must not load the generator to do so.
-import type { MonitoringThresholds } from '../spec.ts';
+import type { MonitoringThresholds } from '../inputs/spec.ts';
 
 /** Every alert monitoring.ts writes, by name: what it watches and why (docs/monitoring.md repeats it). */
 export const ALERTS = [

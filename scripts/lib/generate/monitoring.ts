@@ -26,9 +26,9 @@
 //  - Dashboard ConfigMaps: grafana/helm-charts charts/grafana README, sidecar.dashboards.label
 //    (default grafana_dashboard) and sidecar.dashboards.searchNamespace (ALL to search every namespace).
 import { APP_NAME, HTTP_PORT_NAME, PATHS, POOL_METRICS } from '../../../apps/users-api/src/contract.ts';
-import { knownClusters, envCluster } from '../clusters/index.ts';
-import { PASSWORD_HOOK_NAME } from '../secrets/hook.ts';
-import { MONGODB, type EnvSpec, type MonitoringThresholds, type RepoSettings } from '../spec.ts';
+import { knownClusters, envCluster } from '../inputs/clusters.ts';
+import { PASSWORD_HOOK_NAME } from './mongodb/password-hook.ts';
+import { MONGODB, type EnvSpec, type MonitoringThresholds, type RepoSettings } from '../inputs/spec.ts';
 import { ALERTS, GRAFANA_DASHBOARD_LABEL } from './monitoring-facts.ts';
 
 export { ALERT_THRESHOLDS, ALERTS, GRAFANA_DASHBOARD_LABEL } from './monitoring-facts.ts';

@@ -2,10 +2,10 @@
 // (hash-suffixed, so a settings change rolls the pods), the image tag, replicas, resources, ingress and
 // the MongoDB patches of that environment.
 import { APP_NAME, CONTAINER_NAME, HTTP_PORT_NAME, PUBLIC_PATHS } from '../../../apps/users-api/src/contract.ts';
-import { API_BASE_DIR, MONGODB_BASE_DIR } from '../layout.ts';
-import type { EnvSpec, RepoSettings } from '../spec.ts';
+import { API_BASE_DIR, MONGODB_BASE_DIR } from '../core/layout.ts';
+import type { EnvSpec, RepoSettings } from '../inputs/spec.ts';
 import { CONFIG_MAP_NAME, INGRESS_CONTROLLER, SERVICE_PORT } from './api-base.ts';
-import type { OverlayPatch } from './mongodb-parts.ts';
+import type { OverlayPatch } from './mongodb/index.ts';
 
 export const ENV_LABEL = 'environment';
 export const RESOURCES_PATCH_FILE = 'users-api-resources.yaml';

@@ -31,12 +31,12 @@
 //   argocd/projects/previews.yaml the previews' project: namespaces pr-*, the namespaced kinds the template
 //                                 renders, Namespace objects named pr-* only, this repository only
 import { APP_NAME } from '../../../apps/users-api/src/contract.ts';
-import { githubRepoOf } from '../release/github.ts';
-import { PREVIEWS_DIR } from '../layout.ts';
-import type { EnvSpec, PreviewSettings, RepoSettings } from '../spec.ts';
+import { githubRepoOf } from '../inputs/refs-urls.ts';
+import { PREVIEWS_DIR } from '../core/layout.ts';
+import type { EnvSpec, PreviewSettings, RepoSettings } from '../inputs/spec.ts';
 import { appProject, FINALIZER, kindsOf, RETRY, WAVES } from './argocd.ts';
 import { ADMISSION_DIR, admissionFileName, previewAdmissionObjects, previewLimitRange, previewNamespaceLabels, previewResourceQuota, TRACKING_ANNOTATION } from './admission.ts';
-import { destination, IN_CLUSTER_NAME } from '../clusters/index.ts';
+import { destination, IN_CLUSTER_NAME } from '../inputs/clusters.ts';
 import type { GroupKind } from './argocd.ts';
 import { ENV_LABEL } from './overlay.ts';
 

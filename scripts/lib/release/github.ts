@@ -5,28 +5,10 @@
 //   GET   /repos/{owner}/{repo}/pulls?head=o:b&state=open   find the open one of a branch
 //   PATCH /repos/{owner}/{repo}/pulls/{pull_number}   update its title/body when the promotion is re-run
 import { Ajv } from 'ajv';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../core/errors.ts';
 
-export interface GithubRepo {
-  owner: string;
-  repo: string;
-}
-
-const NAME = '[A-Za-z0-9_.-]+';
-const FORMS = [
-  new RegExp(`^https://github\\.com/(${NAME})/(${NAME}?)(?:\\.git)?/?$`),
-  new RegExp(`^git@github\\.com:(${NAME})/(${NAME}?)(?:\\.git)?$`),
-  new RegExp(`^ssh://git@github\\.com/(${NAME})/(${NAME}?)(?:\\.git)?$`),
-];
-
-/** owner/repo of a github.com repository URL (https, scp-like or ssh form); anything else is a usage error. */
-export function githubRepoOf(repoURL: string): GithubRepo {
-  for (const form of FORMS) {
-    const m = form.exec(repoURL);
-    if (m) return { owner: m[1]!, repo: m[2]!.replace(/\.git$/, '') };
-  }
-  throw new UsageError(`gitops.yaml repoURL ${JSON.stringify(repoURL)} is not a github.com repository: pull requests can only be opened on GitHub (promote with --commit and push instead)`);
-}
+export { githubRepoOf, type GithubRepo } from '../inputs/refs-urls.ts';
+import type { GithubRepo } from '../inputs/refs-urls.ts';
 
 /** How the client reaches GitHub: injectable so tests can point it at a local server. */
 export interface GithubApi {

@@ -2,9 +2,9 @@
 // overlays/<env>/env.yaml, oldest to newest, with when, which tag, from where and by which commit. Git is
 // the record (promote, the release workflow and hand edits all end as commits), so nothing else is kept.
 import { parse } from 'yaml';
-import { gitRaw } from '../git.ts';
-import { envSpecFile, OVERLAYS_DIR } from '../layout.ts';
-import { termSafe } from '../term.ts';
+import { gitRaw } from '../core/git.ts';
+import { envSpecFile, OVERLAYS_DIR } from '../core/layout.ts';
+import { termSafe } from '../core/term.ts';
 
 export interface HistoryEntry {
   env: string;
@@ -29,7 +29,7 @@ export interface HistoryEntry {
   seq: number;
 }
 
-// The subject promote writes: "promote <from> → <to>: users-api <old> → <new>" (scripts/lib/promote).
+// The subject promote writes: "promote <from> → <to>: users-api <old> → <new>" (scripts/lib/release/promote.ts).
 const PROMOTE_SUBJECT = /^promote (\S+) → (\S+): users-api (\S+) → (\S+)/;
 
 export function sourceOf(subject: string, env: string): string {
@@ -126,7 +126,7 @@ export async function tagHistory(root: string, env: string, ref = 'HEAD'): Promi
 /**
  * Newest first in git's topological order (never by timestamp: commits of the same second, or with a
  * skewed clock, stay in the order git made them), one line each: date, environment, tag change, source,
- * commit, subject. Text from commits (subject, tag) is printed terminal-safe (scripts/lib/term.ts).
+ * commit, subject. Text from commits (subject, tag) is printed terminal-safe (scripts/lib/core/term.ts).
  */
 export function formatHistory(entries: readonly HistoryEntry[]): string {
   if (entries.length === 0) return 'no history: no commit changed an environment\'s image tag\n';

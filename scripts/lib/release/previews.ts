@@ -12,8 +12,8 @@
 // `reopened`, `ready_for_review`. A plain push has no such event (a `committed` event carries only the
 // commit's own dates), so it counts when GitHub runs .github/workflows/previews.yml for it (`synchronize`,
 // passed as --pushed <number>): the run is GitHub's witness of the push.
-import { UsageError } from '../errors.ts';
-import type { PreviewSettings } from '../spec.ts';
+import { UsageError } from '../core/errors.ts';
+import type { PreviewSettings } from '../inputs/spec.ts';
 
 /** Paths whose change makes a pull request worth a preview (the API, its image, what deploys it). */
 export const DEPLOYABLE_PREFIXES: readonly string[] = ['apps/users-api/', 'Dockerfile', 'package.json', 'package-lock.json', 'overlays/', 'previews/', 'platform/', 'gitops.yaml'];

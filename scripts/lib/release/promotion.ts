@@ -13,14 +13,14 @@
 // is verified by that digest (signature and scan attestation, see verify.ts), the tag is resolved again
 // (pushed again meanwhile: refused), and env.yaml gets tag and digest.
 import { randomBytes } from 'node:crypto';
-import { formatMarkdown } from '../diff/format.ts';
-import { git, resolveCommit, withWorktree } from '../diff/git.ts';
-import { reviewChanges } from '../diff/review.ts';
-import { ConflictError, UsageError } from '../errors.ts';
-import type { KustomizeTool } from '../kustomize.ts';
-import { promote, PROMOTE_FROM_RELEASE } from '../promote/index.ts';
-import type { PromoteResult } from '../promote/index.ts';
-import { readRepoInputs } from '../repo-inputs.ts';
+import { formatMarkdown } from '../review/diff/format.ts';
+import { git, resolveCommit, withWorktree } from '../review/diff/git.ts';
+import { reviewChanges } from '../review/diff/review.ts';
+import { ConflictError, UsageError } from '../core/errors.ts';
+import type { KustomizeTool } from '../render/kustomize.ts';
+import { promote, PROMOTE_FROM_RELEASE } from './promote.ts';
+import type { PromoteResult } from './promote.ts';
+import { readRepoInputs } from '../inputs/index.ts';
 import { githubRepoOf, openOrUpdatePullRequest, PR_BODY_LIMIT } from './github.ts';
 import type { GithubApi, GithubRepo, PullRequest } from './github.ts';
 

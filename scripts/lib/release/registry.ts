@@ -17,7 +17,7 @@
 // Transport: https, except a loopback registry (localhost, 127.0.0.0/8, [::1]), which is plain http as
 // container engines treat it (a registry on this machine: tests' stand-in, a local mirror).
 import { createHash } from 'node:crypto';
-import { ConflictError, UsageError } from '../errors.ts';
+import { ConflictError, UsageError } from '../core/errors.ts';
 
 export const MANIFEST_MEDIA_TYPES = [
   'application/vnd.oci.image.index.v1+json',

@@ -7,8 +7,8 @@
 //   a release tag vX.Y.Z    vX.Y.Z as pushed (semver 2.0.0, optional pre-release), besides the sha tag
 // Only these two shapes exist: an environment's env.yaml pins one of them, and promote moves it along.
 import { randomBytes } from 'node:crypto';
-import { UsageError } from '../errors.ts';
-import { gitRevisionProblem } from '../git-refs-urls.ts';
+import { UsageError } from '../core/errors.ts';
+import { gitRevisionProblem } from '../inputs/refs-urls.ts';
 
 export const SHORT_SHA_LENGTH = 7;
 const SHA_PATTERN = /^[0-9a-f]{40}$/;

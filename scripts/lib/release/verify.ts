@@ -4,12 +4,11 @@
 // ref that ran. Verifying both against that identity proves signature and scan at once.
 // Flags as documented by sigstore/cosign (docs: verifying keyless signatures, `cosign verify` and
 // `cosign verify-attestation --type vuln` with --certificate-identity-regexp / --certificate-oidc-issuer).
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../core/errors.ts';
 import type { GithubRepo } from './github.ts';
 
-/** GitHub Actions' OIDC issuer, as Fulcio records it in the signing certificate. */
-export const GITHUB_OIDC_ISSUER = 'https://token.actions.githubusercontent.com';
-export const RELEASE_WORKFLOW = '.github/workflows/release.yml';
+import { GITHUB_OIDC_ISSUER, RELEASE_WORKFLOW } from '../generate/image-policy.ts';
+export { GITHUB_OIDC_ISSUER, RELEASE_WORKFLOW };
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 

@@ -19,9 +19,9 @@
 // reported per environment as before.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { envDir } from '../layout.ts';
-import { KustomizeBuildError } from '../kustomize.ts';
-import type { KustomizeTool } from '../kustomize.ts';
+import { envDir } from '../core/layout.ts';
+import { KustomizeBuildError } from './kustomize.ts';
+import type { KustomizeTool } from './kustomize.ts';
 
 /** Below this many builds, batching saves less than it risks (a fallback doubles the work). */
 export const MIN_BATCH_BUILDS = 8;

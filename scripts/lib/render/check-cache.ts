@@ -12,7 +12,7 @@
 // write within the file system's timestamp granularity would otherwise go unseen (git's "racy clean").
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { readEntry, writeEntry } from './cache-entry.ts';
+import { readEntry, writeEntry } from '../core/cache-entry.ts';
 import { join, resolve } from 'node:path';
 import type { checkRepository as CheckRepository } from '../generate/commands.ts';
 

@@ -1,10 +1,10 @@
 // Every file a `kustomize build` of a directory can read, found by walking kustomization files the way
 // Kustomize does. The render cache keys on these files' contents, and diff maps changed files to the
 // environments they reach through the same sets.
-import { readEntry, writeEntry } from './cache-entry.ts';
+import { readEntry, writeEntry } from '../core/cache-entry.ts';
 import { join, normalize, posix } from 'node:path';
 import { parse } from 'yaml';
-import { OVERLAYS_DIR } from '../layout.ts';
+import { OVERLAYS_DIR } from '../core/layout.ts';
 import { fsTree } from './tree.ts';
 import type { TreeReader } from './tree.ts';
 

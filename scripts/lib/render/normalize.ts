@@ -1,6 +1,6 @@
 // Rendered output as comparable data: each document parsed, keys in canonical order, and identified by
 // (API group, kind, namespace, name) — so moving a document or reordering keys is never a change.
-import { canonicalize, parseYamlStream, toYaml } from '../yaml.ts';
+import { canonicalize, parseYamlStream, toYaml } from '../core/yaml.ts';
 
 export interface ResourceId {
   /** API group without version; "" for the core group. */

@@ -1,3 +1,7 @@
+// render/ owns turning the repository into Kubernetes objects: Kustomize (kustomize.ts) with the
+// content-addressed cache, the remembered generate check (check-cache.ts), and the Helm renderer for the
+// operator chart (helm.ts, helm/main.go, operator-chart.ts).
+//
 // Rendering environments: `kustomize build overlays/<env>` for each, skipping every environment whose
 // inputs (and Kustomize itself) are byte-identical to a previous build: the output is then read from the
 // content-addressed cache under .cache/render/. Many misses are built in batches of overlays, one
@@ -6,16 +10,16 @@
 // beside it, so a warm run neither builds nor parses YAML.
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readEntry, writeEntry } from './cache-entry.ts';
+import { readEntry, writeEntry } from '../core/cache-entry.ts';
 import { fsTree } from './tree.ts';
 import type { TreeReader } from './tree.ts';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { envDir } from '../layout.ts';
-import { InputError, UsageError } from '../errors.ts';
-import type { Problem } from '../errors.ts';
-import { KustomizeBuildError } from '../kustomize.ts';
-import type { KustomizeTool } from '../kustomize.ts';
+import { envDir } from '../core/layout.ts';
+import { InputError, UsageError } from '../core/errors.ts';
+import type { Problem } from '../core/errors.ts';
+import { KustomizeBuildError } from './kustomize.ts';
+import type { KustomizeTool } from './kustomize.ts';
 import { collectInputs, listEnvironments, loadParsedKustomizations, overlayNamespace, saveParsedKustomizations } from './inputs.ts';
 import type { InputSet } from './inputs.ts';
 import { batchSizes, buildBatch, MIN_BATCH_BUILDS } from './batch.ts';

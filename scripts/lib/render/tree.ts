@@ -3,7 +3,7 @@
 // anything out; only environments that must really be built get (a few files of) a worktree.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { gitChecked } from '../git.ts';
+import { gitChecked } from '../core/git.ts';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 

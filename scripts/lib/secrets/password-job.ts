@@ -2,7 +2,7 @@
 //
 // It ships to the cluster from git, not inside an image: `generate` copies this file byte for byte into
 // platform/mongodb/replicaset/ and a Kustomize configMapGenerator (`files:`) turns it into a ConfigMap the
-// Job mounts (scripts/lib/secrets/hook.ts). The Job runs it on the pinned Node 24 base image of the
+// Job mounts (scripts/lib/generate/mongodb/password-hook.ts). The Job runs it on the pinned Node 24 base image of the
 // Dockerfile (by tag and digest), which exists before any build of the API: `node password-job.ts <mode>`.
 // Node 24 runs .ts files by type stripping, stable since v24.12.0 and without a warning since v24.3.0
 // (nodejs/node doc/api/typescript.md, "Modules: TypeScript", changes list; "Type stripping"), so this file

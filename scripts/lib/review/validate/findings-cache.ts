@@ -4,17 +4,19 @@
 // schemas of the installed packages (the toolkit fingerprint, scripts/lib/render/check-cache.ts). A warm
 // `validate` of 300 environments then neither compiles a schema nor walks a policy (issue 18).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RenderedEnvironment } from '../../render/render.ts';
 import { toolkitFingerprint } from '../../render/check-cache.ts';
-import type { Finding } from './validate.ts';
+import { readEntry, writeEntry } from '../../core/cache-entry.ts';
+import type { Finding } from './finding.ts';
 
 export const FINDINGS_CACHE_DIR = '.cache/validate';
 
 function read(file: string): Finding[] | undefined {
   try {
-    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    // Sealed like every cache entry (core/cache-entry.ts): a truncated or edited file reads as absent.
+    const text = readEntry(file);
+    const v = text === undefined ? undefined : (JSON.parse(text) as unknown);
     return Array.isArray(v) ? (v as Finding[]) : undefined;
   } catch {
     return undefined;
@@ -44,13 +46,7 @@ export async function validateEnvironmentsCached(
     const found = await validate(misses);
     for (const r of misses) known.set(r.env, found.filter((f) => f.env === r.env));
     if (cacheDir) {
-      mkdirSync(cacheDir, { recursive: true });
-      for (const r of misses) {
-        const file = join(cacheDir, `${keyOf(r)}.json`);
-        const tmp = `${file}.${process.pid}.tmp`;
-        writeFileSync(tmp, JSON.stringify(known.get(r.env)));
-        renameSync(tmp, file);
-      }
+      for (const r of misses) writeEntry(join(cacheDir, `${keyOf(r)}.json`), JSON.stringify(known.get(r.env)));
     }
   }
   const envs = [...new Set(rendered.map((r) => r.env))].sort((a, b) => a.localeCompare(b));

@@ -17,7 +17,7 @@ import type { RepoSettings } from '../../inputs/spec.ts';
 import type { KnownCluster } from './admission.ts';
 import { argocdFiles, literalInclude, type ArgoFile } from './argocd-files.ts';
 
-const TOOLKIT = resolve(import.meta.dirname, '../../..');
+const TOOLKIT = resolve(import.meta.dirname, '../../../..');
 
 type Obj = Record<string, unknown>;
 const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});

@@ -1,4 +1,4 @@
-// The quantity rules and the ConfigMap limit of scripts/lib (quantity.ts, env-rules.ts) against the real
+// The quantity rules and the ConfigMap limit of scripts/lib (quantity.ts, inputs/rules.ts) against the real
 // API server: what the toolkit refuses, kube-apiserver v1.28 refuses or silently changes; what it
 // accepts, the server stores with the same value; and the parser reads the server's own canonical forms
 // as the same numbers.

@@ -261,7 +261,7 @@ export function envApplication(settings: RepoSettings, env: EnvSpec): object {
     metadata: {
       name: applicationName(env.name),
       namespace: settings.argocd.namespace,
-      // A protected environment's Application survives its file leaving git and any delete (env-rules.ts).
+      // A protected environment's Application survives its file leaving git and any delete (inputs/rules.ts).
       annotations: { 'argocd.argoproj.io/sync-wave': WAVES.environments, ...(guarded ? { [SYNC_OPTIONS_ANNOTATION]: PROTECTED_SYNC_OPTIONS } : {}) },
       labels: { environment: env.name, ...(guarded ? { [PROTECTED_LABEL]: 'true' } : {}) },
       // Otherwise deleting the Application (delete-env + the root's prune) deletes what it deployed.

@@ -201,7 +201,7 @@ export async function runNewEnv(root: string, opts: NewEnvOptions): Promise<NewE
       dotenvText = defaultDotenv(name);
     }
     if (isProtectedEnv(settings, name)) {
-      // A protected environment starts with manual sync (env-rules.ts PROTECTED_SYNC); anything else is refused.
+      // A protected environment starts with manual sync (inputs/rules.ts PROTECTED_SYNC); anything else is refused.
       specText = setEnvSpecField(specText, ['sync'], { ...PROTECTED_SYNC });
       notes.push(`${name} is protected (gitops.yaml protected): its sync is manual, with prune and selfHeal off`);
     }

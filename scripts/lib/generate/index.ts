@@ -123,7 +123,7 @@ export function generateRepo(inputs: RepoInputs): Record<string, string> {
 
   // Preview environments (previews.ts): the template overlay, a sample, the ApplicationSet and its project.
   const { previews } = settings;
-  // (A template that is not an environment is an input error: preview-rules.ts reports it before generating.)
+  // (A template that is not an environment is an input error: inputs/previews.ts reports it before generating.)
   if (previews && inputs.envs[previews.template]) {
     const template = inputs.envs[previews.template]!;
     const p = previewFiles(settings, previews, { spec: template.spec, dotenv: template.dotenv, sources: [envSpecFile(previews.template), envDotenvFile(previews.template)] }, overlayParts, generatedHeader, toYaml);

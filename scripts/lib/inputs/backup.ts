@@ -135,7 +135,7 @@ export function backupProblems(file: string, spec: BackupSpec | undefined, opts:
   return problems;
 }
 
-/** Every environment's backup settings (repo-inputs.ts): file, field and fix for each problem. */
+/** Every environment's backup settings (inputs/index.ts): file, field and fix for each problem. */
 export function envBackupProblems(settings: { protected?: string[] } | undefined, envs: Record<string, { spec: { name?: string; mongodb: { backup?: BackupSpec } } }>, envFileOf: (env: string) => string): Problem[] {
   const problems: Problem[] = [];
   for (const name of Object.keys(envs).sort()) {

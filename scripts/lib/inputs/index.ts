@@ -159,7 +159,7 @@ export function loadEnv(name: string, specText: string, dotenv: string | Uint8Ar
  * platform uses there (clusters/index.ts clusterEnvProblems), one host per environment.
  */
 export function crossEnvProblems(settings: RepoSettings | undefined, envs: Record<string, { spec: EnvSpec }>): Problem[] {
-  // kube-* and default are refused per environment (env-rules.ts reservedNamespaceProblem).
+  // kube-* and default are refused per environment (inputs/rules.ts reservedNamespaceProblem).
   const problems: Problem[] = clusterEnvProblems(settings, envs);
   const byHost = new Map<string, string>();
   for (const name of Object.keys(envs).sort()) {

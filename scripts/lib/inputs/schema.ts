@@ -318,7 +318,7 @@ function ajvProblems(file: string, errors: ErrorObject[] | null | undefined): Pr
 export const ENV_NAME_MAX = DNS1123_LABEL_MAX - APP_NAME.length - 1;
 
 export function envNameProblems(name: string, file?: string): Problem[] {
-  // The name is also the default namespace, and Kubernetes reserves "kube-" (env-rules.ts reservedNamespaceProblem).
+  // The name is also the default namespace, and Kubernetes reserves "kube-" (inputs/rules.ts reservedNamespaceProblem).
   if (name.startsWith('kube-')) return [{ ...(file ? { file } : {}), message: `environment name "${name}" starts with "kube-", which Kubernetes reserves for its system namespaces`, fix: 'choose a name without the "kube-" prefix, e.g. qa-7' }];
   const p = dns1123LabelProblem(name, ENV_NAME_MAX);
   if (!p) return [];

@@ -51,7 +51,7 @@ export function shaTag(sha: string): string {
 
 /**
  * Why `ref` is not a full ref of a build (refs/heads/<branch>, refs/tags/<tag>, refs/pull/<n>/merge|head),
- * or undefined. The name is checked by the one ref check of the toolkit (git-refs-urls.ts, git's
+ * or undefined. The name is checked by the one ref check of the toolkit (inputs/refs-urls.ts, git's
  * check-ref-format rules): no "..", no control characters or newlines, no empty part.
  */
 export function buildRefProblem(ref: string): string | undefined {

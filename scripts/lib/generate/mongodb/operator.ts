@@ -203,7 +203,7 @@ export function mongoOperatorApplication(
         syncOptions: ['CreateNamespace=true', 'ServerSideApply=true'],
         // The chart binds Roles in the environments' namespaces, which the root creates one wave earlier
         // (scripts/lib/generate/argocd.ts environmentNamespace); retry: the generator sets its one policy
-        // on every Application (argocd.ts RETRY, applied in generate/mongodb-parts.ts).
+        // on every Application (argocd.ts RETRY, applied in generate/mongodb/index.ts).
       },
     },
   };

@@ -127,7 +127,7 @@ function podSpecFor(o: RenderedObject): unknown {
   return WORKLOAD_KINDS.has(o.id.kind) ? podSpecOf(o)?.spec : undefined;
 }
 
-// ---- where the generator takes each value from (scripts/lib/generate/overlay.ts, argocd.ts, mongodb-parts.ts)
+// ---- where the generator takes each value from (scripts/lib/generate/overlay.ts, argocd.ts, generate/mongodb/index.ts)
 
 function envYamlField(o: RenderedObject, item: Pick<SummaryItem, 'kind' | 'what'>): string[] | undefined {
   switch (item.kind) {

@@ -213,8 +213,10 @@ describeMongo(
       const during = outcomes.filter((o) => o.status === 503);
       expect(during.length).toBeGreaterThan(0);
       const failLatencies = during.map((o) => o.ms).sort((a, b) => a - b);
-      // Fail fast: no request waits longer than one server selection plus a margin.
-      const failBound = SERVER_SELECTION_MS + 1000;
+      // Fail fast: every request gives up after the configured server selection (600 ms), not the driver's
+      // default 30 s. The margin absorbs a busy machine's scheduling (1.9 s seen at load 20 on 2 cores) and
+      // still tells the two apart; speed itself is measured in bench/, not here.
+      const failBound = SERVER_SELECTION_MS + 5000;
       expect(Math.max(...failLatencies)).toBeLessThan(failBound);
 
       // Recovery by itself: after readiness returns, the stand-in's documented caveat allows a pooled
@@ -384,7 +386,8 @@ describeMongo(
         const unavailable = outcomes.filter((o) => o.status === 503);
         expect(unavailable.length).toBeGreaterThan(0);
         expect(unavailable.every((o) => o.problem)).toBe(true);
-        const boundMs = 2 * SERVER_SELECTION_MS + 1500;
+        // Two server selections (600 ms each), far below the driver's default 30 s; the margin absorbs a busy machine.
+        const boundMs = 2 * SERVER_SELECTION_MS + 5000;
         expect(Math.max(...unavailable.map((o) => o.ms))).toBeLessThan(boundMs);
         // Writes resumed on the new primary: the last answers of every worker are 201 again.
         expect(outcomes.slice(-4).map((o) => o.status)).toEqual([201, 201, 201, 201]);

@@ -81,13 +81,13 @@ describe('GitHub workflows', () => {
     expect(Object.keys(wf.on).sort()).toEqual(['pull_request_target', 'schedule', 'workflow_dispatch']);
     // Hand labels are re-checked at once; a push restarts the TTL by GitHub's clock (--pushed), never a commit date.
     expect((wf.on.pull_request_target as { types: string[] }).types).toEqual(expect.arrayContaining(['labeled', 'synchronize']));
-    const step = job.steps.find((st) => /zx scripts\/previews\.ts --apply/.test(st.run ?? ''))!;
+    const step = job.steps.find((st) => /node scripts\/previews\.ts --apply/.test(st.run ?? ''))!;
     expect(step.run).toContain('--pushed "$PUSHED"');
     expect((step as { shell?: string }).shell).toBe('bash');
     // pull_request_target runs with main's token: nothing of the pull request may be checked out or run.
     expect(job.steps.filter((st) => JSON.stringify(st).includes('actions/checkout')).every((st) => JSON.stringify(st).includes('default_branch'))).toBe(true);
     expect(job.permissions).toEqual({ contents: 'read', 'pull-requests': 'write', issues: 'write' });
-    expect(job.steps.some((st) => /zx scripts\/previews\.ts --apply/.test(st.run ?? ''))).toBe(true);
+    expect(job.steps.some((st) => /node scripts\/previews\.ts --apply/.test(st.run ?? ''))).toBe(true);
     expect(JSON.stringify(job.steps[0])).toContain('default_branch');
   });
 });
@@ -218,9 +218,10 @@ describe('release: signing isolated, installs without scripts where a token can 
     }
   });
 
-  // The workflows this change owns; pr-diff.yml and previews.yml (write tokens, plain `npm ci`) are another change's (docs/release.md).
   it('every npm ci in a job with a write permission skips install scripts, and such jobs run Node from setup-node', () => {
-    for (const f of ['release.yml', 'ci.yml']) {
+    const all = files;
+    expect(all).toEqual(expect.arrayContaining(['ci.yml', 'pr-diff.yml', 'previews.yml', 'release.yml']));
+    for (const f of all) {
       const w = parse(text(f)) as Workflow;
       for (const [name, job] of Object.entries(w.jobs)) {
         const perms = job.permissions ?? w.permissions;
@@ -229,6 +230,8 @@ describe('release: signing isolated, installs without scripts where a token can 
         for (const s of job.steps) {
           for (const m of (s.run ?? '').matchAll(/npm ci\b[^\n]*/g)) expect(m[0], `${f}: ${name}`).toContain('--ignore-scripts');
           expect(s.run ?? '', `${f}: ${name} must not put node_modules/.bin (whose node needs install scripts) on PATH`).not.toMatch(/node_modules\/\.bin"? >> "?\$GITHUB_PATH/);
+          // npx and zx start Node from node_modules/.bin (npx puts it first on PATH): not usable without install scripts.
+          expect(s.run ?? '', `${f}: ${name} runs scripts with setup-node's node, not npx or zx`).not.toMatch(/\bnpx\b|node_modules\/\.bin\/zx/);
         }
       }
     }

@@ -146,8 +146,9 @@ describeMongo(
       const resumed = Date.now();
       await mongo.standIn.resume();
       // Worst case: an attempt already waiting on server selection, a full backoff sleep, one more server
-      // selection, index creation; plus slack for a loaded 2-core CI machine.
-      const bound = SERVER_SELECTION_MS + RETRY_MAX_MS + SERVER_SELECTION_MS + 2500;
+      // selection, index creation; plus slack for a loaded 2-core machine (the API and the stand-in are
+      // processes that wait for CPU there): still far below a crash-looping pod's restart backoff.
+      const bound = SERVER_SELECTION_MS + RETRY_MAX_MS + SERVER_SELECTION_MS + 10_000;
       await eventually(async () => ((await statusOf(`${api.base}/readyz`)) === 200 ? true : undefined), bound, `ready within ${bound} ms`).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}\n${api.output()}`);
       });
@@ -349,7 +350,8 @@ describeMongo(
 
       expect(exit.code, api.output()).toBe(0);
       const shutdownMs = exit.at - signalAt;
-      expect(shutdownMs).toBeLessThan(SHUTDOWN_MS + 1000);
+      // Exits by itself within its drain deadline (a margin for a busy machine), long before a kubelet's kill.
+      expect(shutdownMs).toBeLessThan(SHUTDOWN_MS + 5000);
       recordFigures({
         sigtermRequests: sent.length + slowOutcomes.length,
         sigtermAcceptedBeforeSignal: accepted.length + slowOutcomes.length,

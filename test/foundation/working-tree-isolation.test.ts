@@ -12,12 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../support/repo-copy.ts';
 
 /**
- * The test files that run commands against the repository or read its environments (without a real API
+ * Test files that run commands against the repository or read its environments (without a real API
  * server: those read the same committed tree through test/support/repo-copy.ts committedBaseline()).
+ * Every test file reaches the repository's data through one of test/support/repo-copy.ts's ways, and each
+ * way is here at least once, in its cheapest file (the nested run repeats their work, so its cost counts
+ * twice): copyToolkitTree with CLI runs (generator/cli), makeToolkitRepo of the hardening suites
+ * (inputs-files; inputs-paths builds its repository the same way and reads nothing else), the per-worker
+ * committedBaseline read in-process (waves) and by a script run in it (previews), committedTree (three-clusters).
  */
 const REPOSITORY_TOUCHING = [
   'test/generator/cli.test.ts',
-  'test/hardening/inputs-paths.test.ts',
+  'test/hardening/inputs-files.test.ts',
   'test/lifecycle/waves.test.ts',
   'test/clusters/three-clusters.test.ts',
   'test/release/previews.test.ts',

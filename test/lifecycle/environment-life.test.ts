@@ -9,6 +9,7 @@
 //   docs/environments.md documents is left.
 // At every wave, every object applied may refer only to objects that exist already ("nothing missing").
 import { spawn } from 'node:child_process';
+import { request } from 'node:https';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,26 @@ function references(o: Obj): Array<{ kind: string; name: string; namespace?: str
   return refs;
 }
 
+/**
+ * Where the API server serves the kinds this test reads and whose status it writes (its paths: GET
+ * /api/v1/namespaces/{ns}/secrets/{name}, …; the MCK 1.10.0 CRD's plural is "mongodbcommunity").
+ * Reads and status writes go to the server directly, as the controllers' clients do: the same
+ * requests `kubectl get` and `kubectl patch` send, without starting a kubectl process for each.
+ */
+const REST: Record<string, { prefix: string; plural: string; namespaced: boolean }> = {
+  Namespace: { prefix: '/api/v1', plural: 'namespaces', namespaced: false },
+  ServiceAccount: { prefix: '/api/v1', plural: 'serviceaccounts', namespaced: true },
+  Secret: { prefix: '/api/v1', plural: 'secrets', namespaced: true },
+  ConfigMap: { prefix: '/api/v1', plural: 'configmaps', namespaced: true },
+  Role: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'roles', namespaced: true },
+  ClusterRole: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },
+  AppProject: { prefix: '/apis/argoproj.io/v1alpha1', plural: 'appprojects', namespaced: true },
+  Application: { prefix: '/apis/argoproj.io/v1alpha1', plural: 'applications', namespaced: true },
+  MongoDBCommunity: { prefix: '/apis/mongodbcommunity.mongodb.com/v1', plural: 'mongodbcommunity', namespaced: true },
+  Deployment: { prefix: '/apis/apps/v1', plural: 'deployments', namespaced: true },
+  Job: { prefix: '/apis/batch/v1', plural: 'jobs', namespaced: true },
+};
+
 const RESOURCE: Record<string, string> = {
   Namespace: 'namespace', ServiceAccount: 'serviceaccount', Secret: 'secret', ConfigMap: 'configmap', Role: 'role.rbac.authorization.k8s.io',
   ClusterRole: 'clusterrole', AppProject: 'appprojects.argoproj.io', Application: 'applications.argoproj.io',
@@ -107,13 +128,48 @@ describeEnvtest('an environment from git alone', () => {
     if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   }
+  /** One request to the server as the admin (the kubeconfig's user); its status code and body. */
+  function api(method: 'GET' | 'PATCH', path: string, body?: string): Promise<{ status: number; body: string }> {
+    const url = new URL(path, env.server);
+    return new Promise((resolve, reject) => {
+      const req = request(url, {
+        method,
+        ca: env.caPem,
+        headers: { authorization: `Bearer ${env.adminToken}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/merge-patch+json' }) },
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+  /** The object's path on the server, or undefined for a kind not in REST (then kubectl finds it). */
+  function pathOf(kind: string, name: string, namespace?: string): string | undefined {
+    const r = REST[kind];
+    if (!r) return undefined;
+    if (r.namespaced && !namespace) throw new Error(`${kind}/${name}: a namespaced kind without a namespace`);
+    return `${r.prefix}${r.namespaced ? `/namespaces/${namespace}` : ''}/${r.plural}/${name}`;
+  }
   async function exists(ref: { kind: string; name: string; namespace?: string }): Promise<boolean> {
-    const r = await env.kubectl(['get', RESOURCE[ref.kind] ?? ref.kind.toLowerCase(), ref.name, ...(ref.namespace ? ['-n', ref.namespace] : []), '-o', 'name']);
-    return r.code === 0;
+    const path = pathOf(ref.kind, ref.name, ref.namespace);
+    if (path === undefined) {
+      const r = await env.kubectl(['get', RESOURCE[ref.kind] ?? ref.kind.toLowerCase(), ref.name, ...(ref.namespace ? ['-n', ref.namespace] : []), '-o', 'name']);
+      return r.code === 0;
+    }
+    const r = await api('GET', path);
+    if (r.status !== 200 && r.status !== 404) throw new Error(`GET ${path}: ${r.status} ${r.body}`);
+    return r.status === 200;
   }
   async function get(kind: string, name: string, namespace?: string): Promise<Obj | undefined> {
-    const r = await env.kubectl(['get', RESOURCE[kind] ?? kind.toLowerCase(), name, ...(namespace ? ['-n', namespace] : []), '-o', 'json']);
-    return r.code === 0 ? (JSON.parse(r.stdout) as Obj) : undefined;
+    const path = pathOf(kind, name, namespace);
+    if (path === undefined) {
+      const r = await env.kubectl(['get', RESOURCE[kind] ?? kind.toLowerCase(), name, ...(namespace ? ['-n', namespace] : []), '-o', 'json']);
+      return r.code === 0 ? (JSON.parse(r.stdout) as Obj) : undefined;
+    }
+    const r = await api('GET', path);
+    if (r.status !== 200 && r.status !== 404) throw new Error(`GET ${path}: ${r.status} ${r.body}`);
+    return r.status === 200 ? (JSON.parse(r.body) as Obj) : undefined;
   }
   /** What the objects of one wave refer to that does not exist yet (objects of the same wave count as there). */
   async function missingFor(objs: Obj[]): Promise<string[]> {
@@ -134,9 +190,13 @@ describeEnvtest('an environment from git alone', () => {
     await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'argocd-controller', '-f', '-'], ordered.map((o) => JSON.stringify(o)).join('\n'));
     log.push(`${label}: ${objs.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
   }
+  /** A merge patch of the status (on the status subresource, or on the object for a CRD without one). */
   async function writeStatus(o: { kind: string; name: string; namespace?: string }, status: object, subresource: boolean): Promise<void> {
-    const args = ['patch', RESOURCE[o.kind] ?? o.kind.toLowerCase(), o.name, ...(o.namespace ? ['-n', o.namespace] : []), '--type', 'merge', '-p', JSON.stringify({ status })];
-    await kubectl(subresource ? [...args, '--subresource=status'] : args);
+    const path = pathOf(o.kind, o.name, o.namespace);
+    if (path === undefined) throw new Error(`writeStatus: add ${o.kind} to REST`);
+    const target = subresource ? `${path}/status` : path;
+    const r = await api('PATCH', target, JSON.stringify({ status }));
+    if (r.status !== 200) throw new Error(`PATCH ${target}: ${r.status} ${r.body}`);
   }
   async function password(secret: string): Promise<string | undefined> {
     const s = await get('Secret', secret, ENV);

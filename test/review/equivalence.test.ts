@@ -41,9 +41,13 @@ function referenceRender(root: string): string {
     .join('---\n');
 }
 
-/** What `diff --format <f>` prints, from the review core with batching and every cache off. */
-async function referenceDiff(base: string, head: string | undefined, format: 'json' | 'text'): Promise<string> {
-  const report = await reviewChanges({ root: copy.root, source: { kind: 'refs', base, head }, kustomize, cacheDir: null, batch: false });
+/** The review of base..head (or the working tree) by the review core with batching and every cache off. */
+function referenceReport(base: string, head: string | undefined): ReturnType<typeof reviewChanges> {
+  return reviewChanges({ root: copy.root, source: { kind: 'refs', base, head }, kustomize, cacheDir: null, batch: false });
+}
+
+/** What `diff --format <f>` prints, from that reference review (rendered once, printed in each format). */
+function referenceText(report: Awaited<ReturnType<typeof reviewChanges>>, format: 'json' | 'text'): string {
   return formatReport(report, format, undefined, { color: false });
 }
 
@@ -71,8 +75,10 @@ describe('render and diff outputs are byte-identical to the per-environment path
     copy.generate();
     copy.commit('image: users-api-next');
     try {
+      // The slow path renders every environment at both revisions: once, printed in both formats.
+      const report = await referenceReport('HEAD~1', 'HEAD');
       for (const format of ['json', 'text'] as const) {
-        const reference = await referenceDiff('HEAD~1', 'HEAD', format);
+        const reference = referenceText(report, format);
         expect(reference).toContain('users-api-next');
         emptyCaches();
         const cold = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', format], copy.root);
@@ -81,7 +87,6 @@ describe('render and diff outputs are byte-identical to the per-environment path
         const warm = await runScript('diff', ['--base', 'HEAD~1', '--head', 'HEAD', '--format', format], copy.root);
         expect(warm.stdout).toBe(cold.stdout);
       }
-      const report = await reviewChanges({ root: copy.root, source: { kind: 'refs', base: 'HEAD~1', head: 'HEAD' }, kustomize, cacheDir: null });
       // Every environment is reached and rendered; each one changes except a preview, which runs the pull
       // request's image from gitops.yaml previews.image (docs/release.md) and so renders the same.
       const envs = listEnvironments(copy.root);
@@ -100,7 +105,7 @@ describe('render and diff outputs are byte-identical to the per-environment path
     const committed = copy.read('overlays/scaled-8/.env');
     copy.edit('overlays/scaled-8/.env', /^LOG_LEVEL=.*$/m, 'LOG_LEVEL=error');
     try {
-      const reference = await referenceDiff('HEAD~1', undefined, 'text');
+      const reference = referenceText(await referenceReport('HEAD~1', undefined), 'text');
       expect(reference).toContain('scaled-7');
       expect(reference).toContain('scaled-8');
       emptyCaches();

@@ -126,7 +126,7 @@ same load (1-minute load average ${load0.toFixed(1)} at the start, ${load1.toFix
 compare columns and rows of one run, not runs). Wall ms, and user+system CPU ms in brackets (less sensitive to load).
 \`X --help\` is \`node scripts/X.ts --help\`; \`diff, one env\` is \`node scripts/diff.ts --base HEAD~1 --head HEAD\` after a tag change
 of one environment (generated and committed), with the render cache filled by the previous round, or emptied first
-(base and head both built by kustomize). `render dev, warm` and `validate dev, warm`: the second of two runs in that
+(base and head both built by kustomize). \`render dev, warm\` and \`validate dev, warm\`: the second of two runs in that
 repository (render, check and findings caches filled by the first).
 
 ${table}

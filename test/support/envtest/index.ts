@@ -1,5 +1,4 @@
 // The test-file side of the shared real API server (see global-setup.ts and control-plane.ts).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { kubeconfigYamlFor, startControlPlane } from './control-plane.ts';
 import type { ProvidedEnvtest } from './upstream.ts';
 import { upstreamDir } from './upstream.ts';
 import { ENVTEST_HOWTO } from './assets.ts';
+import { processHost } from '../../../scripts/lib/cluster/e2e/host.ts';
 
 export { UPSTREAM_FILES } from './upstream.ts';
 export const ENVTEST_LABEL = '(kube-apiserver v1.28)';
@@ -51,17 +51,9 @@ export interface Envtest {
   kubeconfigForToken(token: string): string;
 }
 
+/** kubectl and friends, through the toolkit's one process runner (scripts/lib/cluster/e2e/host.ts): never throws. */
 function run(bin: string, args: string[], input?: string): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + e.message }));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return processHost.run(bin, args, { input });
 }
 
 let cached: Envtest | undefined;

@@ -34,6 +34,9 @@ describeEnvtest('monitoring objects on the real API server', () => {
       expect(dry.code).toBe(0);
       expect(dry.stdout).toMatch(/servicemonitor\.monitoring\.coreos\.com\/users-api serverside-applied \(server dry run\)/);
       expect(dry.stdout).toMatch(/prometheusrule\.monitoring\.coreos\.com\/users-api serverside-applied \(server dry run\)/);
+      expect(dry.stdout).toMatch(/servicemonitor\.monitoring\.coreos\.com\/users-db-exporter serverside-applied \(server dry run\)/);
+      expect(dry.stdout).toMatch(/deployment\.apps\/users-db-exporter serverside-applied \(server dry run\)/);
+      expect(dry.stdout).toMatch(/networkpolicy\.networking\.k8s\.io\/users-db-from-exporter serverside-applied \(server dry run\)/);
     }, 180_000);
   }
 
@@ -44,7 +47,7 @@ describeEnvtest('monitoring objects on the real API server', () => {
     const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
     const spec = structuredClone(rule.spec) as { groups: Array<{ rules: Array<Record<string, unknown>> }> };
     spec.groups[0]!.rules[0]!.for = '5 minutes';
-    const sm = objects.find((o) => o.kind === 'ServiceMonitor')!;
+    const sm = objects.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'users-db-exporter')!;
     const r1 = await env.kubectl([...ARGO_APPLY, '--dry-run=server', '-f', '-'], { input: asStream([{ ...rule, spec }]) });
     expect(r1.code).not.toBe(0);
     expect(r1.stderr).toMatch(/spec\.groups\[0\]\.rules\[0\]\.for/);

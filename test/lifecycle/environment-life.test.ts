@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { MONGODB } from '../../scripts/lib/spec.ts';
 import { PASSWORD_HOOK_CONTAINER, PASSWORD_JOB_FILE, PASSWORD_JOB_KEY, ROTATION_ANNOTATION } from '../../scripts/lib/secrets/hook.ts';
-import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, appUserScramSecret, BACKUP_USER } from '../../scripts/lib/mongodb/users.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, appUserScramSecret, BACKUP_USER, MONITOR_USER } from '../../scripts/lib/mongodb/users.ts';
 import { runHealthCheck } from '../mongodb/lua-runner.ts';
 import { describeEnvtest, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
@@ -439,6 +439,7 @@ describeEnvtest('an environment from git alone', () => {
       `Secret/${PW_A}`,
       `Secret/${PW_B}`,
       `Secret/${appUserPasswordSecret(BACKUP_USER)}`,
+      `Secret/${appUserPasswordSecret(MONITOR_USER)}`,
     ].sort());
     expect(await exists({ kind: 'Namespace', name: ENV })).toBe(true);
     expect(log.length).toBeGreaterThan(5);

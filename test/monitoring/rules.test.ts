@@ -43,6 +43,20 @@ function rs(metric: string, exporter: number, m: number, stateStr: string, ns = 
     + `instance="10.42.0.17:${9216 + exporter}",cl_id="6740f2b3c1a9e0d4f5b6c7d8",rs_nm="users-db",rs_state="${exporter === 0 ? 1 : 2}",member_idx="${host}",member_state="${stateStr}"}`;
 }
 
+/**
+ * What exporter e scrapes (its member's replSetGetStatus): per member m, mongodb_members_health and
+ * mongodb_members_state labelled with m's stateStr as e's member sees it, and mongodb_members_self 1 on e's
+ * own entry (replSetGetStatus sets `self: true` only there; booleans export as 1/0, exporter/metrics.go asFloat64).
+ */
+function view(e: number, stateStrs: string[], health: number[], ns = NS): Array<[string, string]> {
+  const STATE: Record<string, number> = { PRIMARY: 1, SECONDARY: 2, '(not reachable/healthy)': 8 };
+  return stateStrs.flatMap((st, m) => [
+    [rs('mongodb_members_health', e, m, st, ns), `${health[m]}x10`],
+    [rs('mongodb_members_state', e, m, st, ns), `${STATE[st]}x10`],
+    ...(m === e ? [[rs('mongodb_members_self', e, m, st, ns), '1x10'] as [string, string]] : []),
+  ] as Array<[string, string]>);
+}
+
 const CASES: Case[] = [
   { name: '10% 5xx fires the error ratio', alert: 'UsersApiErrorRatioHigh', evalTime: '15m', fires: [{ severity: 'critical' }],
     series: [[`http_request_duration_seconds_count${api('status_code="200"')}`, '0+54x30'], [`http_request_duration_seconds_count${api('status_code="500"')}`, '0+6x30']] },
@@ -61,12 +75,16 @@ const CASES: Case[] = [
     series: [[`kube_statefulset_replicas{namespace="${NS}",statefulset="users-db"}`, '3x20'], [`kube_statefulset_status_replicas_ready{namespace="${NS}",statefulset="users-db"}`, '2x20']] },
   { name: 'every member pod ready stays silent', alert: 'UsersDbMemberNotReady', evalTime: '12m', fires: [],
     series: [[`kube_statefulset_replicas{namespace="${NS}",statefulset="users-db"}`, '3x20'], [`kube_statefulset_status_replicas_ready{namespace="${NS}",statefulset="users-db"}`, '3x20']] },
-  { name: 'a member every exporter sees unhealthy fires, per member', alert: 'UsersDbMemberDown', evalTime: '5m', fires: [{ severity: 'warning', namespace: NS, member_idx: member(2) }],
-    series: [[rs('mongodb_members_health', 0, 0, 'PRIMARY'), '1x10'], [rs('mongodb_members_health', 0, 2, '(not reachable/healthy)'), '0x10'],
-      [rs('mongodb_members_health', 1, 0, 'PRIMARY'), '1x10'], [rs('mongodb_members_health', 1, 2, '(not reachable/healthy)'), '0x10']] },
+  { name: 'a member the others see unhealthy fires, per member', alert: 'UsersDbMemberDown', evalTime: '5m', fires: [{ severity: 'warning', namespace: NS, member_idx: member(2) }],
+    series: [...view(0, ['PRIMARY', 'SECONDARY', '(not reachable/healthy)'], [1, 1, 0]), ...view(1, ['PRIMARY', 'SECONDARY', '(not reachable/healthy)'], [1, 1, 0])] },
+  { name: 'a member alive but cut off fires, though it sees itself healthy', alert: 'UsersDbMemberDown', evalTime: '5m', fires: [{ severity: 'warning', namespace: NS, member_idx: member(2) }],
+    series: [...view(0, ['PRIMARY', 'SECONDARY', '(not reachable/healthy)'], [1, 1, 0]), ...view(1, ['PRIMARY', 'SECONDARY', '(not reachable/healthy)'], [1, 1, 0]),
+      ...view(2, ['(not reachable/healthy)', '(not reachable/healthy)', 'SECONDARY'], [0, 0, 1])] },
   { name: 'healthy members, and another namespace\'s down member, stay silent', alert: 'UsersDbMemberDown', evalTime: '5m', fires: [],
-    series: [[rs('mongodb_members_health', 0, 0, 'PRIMARY'), '1x10'], [rs('mongodb_members_health', 0, 1, 'SECONDARY'), '1x10'],
-      [rs('mongodb_members_health', 0, 1, '(not reachable/healthy)', 'staging'), '0x10']] },
+    series: [...view(0, ['PRIMARY', 'SECONDARY', 'SECONDARY'], [1, 1, 1]), ...view(1, ['PRIMARY', 'SECONDARY', 'SECONDARY'], [1, 1, 1]), ...view(2, ['PRIMARY', 'SECONDARY', 'SECONDARY'], [1, 1, 1]),
+      ...view(0, ['PRIMARY', '(not reachable/healthy)', 'SECONDARY'], [1, 0, 1], 'staging'), ...view(2, ['PRIMARY', '(not reachable/healthy)', 'SECONDARY'], [1, 0, 1], 'staging')] },
+  { name: 'a single member (dev) sees only itself: silent', alert: 'UsersDbMemberDown', evalTime: '5m', fires: [],
+    series: view(0, ['PRIMARY'], [1]) },
   { name: 'members reported, none PRIMARY, fires', alert: 'UsersDbPrimaryLost', evalTime: '5m', fires: [{ severity: 'critical', namespace: NS }],
     series: [0, 1].flatMap((e) => [0, 1, 2].map((m) => [rs('mongodb_members_state', e, m, 'SECONDARY'), '2x10'] as [string, string])) },
   { name: 'a PRIMARY among the members stays silent', alert: 'UsersDbPrimaryLost', evalTime: '5m', fires: [],
@@ -131,6 +149,14 @@ describe.skipIf(!version)(`alert rules under promtool test rules (${version ?? '
     const r = runTests(loose, CASES.filter((c) => c.alert === 'UsersApiErrorRatioHigh'));
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/10% 5xx fires the error ratio/);
+  }, 120_000);
+
+  it('a rule that counts a member\'s view of itself misses the member that is cut off: the check can fail', () => {
+    const naive = rules.map((r) => (r.alert === 'UsersDbMemberDown' ? { ...r, expr: `max by (namespace, member_idx) (mongodb_members_health{namespace="${NS}",job="users-db-exporter"}) == 0` } : r));
+    const r = runTests(naive, CASES.filter((c) => c.alert === 'UsersDbMemberDown'));
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/a member alive but cut off fires/);
+    expect(r.out).not.toMatch(/a member the others see unhealthy fires, per member[^\n]*\n[^\n]*FAILED/);
   }, 120_000);
 
   it('the full rules, annotation templates included, pass promtool check rules', () => {

@@ -158,12 +158,16 @@ export function alertRules(namespace: string, t: MonitoringThresholds): AlertRul
     },
     {
       alert: 'UsersDbMemberDown',
-      expr: `max by (namespace, member_idx) (mongodb_members_health{${rs}}) == 0`,
+      // Each exporter reports every member as its own member sees it; a member always sees itself healthy
+      // (replSetGetStatus marks that entry `self: true`, exported as mongodb_members_self 1), so its own
+      // view is left out: a member is down when no other member sees it healthy (also when it is alive
+      // but cut off from the others).
+      expr: `max by (namespace, member_idx) (mongodb_members_health{${rs}} unless on (namespace, instance, member_idx) (mongodb_members_self{${rs}} == 1)) == 0`,
       for: '2m',
       labels: { severity: 'warning' },
       annotations: {
         summary: `MongoDB ${MONGODB.resourceName} in ${namespace}: member {{ $labels.member_idx }} is down`,
-        description: `No member's replSetGetStatus sees it healthy (${MONGODB_EXPORTER.name}, one exporter per member). The set keeps serving while a majority is up.`,
+        description: `No other member's replSetGetStatus sees it healthy (${MONGODB_EXPORTER.name}, one exporter per member): it is down or cut off. The set keeps serving while a majority is up.`,
       },
     },
     {

@@ -3,7 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderEnv } from '../cluster/real.ts';
 import type { KubeObject } from '../../scripts/lib/kube/client.ts';
-import { ALERTS } from '../../scripts/lib/generate/monitoring.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ALERTS, monitoringCrds } from '../../scripts/lib/generate/monitoring.ts';
+import { loadSettings } from '../../scripts/lib/repo-inputs.ts';
 import { monitoredCopy, PROD_ERROR_RATIO } from './fixture.ts';
 import { REPO, type RepoCopy } from '../support/repo-copy.ts';
 
@@ -115,6 +118,20 @@ describe('monitoring objects in rendered environments', () => {
     copy.write('gitops.yaml', settings);
     copy.generate();
   }, 120_000);
+
+  it('the sync plan finishes with monitoring on: the Prometheus operator\'s CRDs count as the cluster\'s, the exporter\'s password Secret as the PreSync hook\'s', async () => {
+    const r = await copy.run('plan.ts', ['--format', 'json']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { stalls: unknown[] };
+    expect(plan.stalls).toEqual([]);
+    expect(r.stdout).toContain('users-db-exporter');
+  }, 180_000);
+
+  it('monitoringCrds: the operator\'s two CRDs when a cluster has monitoring on, none otherwise', () => {
+    const on = loadSettings('gitops.yaml', copy.read('gitops.yaml')).settings!;
+    expect(monitoringCrds(on).map((c) => c.key)).toEqual(['monitoring.coreos.com/ServiceMonitor', 'monitoring.coreos.com/PrometheusRule']);
+    expect(monitoringCrds(loadSettings('gitops.yaml', readFileSync(join(REPO, 'gitops.yaml'), 'utf8')).settings!)).toEqual([]);
+  });
 
   it('validate accepts the monitored environments (schemas of the fields written, and policies)', async () => {
     const r = await copy.run('validate.ts', ['dev', 'prod', '--format', 'json']);

@@ -86,6 +86,16 @@ export function monitoringEnabled(settings: RepoSettings, cluster: string): bool
   return own ?? settings.monitoring.prometheusOperator;
 }
 
+/**
+ * The CRDs a cluster with monitoring on already has (the Prometheus operator's, installed with it, not by this
+ * repository): the sync plan (scripts/lib/plan) counts them as present before the root syncs. The monitoring
+ * objects are rendered only for environments on such a cluster, so naming them once is enough.
+ */
+export function monitoringCrds(settings: RepoSettings): Array<{ key: string; by: string }> {
+  if (![...knownClusters(settings).keys()].some((c) => monitoringEnabled(settings, c))) return [];
+  return ['ServiceMonitor', 'PrometheusRule'].map((kind) => ({ key: `monitoring.coreos.com/${kind}`, by: "the cluster's Prometheus operator (gitops.yaml monitoring.prometheusOperator)" }));
+}
+
 /** An environment's thresholds: its env.yaml `monitoring`, each absent one from gitops.yaml. */
 export function envThresholds(settings: RepoSettings, env: EnvSpec): MonitoringThresholds {
   return { ...settings.monitoring!.thresholds, ...env.monitoring };

@@ -273,6 +273,8 @@ export function exporterDeployment(env: EnvSpec): object {
                 { name: 'MONGODB_PASSWORD', valueFrom: { secretKeyRef: { name: appUserPasswordSecret(MONITOR_USER), key: MONGODB.passwordKey } } },
               ],
               ports: [{ name: exporterPortName(i), containerPort: port, protocol: 'TCP' }],
+              // The exporter keeps serving while its member is unreachable (it retries at every scrape,
+              // exporter/exporter.go New), so a TCP probe does not turn a down member into a down exporter.
               readinessProbe: { tcpSocket: { port }, periodSeconds: 10 },
               livenessProbe: { tcpSocket: { port }, periodSeconds: 20, failureThreshold: 6 },
               resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } },

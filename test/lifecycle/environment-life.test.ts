@@ -17,7 +17,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { MONGODB } from '../../scripts/lib/inputs/spec.ts';
 import { PASSWORD_HOOK_CONTAINER, PASSWORD_JOB_FILE, PASSWORD_JOB_KEY, ROTATION_ANNOTATION } from '../../scripts/lib/generate/mongodb/password-hook.ts';
-import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, appUserScramSecret, BACKUP_USER } from '../../scripts/lib/inputs/mongodb.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, appUserScramSecret, BACKUP_USER, MONITOR_USER } from '../../scripts/lib/inputs/mongodb.ts';
 import { runHealthCheck } from '../mongodb/lua-runner.ts';
 import { describeEnvtest, useEnvtest } from '../support/envtest/index.ts';
 import type { Envtest } from '../support/envtest/index.ts';
@@ -499,6 +499,7 @@ describeEnvtest('an environment from git alone', () => {
       `Secret/${PW_A}`,
       `Secret/${PW_B}`,
       `Secret/${appUserPasswordSecret(BACKUP_USER)}`,
+      `Secret/${appUserPasswordSecret(MONITOR_USER)}`,
     ].sort());
     expect(await exists({ kind: 'Namespace', name: ENV })).toBe(true);
     expect(log.length).toBeGreaterThan(5);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { MONGODB } from '../../scripts/lib/inputs/spec.ts';
-import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, BACKUP_USER } from '../../scripts/lib/inputs/mongodb.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, BACKUP_USER, MONITOR_USER } from '../../scripts/lib/inputs/mongodb.ts';
 import {
   PASSWORD_HOOK_NAME, PASSWORD_JOB_CONFIGMAP, PASSWORD_JOB_FILE, PASSWORD_JOB_KEY, PASSWORD_JOB_IMAGE, PASSWORD_RETIRE_NAME, passwordHookJob, passwordHookRbac,
   passwordRetireJob, passwordRetireRbac, ROTATION_ANNOTATION,
@@ -161,6 +161,7 @@ describeEnvtest('database password Jobs', () => {
     expect(first.stdout).toContain(`created ${PW_A} (rotation 0)`);
     expect(first.stdout).toContain(`created ${PW_B} (rotation 0)`);
     expect(first.stdout).toContain(`created ${appUserPasswordSecret(BACKUP_USER)} (rotation 0)`);
+    expect(first.stdout).toContain(`created ${appUserPasswordSecret(MONITOR_USER)} (rotation 0)`);
     const [a, b] = [await password(PW_A), await password(PW_B)];
     expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(b).not.toBe(a);
@@ -257,6 +258,8 @@ describeEnvtest('database password Jobs', () => {
       `secrets | [] | [${CONN_B}] | [get]`,
       // The backup user's password Secret: created when absent (unnamed create), read, never rotated.
       `secrets | [] | [${appUserPasswordSecret(BACKUP_USER)}] | [get]`,
+      // The monitoring user's (the metrics exporter's), the same way.
+      `secrets | [] | [${appUserPasswordSecret(MONITOR_USER)}] | [get]`,
       `secrets | [] | [${PW_A}] | [get patch]`,
       `secrets | [] | [${PW_B}] | [get patch]`,
     ].sort());

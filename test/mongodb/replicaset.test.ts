@@ -89,7 +89,7 @@ describe('the replica-set base and its environments, rendered by kubectl kustomi
       expect(appUserRoleProblems(cr)).toEqual([]);
       // Two users that alternate on rotation (docs/mongodb.md), both with exactly readWrite on the application database.
       // and the backup user with the built-in backup role only (scripts/lib/inputs/backup.ts).
-      expect(cr.spec.users.map((u) => (u as { name?: string }).name)).toEqual(['users-api-a', 'users-api-b', 'users-backup']);
+      expect(cr.spec.users.map((u) => (u as { name?: string }).name)).toEqual(['users-api-a', 'users-api-b', 'users-backup', 'users-monitor']);
       for (const u of cr.spec.users.slice(0, 2)) expect(u.roles).toEqual([{ name: 'readWrite', db: MONGODB.appDb }]);
       expect(cr.spec.users[2]?.roles).toEqual([{ name: 'backup', db: 'admin' }]);
       const roles = JSON.stringify(cr.spec.users.slice(0, 2).map((u) => u.roles));
@@ -185,5 +185,11 @@ describe('appUserRoleProblems', () => {
     expect(problems.length).toBeGreaterThan(0);
     expect(problems[0]?.file).toBe('overlays/prod');
     expect(problems[0]?.path).toMatch(/^\/spec\/users\/0\/roles/);
+  });  it('the monitoring user: clusterMonitor on admin and read on local pass, anything wider is flagged', () => {
+    const monitor = (roles: object[]) => ({ spec: { users: [{ name: 'users-monitor', roles }] } });
+    expect(appUserRoleProblems(monitor([{ name: 'clusterMonitor', db: 'admin' }, { name: 'read', db: 'local' }]))).toEqual([]);
+    const wide = appUserRoleProblems(monitor([{ name: 'clusterMonitor', db: 'admin' }, { name: 'readWrite', db: 'users' }]), 'overlays/prod');
+    expect(wide).toEqual([expect.objectContaining({ path: '/spec/users/0/roles/1', message: expect.stringContaining('only clusterMonitor on "admin" and read on "local"') })]);
+    expect(appUserRoleProblems(monitor([]))).toEqual([expect.objectContaining({ path: '/spec/users/0/roles' })]);
   });
 });

@@ -1,17 +1,18 @@
 // The monitored environments on the real API server: the ServiceMonitor and PrometheusRule CRDs built
 // from the cited prometheus-operator v0.93.0 fields (test/support/prometheus-operator-crds.ts; the full
-// upstream CRDs are not available here) installed, then every rendered object of dev, staging and prod
+// upstream CRDs may not be committed and no npm package ships them), or upstream's own CRD files when
+// PROMETHEUS_OPERATOR_CRDS names a directory holding them (docs/monitoring.md), installed, then every rendered object of dev, staging and prod
 // server-side applied the way Argo CD applies (fieldValidation=Strict) as a dry run: no error, no warning.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEnvtest, uniqueName, useEnvtest, type Envtest } from '../support/envtest/index.ts';
-import { prometheusOperatorCrds } from '../support/prometheus-operator-crds.ts';
+import { prometheusOperatorCrds, UPSTREAM_CRDS_DIR } from '../support/prometheus-operator-crds.ts';
 import { asStream, intoNamespace, must, renderEnv } from '../cluster/real.ts';
 import { monitoredCopy } from './fixture.ts';
 import type { RepoCopy } from '../support/repo-copy.ts';
 
 const ARGO_APPLY = ['apply', '--server-side', '--field-manager=argocd-controller', '--force-conflicts', '--validate=strict'];
 
-describeEnvtest('monitoring objects on the real API server', () => {
+describeEnvtest(`monitoring objects on the real API server (${UPSTREAM_CRDS_DIR ? `upstream CRDs from ${UPSTREAM_CRDS_DIR}` : 'structural CRDs of the cited fields'})`, () => {
   let env: Envtest;
   let copy: RepoCopy;
   const suffix = uniqueName('mon').slice(2);
@@ -34,6 +35,9 @@ describeEnvtest('monitoring objects on the real API server', () => {
       expect(dry.code).toBe(0);
       expect(dry.stdout).toMatch(/servicemonitor\.monitoring\.coreos\.com\/users-api serverside-applied \(server dry run\)/);
       expect(dry.stdout).toMatch(/prometheusrule\.monitoring\.coreos\.com\/users-api serverside-applied \(server dry run\)/);
+      expect(dry.stdout).toMatch(/servicemonitor\.monitoring\.coreos\.com\/users-db-exporter serverside-applied \(server dry run\)/);
+      expect(dry.stdout).toMatch(/deployment\.apps\/users-db-exporter serverside-applied \(server dry run\)/);
+      expect(dry.stdout).toMatch(/networkpolicy\.networking\.k8s\.io\/users-db-from-exporter serverside-applied \(server dry run\)/);
     }, 180_000);
   }
 
@@ -44,7 +48,7 @@ describeEnvtest('monitoring objects on the real API server', () => {
     const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
     const spec = structuredClone(rule.spec) as { groups: Array<{ rules: Array<Record<string, unknown>> }> };
     spec.groups[0]!.rules[0]!.for = '5 minutes';
-    const sm = objects.find((o) => o.kind === 'ServiceMonitor')!;
+    const sm = objects.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'users-db-exporter')!;
     const r1 = await env.kubectl([...ARGO_APPLY, '--dry-run=server', '-f', '-'], { input: asStream([{ ...rule, spec }]) });
     expect(r1.code).not.toBe(0);
     expect(r1.stderr).toMatch(/spec\.groups\[0\]\.rules\[0\]\.for/);

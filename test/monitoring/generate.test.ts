@@ -3,12 +3,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderEnv } from '../cluster/real.ts';
 import type { KubeObject } from '../../scripts/lib/cluster/kube/client.ts';
-import { ALERTS } from '../../scripts/lib/generate/monitoring.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ALERTS, monitoringCrds } from '../../scripts/lib/generate/monitoring.ts';
+import { loadSettings } from '../../scripts/lib/inputs/index.ts';
 import { monitoredCopy, PROD_ERROR_RATIO } from './fixture.ts';
 import { REPO, type RepoCopy } from '../support/repo-copy.ts';
 
 const ENVS = ['dev', 'staging', 'prod'];
 const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule'];
+const EXPORTER = 'users-db-exporter';
 
 type Rule = { alert: string; expr: string; for: string };
 const rulesOf = (objects: KubeObject[]): Rule[] =>
@@ -23,15 +27,17 @@ describe('monitoring objects in rendered environments', () => {
 
   it('the committed repository (no Prometheus operator) renders none', () => {
     for (const env of ENVS) {
-      const kinds = renderEnv(env, REPO).map((o) => o.kind);
+      const objects = renderEnv(env, REPO);
+      const kinds = objects.map((o) => o.kind);
       for (const k of MONITORING_KINDS) expect(kinds).not.toContain(k);
+      expect(objects.filter((o) => o.metadata.name.startsWith(EXPORTER))).toEqual([]);
     }
   }, 120_000);
 
   for (const env of ENVS) {
     it(`${env}: ServiceMonitor on the API's named port and /metrics, PrometheusRule with every alert, dashboard ConfigMap for the sidecar, metrics NetworkPolicy`, () => {
       const objects = renderEnv(env, copy.root);
-      const sm = objects.find((o) => o.kind === 'ServiceMonitor')!;
+      const sm = objects.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'users-api')!;
       expect(sm.metadata.namespace).toBe(env);
       expect(sm.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
       const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'users-api')!;
@@ -50,6 +56,40 @@ describe('monitoring objects in rendered environments', () => {
       expect(JSON.stringify(json)).toContain('mongodb_driver_pool_checked_out_connections');
       const np = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'users-api-metrics')!;
       expect(JSON.stringify(np.spec)).toContain('"kubernetes.io/metadata.name":"monitoring"');
+    }, 120_000);
+
+    it(`${env}: the MongoDB exporter (one container per member, as the monitoring user, password from the cluster's Secret), scraped, and let through`, () => {
+      const objects = renderEnv(env, copy.root);
+      const mdb = objects.find((o) => o.kind === 'MongoDBCommunity')!;
+      const members = (mdb.spec as { members: number }).members;
+      const users = (mdb.spec as { users: Array<{ name: string; roles: unknown[]; passwordSecretRef: { name: string } }> }).users;
+      const monitor = users.find((u) => u.name === 'users-monitor')!;
+      expect(monitor.roles).toEqual([{ name: 'clusterMonitor', db: 'admin' }, { name: 'read', db: 'local' }]);
+      const dep = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'users-db-exporter')!;
+      const podSpec = (dep.spec as { template: { spec: { containers: Array<{ image: string; args: string[]; env: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }>; ports: Array<{ name: string; containerPort: number }> }> } } }).template.spec;
+      expect(podSpec.containers).toHaveLength(members);
+      podSpec.containers.forEach((c, i) => {
+        expect(c.image).toMatch(/^percona\/mongodb_exporter:0\.53\.0/);
+        expect(c.args).toEqual(expect.arrayContaining([`--mongodb.uri=mongodb://users-db-${i}.users-db-svc:27017/admin`, '--collector.replicasetstatus', `--web.listen-address=:${9216 + i}`]));
+        expect(c.args.join(' ')).not.toMatch(/@/);
+        expect(c.env).toEqual([{ name: 'MONGODB_USER', value: 'users-monitor' }, { name: 'MONGODB_PASSWORD', valueFrom: { secretKeyRef: { name: monitor.passwordSecretRef.name, key: 'password' } } }]);
+      });
+      // The PreSync hook creates that Secret (it is never rendered from git).
+      expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+      const hook = objects.find((o) => o.kind === 'Job' && o.metadata.name === 'users-db-password')!;
+      expect(JSON.stringify(hook.spec)).toContain(monitor.passwordSecretRef.name);
+      const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'users-db-exporter')!;
+      const sm = objects.find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'users-db-exporter')!;
+      const endpoints = (sm.spec as { endpoints: Array<{ port: string }> }).endpoints.map((e) => e.port);
+      expect(endpoints).toEqual((svc.spec as { ports: Array<{ name: string }> }).ports.map((p) => p.name));
+      expect(endpoints).toHaveLength(members);
+      for (const [k, v] of Object.entries((sm.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels)) expect(svc.metadata.labels?.[k]).toBe(v);
+      const fromPrometheus = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'users-db-exporter-metrics')!;
+      expect(JSON.stringify(fromPrometheus.spec)).toContain('"kubernetes.io/metadata.name":"monitoring"');
+      const toMembers = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'users-db-from-exporter')!;
+      expect(toMembers.spec).toMatchObject({ podSelector: { matchLabels: { app: 'users-db-svc' } }, ingress: [{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'users-db-exporter' } } }], ports: [{ port: 27017 }] }] });
+      const rules = rulesOf(objects);
+      for (const a of ['UsersDbMemberDown', 'UsersDbPrimaryLost']) expect(rules.find((r) => r.alert === a)!.expr).toContain('job="users-db-exporter"');
     }, 120_000);
   }
 
@@ -78,6 +118,20 @@ describe('monitoring objects in rendered environments', () => {
     copy.write('gitops.yaml', settings);
     copy.generate();
   }, 120_000);
+
+  it('the sync plan finishes with monitoring on: the Prometheus operator\'s CRDs count as the cluster\'s, the exporter\'s password Secret as the PreSync hook\'s', async () => {
+    const r = await copy.run('plan.ts', ['--format', 'json']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { stalls: unknown[] };
+    expect(plan.stalls).toEqual([]);
+    expect(r.stdout).toContain('users-db-exporter');
+  }, 180_000);
+
+  it('monitoringCrds: the operator\'s two CRDs when a cluster has monitoring on, none otherwise', () => {
+    const on = loadSettings('gitops.yaml', copy.read('gitops.yaml')).settings!;
+    expect(monitoringCrds(on).map((c) => c.key)).toEqual(['monitoring.coreos.com/ServiceMonitor', 'monitoring.coreos.com/PrometheusRule']);
+    expect(monitoringCrds(loadSettings('gitops.yaml', readFileSync(join(REPO, 'gitops.yaml'), 'utf8')).settings!)).toEqual([]);
+  });
 
   it('validate accepts the monitored environments (schemas of the fields written, and policies)', async () => {
     const r = await copy.run('validate.ts', ['dev', 'prod', '--format', 'json']);

@@ -17,17 +17,25 @@
 //    statefulset-metrics.md (kube_statefulset_replicas, kube_statefulset_status_replicas_ready),
 //    cronjob-metrics.md (kube_cronjob_status_last_successful_time, kube_cronjob_created),
 //    job-metrics.md (kube_job_status_failed, kube_job_status_active, kube_job_status_start_time).
-//  - Replica-set member state: percona/mongodb_exporter@v0.53.0 (exporter/metrics.go: replSetGetStatus
-//    under prefix "rs", one series per member labelled member_idx and member_state;
-//    exporter/replset_status_collector.go): mongodb_rs_members_health (1 up, 0 down) and
-//    mongodb_rs_members_state (MongoDB's replica-set state numbers, 1 = PRIMARY). The exporter is not
-//    deployed by this repository (docs/monitoring.md "MongoDB series"): without it those two alerts stay
-//    silent and the StatefulSet alert (kube-state-metrics) still sees a member down.
+//  - Replica-set member state: percona/mongodb_exporter@v0.53.0, deployed here per environment
+//    (exporterObjects below; docs/monitoring.md "MongoDB series"). Its replSetGetStatus collector
+//    (exporter/replset_status_collector.go) flattens the command's answer with prefix "" (makeMetrics("", …)),
+//    so the "replSetGetStatus" → "rs" renaming of exporter/metrics.go `prefixes` does not apply: the
+//    members array becomes mongodb_members_health (1 up, 0 down) and mongodb_members_state (MongoDB's
+//    replica-set state numbers, 1 = PRIMARY), one series per member labelled member_idx (the member's
+//    `name`, host:port) and member_state (its `stateStr`) (exporter/metrics.go processSlice), beside the
+//    topology labels cl_role, cl_id, rs_nm, rs_state (exporter/topology_info.go); the collector's own test
+//    (exporter/replset_status_collector_test.go) expects mongodb_myState, not mongodb_rs_myState.
+//    Flags and env (main.go): --collector.replicasetstatus, --web.listen-address (default :9216),
+//    --mongodb.direct-connect (default true), MONGODB_USER / MONGODB_PASSWORD; the image runs as
+//    65535:65535 and exposes 9216 (Dockerfile); the user's roles: README.md "Permissions".
 //  - Dashboard ConfigMaps: grafana/helm-charts charts/grafana README, sidecar.dashboards.label
 //    (default grafana_dashboard) and sidecar.dashboards.searchNamespace (ALL to search every namespace).
 import { APP_NAME, HTTP_PORT_NAME, PATHS, POOL_METRICS } from '../../../apps/users-api/src/contract.ts';
 import { knownClusters, envCluster } from '../inputs/clusters.ts';
 import { PASSWORD_HOOK_NAME } from './mongodb/password-hook.ts';
+import { MONGODB_POD } from './mongodb/replicaset.ts';
+import { appUserPasswordSecret, MONITOR_USER } from '../inputs/mongodb.ts';
 import { MONGODB, type EnvSpec, type MonitoringThresholds, type RepoSettings } from '../inputs/spec.ts';
 import { ALERTS, GRAFANA_DASHBOARD_LABEL } from './monitoring-facts.ts';
 
@@ -42,7 +50,28 @@ export const MONITORING_FILES = {
   rule: 'prometheusrule.yaml',
   dashboard: 'grafana-dashboard.yaml',
   networkPolicy: 'networkpolicy-metrics.yaml',
+  exporterDeployment: 'mongodb-exporter-deployment.yaml',
+  exporterService: 'mongodb-exporter-service.yaml',
+  exporterServiceMonitor: 'mongodb-exporter-servicemonitor.yaml',
+  exporterNetworkPolicy: 'mongodb-exporter-networkpolicy.yaml',
+  mongodFromExporter: 'mongodb-exporter-networkpolicy-members.yaml',
 } as const;
+
+/**
+ * percona/mongodb_exporter, pinned by tag: the image's digest cannot be read from upstream's
+ * repository (goreleaser pushes it, .goreleaser.yml `dockers`), so no digest is claimed here; pin it
+ * (`:0.53.0@sha256:…`) from your registry when you mirror the image.
+ */
+export const MONGODB_EXPORTER_IMAGE = 'percona/mongodb_exporter:0.53.0';
+export const MONGODB_EXPORTER = {
+  name: `${MONGODB.resourceName}-exporter`,
+  /** Its default --web.listen-address port; member i's container listens on basePort + i. */
+  basePort: 9216,
+  /** The image's USER (Dockerfile). */
+  runAsUser: 65535,
+} as const;
+/** Port (and container) name of member i's exporter. */
+export const exporterPortName = (i: number): string => `metrics-${i}`;
 
 /** Backup CronJobs are recognised by name (scripts/lib for backups names them after env.yaml `backup`). */
 export const BACKUP_CRONJOB_PATTERN = '.*backup.*';
@@ -55,6 +84,16 @@ export function monitoringEnabled(settings: RepoSettings, cluster: string): bool
   if (!settings.monitoring) return false;
   const own = knownClusters(settings).get(cluster)?.prometheusOperator;
   return own ?? settings.monitoring.prometheusOperator;
+}
+
+/**
+ * The CRDs a cluster with monitoring on already has (the Prometheus operator's, installed with it, not by this
+ * repository): the sync plan (scripts/lib/review/plan) counts them as present before the root syncs. The monitoring
+ * objects are rendered only for environments on such a cluster, so naming them once is enough.
+ */
+export function monitoringCrds(settings: RepoSettings): Array<{ key: string; by: string }> {
+  if (![...knownClusters(settings).keys()].some((c) => monitoringEnabled(settings, c))) return [];
+  return ['ServiceMonitor', 'PrometheusRule'].map((kind) => ({ key: `monitoring.coreos.com/${kind}`, by: "the cluster's Prometheus operator (gitops.yaml monitoring.prometheusOperator)" }));
 }
 
 /** An environment's thresholds: its env.yaml `monitoring`, each absent one from gitops.yaml. */
@@ -83,7 +122,7 @@ export function alertRules(namespace: string, t: MonitoringThresholds): AlertRul
   const requests = (extra = ''): string => `sum(rate(http_request_duration_seconds_count{${api(extra)}}[5m]))`;
   const deploy = sel(namespace, `deployment="${APP_NAME}"`);
   const sts = sel(namespace, `statefulset="${MONGODB.resourceName}"`);
-  const rs = sel(namespace, '');
+  const rs = sel(namespace, `job="${MONGODB_EXPORTER.name}"`);
   const backup = sel(namespace, `cronjob=~"${BACKUP_CRONJOB_PATTERN}"`);
   const rotation = sel(namespace, `job_name="${PASSWORD_HOOK_NAME}"`);
   return [
@@ -129,17 +168,21 @@ export function alertRules(namespace: string, t: MonitoringThresholds): AlertRul
     },
     {
       alert: 'UsersDbMemberDown',
-      expr: `max by (namespace, member_idx) (mongodb_rs_members_health{${rs}}) == 0`,
+      // Each exporter reports every member as its own member sees it; a member always sees itself healthy
+      // (replSetGetStatus marks that entry `self: true`, exported as mongodb_members_self 1), so its own
+      // view is left out: a member is down when no other member sees it healthy (also when it is alive
+      // but cut off from the others).
+      expr: `max by (namespace, member_idx) (mongodb_members_health{${rs}} unless on (namespace, instance, member_idx) (mongodb_members_self{${rs}} == 1)) == 0`,
       for: '2m',
       labels: { severity: 'warning' },
       annotations: {
         summary: `MongoDB ${MONGODB.resourceName} in ${namespace}: member {{ $labels.member_idx }} is down`,
-        description: 'replSetGetStatus reports the member unhealthy (mongodb_exporter). The set keeps serving while a majority is up.',
+        description: `No other member's replSetGetStatus sees it healthy (${MONGODB_EXPORTER.name}, one exporter per member): it is down or cut off. The set keeps serving while a majority is up.`,
       },
     },
     {
       alert: 'UsersDbPrimaryLost',
-      expr: `count by (namespace) (mongodb_rs_members_state{${rs}}) unless on (namespace) count by (namespace) (mongodb_rs_members_state{${rs}} == 1)`,
+      expr: `count by (namespace) (mongodb_members_state{${rs}}) unless on (namespace) count by (namespace) (mongodb_members_state{${rs}} == 1)`,
       for: '1m',
       labels: { severity: 'critical' },
       annotations: {
@@ -188,6 +231,117 @@ export function serviceMonitor(settings: RepoSettings): object {
   };
 }
 
+const exporterLabels = { 'app.kubernetes.io/name': MONGODB_EXPORTER.name, 'app.kubernetes.io/component': 'monitoring' } as const;
+const exporterSelector = { 'app.kubernetes.io/name': MONGODB_EXPORTER.name } as const;
+
+/**
+ * The exporter of one environment: one container per replica-set member, each connected directly to its
+ * member (direct connection, the exporter's default: it answers replSetGetStatus whatever the member's
+ * state, so a set without a primary is still reported), as the monitoring user, whose password Secret
+ * the PreSync password hook creates in the cluster (scripts/lib/generate/mongodb/password-hook.ts; never in git).
+ * Member hosts: <resource>-<i>.<resource>-svc (mongodb/mongodb-kubernetes@1.10.0:
+ * mongodb-community-operator/api/v1/mongodbcommunity_types.go Hosts), resolved in the pod's own namespace.
+ */
+export function exporterDeployment(env: EnvSpec): object {
+  const members = Array.from({ length: env.mongodb.members }, (_, i) => i);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: MONGODB_EXPORTER.name, labels: exporterLabels },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: exporterSelector },
+      template: {
+        metadata: { labels: exporterLabels },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: { runAsNonRoot: true, runAsUser: MONGODB_EXPORTER.runAsUser, runAsGroup: MONGODB_EXPORTER.runAsUser, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: members.map((i) => {
+            const port = MONGODB_EXPORTER.basePort + i;
+            return {
+              name: `member-${i}`,
+              image: MONGODB_EXPORTER_IMAGE,
+              imagePullPolicy: 'IfNotPresent',
+              args: [
+                `--mongodb.uri=mongodb://${MONGODB.resourceName}-${i}.${MONGODB.resourceName}-svc:${MONGODB.port}/${MONGODB.authDb}`,
+                '--collector.replicasetstatus',
+                `--web.listen-address=:${port}`,
+              ],
+              env: [
+                { name: 'MONGODB_USER', value: MONITOR_USER },
+                { name: 'MONGODB_PASSWORD', valueFrom: { secretKeyRef: { name: appUserPasswordSecret(MONITOR_USER), key: MONGODB.passwordKey } } },
+              ],
+              ports: [{ name: exporterPortName(i), containerPort: port, protocol: 'TCP' }],
+              // The exporter keeps serving while its member is unreachable (it retries at every scrape,
+              // exporter/exporter.go New), so a TCP probe does not turn a down member into a down exporter.
+              readinessProbe: { tcpSocket: { port }, periodSeconds: 10 },
+              livenessProbe: { tcpSocket: { port }, periodSeconds: 20, failureThreshold: 6 },
+              resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, privileged: false, capabilities: { drop: ['ALL'] } },
+            };
+          }),
+        },
+      },
+    },
+  };
+}
+
+export function exporterService(env: EnvSpec): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: MONGODB_EXPORTER.name, labels: exporterLabels },
+    spec: {
+      selector: exporterSelector,
+      ports: Array.from({ length: env.mongodb.members }, (_, i) => ({ name: exporterPortName(i), port: MONGODB_EXPORTER.basePort + i, targetPort: exporterPortName(i), protocol: 'TCP' })),
+    },
+  };
+}
+
+/** Scrapes every member's exporter; the targets' job label is the Service's name (users-db-exporter). */
+export function exporterServiceMonitor(settings: RepoSettings, env: EnvSpec): object {
+  return {
+    apiVersion: MONITORING_API_VERSION,
+    kind: 'ServiceMonitor',
+    metadata: { name: MONGODB_EXPORTER.name, labels: { ...exporterLabels, ...settings.monitoring?.selectorLabels } },
+    spec: {
+      selector: { matchLabels: exporterSelector },
+      endpoints: Array.from({ length: env.mongodb.members }, (_, i) => ({ port: exporterPortName(i), path: PATHS.metrics, interval: SCRAPE_INTERVAL })),
+    },
+  };
+}
+
+/** Prometheus's namespace may reach the exporter; the exporter may reach the members' port (the base policy admits only the API, the members and the operator). */
+export function exporterNetworkPolicies(settings: RepoSettings, env: EnvSpec): object[] {
+  return [
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: `${MONGODB_EXPORTER.name}-metrics`, labels: exporterLabels },
+      spec: {
+        podSelector: { matchLabels: exporterSelector },
+        policyTypes: ['Ingress'],
+        ingress: [{
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': settings.monitoring!.prometheus.namespace } } }],
+          ports: Array.from({ length: env.mongodb.members }, (_, i) => ({ port: exporterPortName(i), protocol: 'TCP' })),
+        }],
+      },
+    },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: `${MONGODB.resourceName}-from-exporter`, labels: exporterLabels },
+      spec: {
+        podSelector: { matchLabels: MONGODB_POD.selector },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ podSelector: { matchLabels: exporterSelector } }], ports: [{ port: MONGODB.port, protocol: 'TCP' }] }],
+      },
+    },
+  ];
+}
+
+
 export function prometheusRule(settings: RepoSettings, env: EnvSpec): object {
   return {
     apiVersion: MONITORING_API_VERSION,
@@ -235,7 +389,7 @@ export function dashboardPanels(namespace: string): Panel[] {
     },
     {
       title: 'Replica-set state (1 primary, 2 secondary)', unit: 'short', exprs: [
-        [`max by (member_idx) (mongodb_rs_members_state{${sel(namespace, '')}})`, '{{member_idx}}'],
+        [`max by (member_idx) (mongodb_members_state{${sel(namespace, `job="${MONGODB_EXPORTER.name}"`)}})`, '{{member_idx}}'],
         [`kube_statefulset_status_replicas_ready{${sel(namespace, `statefulset="${MONGODB.resourceName}"`)}}`, 'member pods ready'],
       ],
     },
@@ -269,6 +423,11 @@ export function monitoringObjects(settings: RepoSettings, env: EnvSpec): Record<
   if (!monitoringEnabled(settings, envCluster(env))) return {};
   return {
     [MONITORING_FILES.dashboard]: dashboardConfigMap(env),
+    [MONITORING_FILES.exporterDeployment]: exporterDeployment(env),
+    [MONITORING_FILES.exporterNetworkPolicy]: exporterNetworkPolicies(settings, env)[0]!,
+    [MONITORING_FILES.exporterService]: exporterService(env),
+    [MONITORING_FILES.exporterServiceMonitor]: exporterServiceMonitor(settings, env),
+    [MONITORING_FILES.mongodFromExporter]: exporterNetworkPolicies(settings, env)[1]!,
     [MONITORING_FILES.networkPolicy]: metricsNetworkPolicy(settings),
     [MONITORING_FILES.rule]: prometheusRule(settings, env),
     [MONITORING_FILES.serviceMonitor]: serviceMonitor(settings),

@@ -20,8 +20,14 @@ export const appUserScramSecret = (user: string): string => `${MONGODB.resourceN
 
 /** The backup user: built-in role `backup` only (scripts/lib/inputs/backup.ts); the CronJob connects as it. */
 export const BACKUP_USER = 'users-backup';
+/**
+ * The monitoring user: the built-in `clusterMonitor` role on admin and `read` on local, what
+ * percona/mongodb_exporter@v0.53.0:README.md "Permissions" asks for; the exporter Deployment of
+ * scripts/lib/generate/monitoring.ts connects as it (docs/monitoring.md "MongoDB series").
+ */
+export const MONITOR_USER = 'users-monitor';
 /** Every user the MongoDBCommunity declares, each with a password Secret the password Job creates. */
-export const ALL_USERS = [...APP_USERS, BACKUP_USER] as const;
+export const ALL_USERS = [...APP_USERS, BACKUP_USER, MONITOR_USER] as const;
 
 /** Name of the operator's Application in argocd/apps (reserved as an environment name). */
 export const MONGODB_OPERATOR_APP_NAME = 'mongodb-operator';

@@ -28,7 +28,7 @@
 //   both Secrets therefore mean the database user has the new password.
 import { APP_NAME, CONTAINER_NAME, MONGODB_URI_ENV, RUN_AS_GROUP, RUN_AS_USER } from '../../../../apps/users-api/src/contract.ts';
 import { MONGODB } from '../../inputs/spec.ts';
-import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, BACKUP_USER } from '../../inputs/mongodb.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, BACKUP_USER, MONITOR_USER } from '../../inputs/mongodb.ts';
 import { activeIndex, ROTATION_ANNOTATION } from '../../secrets/password-job.ts';
 import { WAIVER_ANNOTATION_PREFIX } from '../../inputs/rules.ts';
 import type { EnvSpec, RepoSettings } from '../../inputs/spec.ts';
@@ -72,6 +72,8 @@ export const rotationOf = (env: Pick<EnvSpec, 'mongodb'>): number => env.mongodb
 const PASSWORD_SECRETS = APP_USERS.map(appUserPasswordSecret);
 const CONNECTION_SECRETS = APP_USERS.map(appUserConnectionSecret);
 const BACKUP_PASSWORD_SECRET = appUserPasswordSecret(BACKUP_USER);
+/** The monitoring user's (scripts/lib/generate/monitoring.ts's exporter): created when absent, never rotated, like the backup user's. */
+const MONITOR_PASSWORD_SECRET = appUserPasswordSecret(MONITOR_USER);
 
 function rbac(name: string, phase: 'PreSync' | 'PostSync', rules: object[]): object[] {
   const metadata = { name, labels: LABELS, annotations: hookAnnotations(phase, '-1') };
@@ -94,7 +96,7 @@ export function passwordHookRbac(): object[] {
   return rbac(PASSWORD_HOOK_NAME, 'PreSync', [
     { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
     { apiGroups: [''], resources: ['secrets'], resourceNames: PASSWORD_SECRETS, verbs: ['get', 'patch'] },
-    { apiGroups: [''], resources: ['secrets'], resourceNames: [...CONNECTION_SECRETS, BACKUP_PASSWORD_SECRET], verbs: ['get'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [...CONNECTION_SECRETS, BACKUP_PASSWORD_SECRET, MONITOR_PASSWORD_SECRET], verbs: ['get'] },
   ]);
 }
 
@@ -135,7 +137,7 @@ function job(name: string, phase: 'PreSync' | 'PostSync', mode: 'prepare' | 'ret
     // Names, comma-separated (the _NAME suffix: names of Secrets, not values; validate's no-secrets-in-git).
     PASSWORD_SECRET_NAME: PASSWORD_SECRETS.join(','),
     PASSWORD_KEY_NAME: MONGODB.passwordKey,
-    ...(mode === 'prepare' ? { OTHER_PASSWORD_SECRET_NAME: BACKUP_PASSWORD_SECRET } : {}),
+    ...(mode === 'prepare' ? { OTHER_PASSWORD_SECRET_NAME: [BACKUP_PASSWORD_SECRET, MONITOR_PASSWORD_SECRET].join(',') } : {}),
     CONNECTION_SECRET_NAME: CONNECTION_SECRETS.join(','),
     API_SELECTOR: `app.kubernetes.io/name=${APP_NAME}`,
     WAIT_SECONDS: String(OPERATOR_WAIT_SECONDS),

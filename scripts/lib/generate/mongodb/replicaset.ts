@@ -8,11 +8,13 @@ import { MONGODB, type ContainerResources, type EnvSpec } from '../../inputs/spe
 import {
   MONGODB_DATABASE_SYNC_WAVE, MONGODB_ENV_DEFAULTS, MONGODB_OPERATOR_DEFAULTS, MONGODB_OPERATOR_POD_NAME,
 } from './operator.ts';
-import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, appUserScramSecret, BACKUP_USER } from '../../inputs/mongodb.ts';
+import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, appUserScramSecret, BACKUP_USER, MONITOR_USER } from '../../inputs/mongodb.ts';
 
 export const MONGODB_COMMUNITY_GROUP = 'mongodbcommunity.mongodb.com';
 export const MONGODB_COMMUNITY_API_VERSION = `${MONGODB_COMMUNITY_GROUP}/v1`;
 export const MONGODB_COMMUNITY_KIND = 'MongoDBCommunity';
+/** The monitoring user's roles (built-in, read-only): replSetGetStatus and serverStatus need clusterMonitor, the oplog read needs local. */
+export const MONITOR_ROLES = [{ name: 'clusterMonitor', db: 'admin' }, { name: 'read', db: 'local' }] as const;
 
 /**
  * Facts of MCK's community reconciler (mongodb/mongodb-kubernetes@1.10.0:
@@ -105,6 +107,16 @@ export function mongoDBCommunity(): Record<string, unknown> {
           roles: [{ name: 'backup', db: MONGODB.authDb }],
           scramCredentialsSecretName: appUserScramSecret(BACKUP_USER),
           connectionStringSecretName: appUserConnectionSecret(BACKUP_USER),
+        },
+        {
+          name: MONITOR_USER,
+          db: MONGODB.authDb,
+          passwordSecretRef: { name: appUserPasswordSecret(MONITOR_USER), key: MONGODB.passwordKey },
+          // Least privilege for the metrics exporter (scripts/lib/generate/monitoring.ts): exactly what
+          // percona/mongodb_exporter@v0.53.0:README.md "Permissions" names, read-only.
+          roles: MONITOR_ROLES.map((r) => ({ ...r })),
+          scramCredentialsSecretName: appUserScramSecret(MONITOR_USER),
+          connectionStringSecretName: appUserConnectionSecret(MONITOR_USER),
         },
       ]),
       additionalMongodConfig: { 'storage.wiredTiger.engineConfig.cacheSizeGB': wiredTigerCacheGB(d.resources.mongod) },
@@ -311,6 +323,20 @@ export function appUserRoleProblems(obj: unknown, file?: string): Problem[] {
   users.forEach((user: { name?: unknown; roles?: unknown }, i) => {
     const roles = Array.isArray(user?.roles) ? (user.roles as { name?: unknown; db?: unknown }[]) : [];
     const isBackup = user?.name === BACKUP_USER;
+    if (user?.name === MONITOR_USER) {
+      roles.forEach((role, j) => {
+        if (!MONITOR_ROLES.some((r) => r.name === role?.name && r.db === role?.db)) {
+          problems.push({
+            file,
+            path: `/spec/users/${i}/roles/${j}`,
+            message: `user "${MONITOR_USER}" has role ${String(role?.name)} on ${String(role?.db)}; only ${MONITOR_ROLES.map((r) => `${r.name} on "${r.db}"`).join(' and ')} are allowed`,
+            fix: `give the monitoring user exactly ${MONITOR_ROLES.map((r) => `{ name: ${r.name}, db: ${r.db} }`).join(', ')}`,
+          });
+        }
+      });
+      if (roles.length === 0) problems.push({ file, path: `/spec/users/${i}/roles`, message: `user "${MONITOR_USER}" has no roles`, fix: 'give it clusterMonitor on admin and read on local' });
+      return;
+    }
     roles.forEach((role, j) => {
       const ok = isBackup ? role?.name === 'backup' && role?.db === MONGODB.authDb : role?.name === 'readWrite' && role?.db === MONGODB.appDb;
       if (!ok) {

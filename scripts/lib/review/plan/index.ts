@@ -12,6 +12,7 @@ import { SETTINGS_FILE } from '../../core/layout.ts';
 import { canonicalObjects, renderEnvironments } from '../../render/render.ts';
 import type { RenderedEnvironment } from '../../render/render.ts';
 import { loadSettings } from '../../inputs/index.ts';
+import { monitoringCrds } from '../../generate/monitoring.ts';
 import { repositoryApplications } from '../validate/applications.ts';
 import { planFirstSync, type SyncPlan } from './plan.ts';
 
@@ -29,5 +30,5 @@ export async function planRepository(root: string, opts: { envs?: readonly strin
   const rendered = opts.rendered ?? (opts.kustomize && (!some || opts.envs!.length > 0) ? await renderEnvironments({ root, kustomize: opts.kustomize, ...(some ? { envs: opts.envs } : {}) }) : []);
   const objects = new Map(rendered.map((r) => [r.env, canonicalObjects(r)]));
   const repo = repositoryApplications(root, objects, settings);
-  return planFirstSync(repo, { ...(some ? { envs: opts.envs } : {}), image: settings.image });
+  return planFirstSync(repo, { ...(some ? { envs: opts.envs } : {}), image: settings.image, presentCrds: monitoringCrds(settings) });
 }

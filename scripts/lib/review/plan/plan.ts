@@ -106,6 +106,8 @@ export interface PlanOptions {
   envs?: readonly string[];
   /** The repository's own image (gitops.yaml `image`): a preview's hooks must not need the PR's build of it. */
   image?: string;
+  /** CRDs the cluster has before the root syncs (`group/Kind`, with who installs them), e.g. the Prometheus operator's when gitops.yaml says so. */
+  presentCrds?: ReadonlyArray<{ key: string; by: string }>;
 }
 
 // ---- one Application -----------------------------------------------------------------------------------
@@ -308,6 +310,7 @@ export function planFirstSync(repo: RepoApplications, options: PlanOptions = {})
   for (const n of PRESENT_NAMESPACES) provide(`Namespace//${n}`, { rootStep: -1, app: 'root', step: 0 }, 'the cluster');
   const argoNs = str(asObj(rootApp.metadata).namespace) || 'argocd';
   provide(`Namespace//${argoNs}`, { rootStep: -1, app: 'root', step: 0 }, 'bootstrap (Argo CD\'s namespace)');
+  for (const c of options.presentCrds ?? []) provide(`crd:${c.key}`, { rootStep: -1, app: 'root', step: 0 }, c.by);
 
   const visit = (appName: string, tasks: Array<{ obj: Obj; po: PlanObject; step: number }>, rootStep: (step: number) => number, isRoot: boolean): void => {
     for (const t of tasks) {

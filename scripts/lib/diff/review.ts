@@ -14,7 +14,7 @@ import { fsTree, gitTree } from '../render/tree.ts';
 import type { TreeReader } from '../render/tree.ts';
 import { diffEnvironment } from './diffRenders.ts';
 import type { CommitInfo, DiffReport } from './format.ts';
-import { changedFiles, git, resolveCommit, withWorktree, workingTreeChanges } from './git.ts';
+import { changedFiles, git, resolveCommit, withCommitFiles, workingTreeChanges } from './git.ts';
 import { summarizeEnvironment } from './summary.ts';
 import type { EnvironmentSources } from './summary.ts';
 import type { Finding } from '../validate/validate.ts';
@@ -112,7 +112,7 @@ async function renderSide(root: string, side: Side, reached: readonly string[], 
     kustomize,
     cacheDir,
     batch,
-    checkout: commit === undefined ? undefined : (files, build) => withWorktree(root, commit, build, files),
+    checkout: commit === undefined ? undefined : (files, build) => withCommitFiles(root, side.tree, commit, build, files),
     ...(onProgress ? { onProgress } : {}),
   });
 }
@@ -166,16 +166,18 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
     progress[i] = { done, total };
     options.onProgress!(progress[0]!.done + progress[1]!.done, progress[0]!.total + progress[1]!.total);
   } : undefined);
+  // The few files read after the renders, in one batch per commit (a commit's tree loads blobs on
+  // demand), read while Kustomize runs: the builds are the critical path (issue 24).
+  const perEnv = reached.flatMap((env) => [envApplicationFile(env), envSpecFile(env), envDotenvFile(env)]);
   const sides = await Promise.allSettled([
     renderSide(root, { tree: baseTree, commit: baseCommit }, reached, kustomize, cacheDir, options.batch !== false, onSide(0)),
     renderSide(root, { tree: headTree, commit: headCommit }, reached, kustomize, cacheDir, options.batch !== false, onSide(1)),
+    baseTree.prefetch(perEnv),
+    headTree.prefetch(perEnv),
   ]);
   const failed = sides.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
-  const [baseRenders, headRenders] = sides.map((s) => (s as PromiseFulfilledResult<RenderedEnvironment[]>).value) as [RenderedEnvironment[], RenderedEnvironment[]];
-  // The few files read below, in one batch per commit (a commit's tree loads blobs on demand).
-  const perEnv = reached.flatMap((env) => [envApplicationFile(env), envSpecFile(env), envDotenvFile(env)]);
-  await Promise.all([baseTree.prefetch(perEnv), headTree.prefetch(perEnv)]);
+  const [baseRenders, headRenders] = sides.slice(0, 2).map((s) => (s as PromiseFulfilledResult<RenderedEnvironment[]>).value) as [RenderedEnvironment[], RenderedEnvironment[]];
   const withApp = (tree: TreeReader, r: RenderedEnvironment) => [...canonicalObjects(r), ...applicationObjects(tree, r.env)];
   const baseBy = new Map(baseRenders.map((r) => [r.env, withApp(baseTree, r)]));
   const headBy = new Map(headRenders.map((r) => [r.env, withApp(headTree, r)]));

@@ -18,7 +18,10 @@ const SIZES = (sizesArg ? sizesArg.slice('--sizes='.length) : '1,10,100,300,1000
 /** Repeats of the CLI rows: fewer at the large sizes (each costs seconds), medians reported. */
 const repeats = (n: number): number => (n >= 300 ? 3 : 5);
 const settings = loadSettings('gitops.yaml', readFileSync(join(REPO, 'gitops.yaml'), 'utf8')).settings!;
-const envName = (i: number) => `env-${String(i).padStart(3, '0')}`;
+// The first environment is the one gitops.yaml's preview template names (generate refuses a template
+// naming no environment); the rest are env-001, env-002, ….
+const TEMPLATE_ENV = (settings as { previews?: { template?: string } }).previews?.template;
+const envName = (i: number) => (i === 0 && TEMPLATE_ENV ? TEMPLATE_ENV : `env-${String(i).padStart(3, '0')}`);
 
 function inputsOf(n: number): RepoInputs {
   const envs: RepoInputs['envs'] = {};

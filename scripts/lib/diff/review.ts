@@ -94,6 +94,9 @@ export function environmentsReached(tree: TreeReader | string, files: readonly s
   });
 }
 
+/** Early builds only for a change this small (a review of many environments batches its builds). */
+const EARLY_LIMIT = 2;
+
 interface Side {
   tree: TreeReader;
   /** Undefined for the working tree. */
@@ -145,10 +148,25 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   // The parsed-kustomization memo first: a commit's tree then reads none of the kustomization files it
   // already holds (after the first run, usually none at all: no blob batch for the base).
   if (cacheDir) loadParsedKustomizations(cacheDir);
+  // An environment whose own overlay directory holds a changed file is reached whatever the rest of the
+  // repository says: its builds start now, into the render cache, while the other environments' input
+  // sets are read (the builds are the critical path, and each runs on a core of its own). The full
+  // render below then finds them cached. Without a cache there is nothing to hand over: no early start.
+  const early: Array<Promise<unknown>> = [];
+  const startEarly = (side: Side): void => {
+    if (!cacheDir) return;
+    const touched = listEnvironments(side.tree).filter((env) => files.some((f) => f.startsWith(`${envDir(env)}/`)));
+    // A quiet failure: the render below builds the environment again and reports the error itself.
+    if (touched.length > 0 && touched.length <= EARLY_LIMIT) early.push(renderSide(root, side, touched, kustomize, cacheDir, false).catch(() => undefined));
+  };
+  const headFs = headCommit === undefined ? fsTree(root) : undefined;
+  if (headFs) startEarly({ tree: headFs, commit: undefined });
   const [baseTree, headTree] = await Promise.all([
     gitTree(root, baseCommit, { known: hasParsedKustomization }),
-    headCommit === undefined ? fsTree(root) : gitTree(root, headCommit, { known: hasParsedKustomization }),
+    headFs ?? gitTree(root, headCommit!, { known: hasParsedKustomization }),
   ]);
+  startEarly({ tree: baseTree, commit: baseCommit });
+  if (!headFs) startEarly({ tree: headTree, commit: headCommit });
   // A file may be referenced on one side only (added or dropped from a kustomization): use both.
   // An environment's Argo CD Application is part of what it deploys (its sync policy, its revision).
   const applicationChanged = (tree: TreeReader) => listEnvironments(tree).filter((env) => files.includes(envApplicationFile(env)));
@@ -158,6 +176,7 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   ])].sort();
   report.reached = reached;
   if (cacheDir) saveParsedKustomizations(cacheDir);
+  await Promise.all(early);
   if (reached.length === 0) return report;
 
   // allSettled: when one side fails, the other still finishes and removes its worktree before we throw.

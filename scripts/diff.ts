@@ -77,10 +77,12 @@ async function checkHead(root: string, head: Parameters<NonNullable<Parameters<t
   return validateEnvironments(root, head, await createSchemaRegistry());
 }
 
+let formatModule: Promise<typeof import('./lib/review/diff/format.ts')> | undefined;
+
 async function output(report: DiffReport, format: DiffFormat, values: ParsedArgs<typeof options>['values'], color: boolean): Promise<string> {
   const sourceUrl = values['source-url'];
   if (format !== 'html') {
-    const { formatReport } = await import('./lib/review/diff/format.ts');
+    const { formatReport } = await (formatModule ?? import('./lib/review/diff/format.ts'));
     const pageUrl = values['page-url'];
     return formatReport(report, format, undefined, { color, ...(sourceUrl ? { sourceUrl } : {}), ...(pageUrl ? { pageUrl } : {}) });
   }
@@ -131,6 +133,8 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
   const out = values.out !== undefined ? outFile(values.out) : undefined;
   const kustomize = await locateKustomize();
   const progress = progressLine(process.stderr, (done, total) => `rendering ${done}/${total} environment builds…`);
+  // The formatter's modules load while git and Kustomize run (a promise, awaited in `output`).
+  if (format !== 'html') (formatModule = import('./lib/review/diff/format.ts')).catch(() => undefined);
   let report: DiffReport;
   try {
     report = values.live !== undefined

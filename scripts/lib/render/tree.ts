@@ -23,6 +23,11 @@ export interface TreeReader {
   blobId(rel: string): string;
   /** Loads these files' contents in one go before they are read (a commit reads blobs in one batch). */
   prefetch(rels: readonly string[]): Promise<void>;
+  /**
+   * A commit's reader only: whether every one of `rels` is a regular file (git mode 100644 or 100755,
+   * not a symlink or a submodule), so that writing its bytes out reproduces what a checkout would.
+   */
+  regularFiles?(rels: readonly string[]): boolean;
 }
 
 /** The git blob id of some bytes (what `git hash-object` prints). */
@@ -95,12 +100,12 @@ async function catBlobs(root: string, shas: readonly string[]): Promise<Map<stri
  */
 export async function gitTree(root: string, commit: string, options: { known?: (blobId: string) => boolean } = {}): Promise<TreeReader> {
   const listing = (await gitChecked(root, ['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], undefined, GIT_MAX_BUFFER)).toString('utf8');
-  const blobs = new Map<string, { sha: string; size: number }>();
+  const blobs = new Map<string, { sha: string; size: number; mode: string }>();
   const dirs = new Map<string, Set<string>>([['', new Set()]]);
   for (const entry of listing.split('\0')) {
     if (entry === '') continue;
     const tab = entry.indexOf('\t');
-    const [, type, sha, size] = entry.slice(0, tab).split(/\s+/);
+    const [mode, type, sha, size] = entry.slice(0, tab).split(/\s+/);
     const path = entry.slice(tab + 1);
     const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
     if (type === 'tree') {
@@ -109,7 +114,7 @@ export async function gitTree(root: string, commit: string, options: { known?: (
       siblings.add(path.slice(parent === '' ? 0 : parent.length + 1));
       dirs.set(parent, siblings);
     } else if (type === 'blob' && sha) {
-      blobs.set(path, { sha, size: Number(size) });
+      blobs.set(path, { sha, size: Number(size), mode: mode ?? '' });
     }
   }
   const normal = (rel: string): string => posix.normalize(rel).replace(/^\.\/?/, '').replace(/\/$/, '');
@@ -126,7 +131,7 @@ export async function gitTree(root: string, commit: string, options: { known?: (
   // render/inputs.ts, keyed by blob id) are not read at all; the rest in one batch.
   const known = options.known ?? (() => false);
   await load([...blobs.entries()].filter(([p, b]) => KUSTOMIZATION_BASENAMES.has(p.slice(p.lastIndexOf('/') + 1)) && !known(b.sha)).map(([p]) => p));
-  const blobOf = (rel: string): { sha: string; size: number } => {
+  const blobOf = (rel: string): { sha: string; size: number; mode: string } => {
     const blob = blobs.get(normal(rel));
     if (!blob) throw new Error(`${rel} does not exist in ${commit}`);
     return blob;
@@ -144,6 +149,10 @@ export async function gitTree(root: string, commit: string, options: { known?: (
     },
     blobId: (rel) => blobOf(rel).sha,
     prefetch: (rels) => load(rels),
+    regularFiles: (rels) => rels.every((rel) => {
+      const mode = blobs.get(normal(rel))?.mode;
+      return mode === '100644' || mode === '100755';
+    }),
     subdirectories: (rel) => [...(dirs.get(normal(rel)) ?? [])],
   };
 }

@@ -1,11 +1,12 @@
 // The git side of a review: resolving refs, listing changed files, and checking a ref out into a
 // temporary detached worktree that is always removed — the user's working tree is never touched.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, posix } from 'node:path';
 import { UsageError } from '../../core/errors.ts';
 import { gitChecked, gitRaw } from '../../core/git.ts';
+import type { TreeReader } from '../../render/tree.ts';
 
 export interface GitResult {
   stdout: string;
@@ -139,5 +140,39 @@ export async function withWorktree<T>(root: string, commit: string, fn: (dir: st
     cleanup();
     if (removed.code !== 0) await serialized(() => git(root, ['worktree', 'prune']));
     live.delete(cleanupOnSignal);
+  }
+}
+
+/** Past this many files a worktree checkout (git writing them itself) is used instead of writing them out. */
+const WRITE_OUT_LIMIT = 500;
+
+/**
+ * Runs `fn` in a temporary directory holding `paths` of a commit exactly as a checkout writes them,
+ * then removes it (also when `fn` throws or the process is interrupted). The bytes come from the
+ * commit's TreeReader (`gitTree`: one `git cat-file --batch` for all of them), so building the few input
+ * files of one environment costs one git process instead of three (`worktree add`, `checkout`,
+ * `worktree remove`, each touching the repository's worktree list): the base side of a review then starts
+ * Kustomize as early as the working tree's side (issue 24). Anything a plain write would not reproduce
+ * (a symlink, a submodule, a path leaving the tree) or many files go through `withWorktree`.
+ */
+export async function withCommitFiles<T>(root: string, tree: TreeReader, commit: string, fn: (dir: string) => Promise<T>, paths: readonly string[]): Promise<T> {
+  const plain = paths.length <= WRITE_OUT_LIMIT
+    && paths.every((p) => !isAbsolute(p) && posix.normalize(p) === p && !p.startsWith('../') && p !== '..' && !p.split('/').includes('.git'))
+    && tree.regularFiles?.(paths) === true;
+  if (!plain) return withWorktree(root, commit, fn, paths);
+  await tree.prefetch(paths);
+  const dir = mkdtempSync(join(tmpdir(), 'gitops-review-'));
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  live.add(cleanup);
+  hookSignals();
+  try {
+    for (const p of paths) {
+      mkdirSync(dirname(join(dir, p)), { recursive: true });
+      writeFileSync(join(dir, p), tree.read(p));
+    }
+    return await fn(dir);
+  } finally {
+    cleanup();
+    live.delete(cleanup);
   }
 }

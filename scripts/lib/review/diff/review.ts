@@ -17,7 +17,7 @@ import { fsTree, gitTree } from '../../render/tree.ts';
 import type { TreeReader } from '../../render/tree.ts';
 import { diffEnvironment } from './diffRenders.ts';
 import type { CommitInfo, DiffReport } from './format.ts';
-import { changedFiles, git, resolveCommit, withWorktree, workingTreeChanges } from './git.ts';
+import { changedFiles, git, resolveCommit, withCommitFiles, workingTreeChanges } from './git.ts';
 import { summarizeEnvironment } from './summary.ts';
 import type { EnvironmentSources } from './summary.ts';
 import type { Finding } from '../validate/validate.ts';
@@ -97,6 +97,9 @@ export function environmentsReached(tree: TreeReader | string, files: readonly s
   });
 }
 
+/** Early builds only for a change this small (a review of many environments batches its builds). */
+const EARLY_LIMIT = 2;
+
 interface Side {
   tree: TreeReader;
   /** Undefined for the working tree. */
@@ -115,7 +118,7 @@ async function renderSide(root: string, side: Side, reached: readonly string[], 
     kustomize,
     cacheDir,
     batch,
-    checkout: commit === undefined ? undefined : (files, build) => withWorktree(root, commit, build, files),
+    checkout: commit === undefined ? undefined : (files, build) => withCommitFiles(root, side.tree, commit, build, files),
     ...(onProgress ? { onProgress } : {}),
   });
 }
@@ -148,10 +151,25 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   // The parsed-kustomization memo first: a commit's tree then reads none of the kustomization files it
   // already holds (after the first run, usually none at all: no blob batch for the base).
   if (cacheDir) loadParsedKustomizations(cacheDir);
+  // An environment whose own overlay directory holds a changed file is reached whatever the rest of the
+  // repository says: its builds start now, into the render cache, while the other environments' input
+  // sets are read (the builds are the critical path, and each runs on a core of its own). The full
+  // render below then finds them cached. Without a cache there is nothing to hand over: no early start.
+  const early: Array<Promise<unknown>> = [];
+  const startEarly = (side: Side): void => {
+    if (!cacheDir) return;
+    const touched = listEnvironments(side.tree).filter((env) => files.some((f) => f.startsWith(`${envDir(env)}/`)));
+    // A quiet failure: the render below builds the environment again and reports the error itself.
+    if (touched.length > 0 && touched.length <= EARLY_LIMIT) early.push(renderSide(root, side, touched, kustomize, cacheDir, false).catch(() => undefined));
+  };
+  const headFs = headCommit === undefined ? fsTree(root) : undefined;
+  if (headFs) startEarly({ tree: headFs, commit: undefined });
   const [baseTree, headTree] = await Promise.all([
     gitTree(root, baseCommit, { known: hasParsedKustomization }),
-    headCommit === undefined ? fsTree(root) : gitTree(root, headCommit, { known: hasParsedKustomization }),
+    headFs ?? gitTree(root, headCommit!, { known: hasParsedKustomization }),
   ]);
+  startEarly({ tree: baseTree, commit: baseCommit });
+  if (!headFs) startEarly({ tree: headTree, commit: headCommit });
   // A file may be referenced on one side only (added or dropped from a kustomization): use both.
   // An environment's Argo CD Application is part of what it deploys (its sync policy, its revision).
   const applicationChanged = (tree: TreeReader) => listEnvironments(tree).filter((env) => files.includes(envApplicationFile(env)));
@@ -161,6 +179,7 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   ])].sort();
   report.reached = reached;
   if (cacheDir) saveParsedKustomizations(cacheDir);
+  await Promise.all(early);
   if (reached.length === 0) return report;
 
   // allSettled: when one side fails, the other still finishes and removes its worktree before we throw.
@@ -169,16 +188,18 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
     progress[i] = { done, total };
     options.onProgress!(progress[0]!.done + progress[1]!.done, progress[0]!.total + progress[1]!.total);
   } : undefined);
+  // The few files read after the renders, in one batch per commit (a commit's tree loads blobs on
+  // demand), read while Kustomize runs: the builds are the critical path (issue 24).
+  const perEnv = reached.flatMap((env) => [envApplicationFile(env), envSpecFile(env), envDotenvFile(env)]);
   const sides = await Promise.allSettled([
     renderSide(root, { tree: baseTree, commit: baseCommit }, reached, kustomize, cacheDir, options.batch !== false, onSide(0)),
     renderSide(root, { tree: headTree, commit: headCommit }, reached, kustomize, cacheDir, options.batch !== false, onSide(1)),
+    baseTree.prefetch(perEnv),
+    headTree.prefetch(perEnv),
   ]);
   const failed = sides.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
-  const [baseRenders, headRenders] = sides.map((s) => (s as PromiseFulfilledResult<RenderedEnvironment[]>).value) as [RenderedEnvironment[], RenderedEnvironment[]];
-  // The few files read below, in one batch per commit (a commit's tree loads blobs on demand).
-  const perEnv = reached.flatMap((env) => [envApplicationFile(env), envSpecFile(env), envDotenvFile(env)]);
-  await Promise.all([baseTree.prefetch(perEnv), headTree.prefetch(perEnv)]);
+  const [baseRenders, headRenders] = sides.slice(0, 2).map((s) => (s as PromiseFulfilledResult<RenderedEnvironment[]>).value) as [RenderedEnvironment[], RenderedEnvironment[]];
   const withApp = (tree: TreeReader, r: RenderedEnvironment) => [...canonicalObjects(r), ...applicationObjects(tree, r.env)];
   const baseBy = new Map(baseRenders.map((r) => [r.env, withApp(baseTree, r)]));
   const headBy = new Map(headRenders.map((r) => [r.env, withApp(headTree, r)]));

@@ -155,21 +155,29 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   // repository says: its builds start now, into the render cache, while the other environments' input
   // sets are read (the builds are the critical path, and each runs on a core of its own). The full
   // render below then finds them cached. Without a cache there is nothing to hand over: no early start.
+  // Builds done / to do over both sides, for the progress line: the early builds count as well (a later
+  // render that finds everything cached has nothing to add and leaves the count as it is).
+  const progress = [{ done: 0, total: 0 }, { done: 0, total: 0 }];
+  const onSide = (i: number) => (options.onProgress ? (done: number, total: number) => {
+    if (total === 0) return;
+    progress[i] = { done, total };
+    options.onProgress!(progress[0]!.done + progress[1]!.done, progress[0]!.total + progress[1]!.total);
+  } : undefined);
   const early: Array<Promise<unknown>> = [];
-  const startEarly = (side: Side): void => {
+  const startEarly = (side: Side, index: number): void => {
     if (!cacheDir) return;
     const touched = listEnvironments(side.tree).filter((env) => files.some((f) => f.startsWith(`${envDir(env)}/`)));
     // A quiet failure: the render below builds the environment again and reports the error itself.
-    if (touched.length > 0 && touched.length <= EARLY_LIMIT) early.push(renderSide(root, side, touched, kustomize, cacheDir, false).catch(() => undefined));
+    if (touched.length > 0 && touched.length <= EARLY_LIMIT) early.push(renderSide(root, side, touched, kustomize, cacheDir, false, onSide(index)).catch(() => undefined));
   };
   const headFs = headCommit === undefined ? fsTree(root) : undefined;
-  if (headFs) startEarly({ tree: headFs, commit: undefined });
+  if (headFs) startEarly({ tree: headFs, commit: undefined }, 1);
   const [baseTree, headTree] = await Promise.all([
     gitTree(root, baseCommit, { known: hasParsedKustomization }),
     headFs ?? gitTree(root, headCommit!, { known: hasParsedKustomization }),
   ]);
-  startEarly({ tree: baseTree, commit: baseCommit });
-  if (!headFs) startEarly({ tree: headTree, commit: headCommit });
+  startEarly({ tree: baseTree, commit: baseCommit }, 0);
+  if (!headFs) startEarly({ tree: headTree, commit: headCommit }, 1);
   // A file may be referenced on one side only (added or dropped from a kustomization): use both.
   // An environment's Argo CD Application is part of what it deploys (its sync policy, its revision).
   const applicationChanged = (tree: TreeReader) => listEnvironments(tree).filter((env) => files.includes(envApplicationFile(env)));
@@ -183,11 +191,6 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   if (reached.length === 0) return report;
 
   // allSettled: when one side fails, the other still finishes and removes its worktree before we throw.
-  const progress = [{ done: 0, total: 0 }, { done: 0, total: 0 }];
-  const onSide = (i: number) => (options.onProgress ? (done: number, total: number) => {
-    progress[i] = { done, total };
-    options.onProgress!(progress[0]!.done + progress[1]!.done, progress[0]!.total + progress[1]!.total);
-  } : undefined);
   // The few files read after the renders, in one batch per commit (a commit's tree loads blobs on
   // demand), read while Kustomize runs: the builds are the critical path (issue 24).
   const perEnv = reached.flatMap((env) => [envApplicationFile(env), envSpecFile(env), envDotenvFile(env)]);

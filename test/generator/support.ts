@@ -28,12 +28,16 @@ export function inputsWith(names: string[], tweak: (e: EnvSpec) => EnvSpec = (e)
   return { settings, envs };
 }
 
-/** Every file of the tree but node_modules and .git: path → content (to assert "nothing was written"). */
+/**
+ * Every file of the tree but node_modules, .git and the toolkit's own caches (.cache: remembered checks,
+ * compiled schemas, detector answers; gitignored, as test/hardening/support.ts snapshotTree skips them):
+ * path → content (to assert "nothing was written").
+ */
 export function readTree(dir: string, rel = ''): Record<string, string> {
   const out: Record<string, string> = {};
   for (const d of readdirSync(join(dir, rel), { withFileTypes: true })) {
     const p = rel ? `${rel}/${d.name}` : d.name;
-    if (p === 'node_modules' || p === '.git') continue;
+    if (p === 'node_modules' || p === '.git' || p === '.cache') continue;
     if (d.isDirectory()) Object.assign(out, readTree(dir, p));
     else out[p] = readFileSync(join(dir, p), 'utf8');
   }

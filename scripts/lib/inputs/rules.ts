@@ -7,6 +7,7 @@ import type { Problem } from '../core/errors.ts';
 import { gitRevisionProblem, gitUrlProblem, httpsUrlProblem } from './refs-urls.ts';
 import { compareQuantities, isQuantity, parseQuantity, quantityRangeProblem, type Quantity } from '../core/quantity.ts';
 import type { ContainerResources, EnvSpec, RepoSettings, SyncPolicy } from './spec.ts';
+import { asObj } from '../core/objects.ts';
 
 /** `policy.gitops.dev/waive-<policy id>: "<why this object is an exception>"`: a rendered object's waiver of a validate policy. */
 export const WAIVER_ANNOTATION_PREFIX = 'policy.gitops.dev/waive-';
@@ -183,7 +184,7 @@ const FINALIZER_PREFIX = 'resources-finalizer.argocd.argoproj.io';
  * without Prune=false and Delete=false. Returns [JSON pointer, message] pairs; [] for other objects.
  */
 export function protectedApplicationViolations(object: Record<string, unknown>): Array<{ path: string; message: string }> {
-  const o = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const o = asObj;
   const meta = o(object.metadata);
   if (object.kind !== 'Application' || !String(object.apiVersion ?? '').startsWith('argoproj.io/') || o(meta.labels)[PROTECTED_LABEL] !== 'true') return [];
   const env = String(o(meta.labels).environment ?? meta.name);

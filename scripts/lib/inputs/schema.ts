@@ -1,7 +1,8 @@
 // The JSON Schemas of overlays/<env>/env.yaml and gitops.yaml, their validation (ajv, every error at
 // once, each with file, JSON pointer and fix), the Kubernetes name limits an environment name implies,
 // and the one comment-preserving way to change a field of env.yaml (used by new-env and promote).
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { compiledSchema } from '../core/compiled-schema.ts';
 import { parseDocument, isMap, isScalar } from 'yaml';
 import { APP_NAME } from '../../../apps/users-api/src/contract.ts';
 import type { Problem } from '../core/errors.ts';
@@ -267,12 +268,11 @@ export const settingsSchema = {
 
 // Compiled on first use, not at import: every CLI imports this module, and `--help` should not pay
 // for schema compilation (about half a second of CPU).
-let compiled: { env: ReturnType<Ajv['compile']>; settings: ReturnType<Ajv['compile']> } | undefined;
+// (Kept as code after the first compile: scripts/lib/core/compiled-schema.ts.)
+const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const;
+let compiled: { env: ValidateFunction; settings: ValidateFunction } | undefined;
 function schemaValidators(): NonNullable<typeof compiled> {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-    compiled = { env: ajv.compile(envSpecSchema), settings: ajv.compile(settingsSchema) };
-  }
+  compiled ??= { env: compiledSchema('env-yaml', envSpecSchema, AJV_OPTIONS), settings: compiledSchema('gitops-yaml', settingsSchema, AJV_OPTIONS) };
   return compiled;
 }
 

@@ -4,7 +4,7 @@
 //   POST  /repos/{owner}/{repo}/pulls                 create a pull request {title, head, base, body}
 //   GET   /repos/{owner}/{repo}/pulls?head=o:b&state=open   find the open one of a branch
 //   PATCH /repos/{owner}/{repo}/pulls/{pull_number}   update its title/body when the promotion is re-run
-import { Ajv } from 'ajv';
+import { compiledSchema } from '../core/compiled-schema.ts';
 import { UsageError } from '../core/errors.ts';
 
 export { githubRepoOf, type GithubRepo } from '../inputs/refs-urls.ts';
@@ -80,8 +80,8 @@ type Validator = ((data: unknown) => boolean) & { errors?: Array<{ instancePath:
 let compiled: Record<keyof typeof SCHEMAS, Validator> | undefined;
 function validator(name: keyof typeof SCHEMAS): Validator {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
-    compiled = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, ajv.compile(v as object)])) as unknown as Record<keyof typeof SCHEMAS, Validator>;
+    // Kept as code after the first compile (scripts/lib/core/compiled-schema.ts).
+    compiled = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, compiledSchema(`github-${k}`, v as object, { allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true })])) as unknown as Record<keyof typeof SCHEMAS, Validator>;
   }
   return compiled[name];
 }

@@ -1,7 +1,8 @@
 // Our JSON Schema for exactly the MongoDBCommunity fields this repo uses, written from the operator's
 // documented API (MCK, mongodbcommunity.mongodb.com/v1), not copied from its CRD. Everything else is an
 // error: a field we do not set is a field nobody reviewed.
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { compiledSchema } from '../../core/compiled-schema.ts';
 import type { Problem } from '../../core/errors.ts';
 import { SCHEMAS_DIR } from '../../core/layout.ts';
 import { MONGODB_COMMUNITY_API_VERSION, MONGODB_COMMUNITY_KIND, MONGODB_POD } from './replicaset.ts';
@@ -281,10 +282,11 @@ export const mongoDBCommunitySchema = {
   },
 } as const;
 
-let compiled: ReturnType<Ajv['compile']> | undefined;
+let compiled: ValidateFunction | undefined;
 
-function validator(): ReturnType<Ajv['compile']> {
-  compiled ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(mongoDBCommunitySchema);
+function validator(): ValidateFunction {
+  // Kept as code after the first compile (scripts/lib/core/compiled-schema.ts).
+  compiled ??= compiledSchema('mongodbcommunity', mongoDBCommunitySchema, { allErrors: true, strict: true, allowUnionTypes: true });
   return compiled;
 }
 

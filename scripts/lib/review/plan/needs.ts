@@ -2,10 +2,9 @@
 // the sync plan (plan.ts) reads them: a pod's ConfigMaps, Secrets, ServiceAccount and claims; the Secrets a
 // MongoDBCommunity needs and the ones the operator writes for it; the Secrets the password Job creates.
 import { PASSWORD_JOB_SECRET_ENVS } from '../../generate/mongodb/password-hook.ts';
+import { asObj, asArr } from '../../core/objects.ts';
+import type { Obj } from '../../core/objects.ts';
 
-type Obj = Record<string, unknown>;
-const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 export interface Need {

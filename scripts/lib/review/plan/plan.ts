@@ -20,12 +20,11 @@ import { groupOf, isClusterScoped } from '../../generate/argocd.ts';
 import { admissionRefusals, type Refusal } from '../validate/admission.ts';
 import type { RepoApplication, RepoApplications } from '../validate/applications.ts';
 import { jobWrites, mongoDBCommunityNeeds, mongoDBCommunitySecrets, podNeeds, podSpecOf } from './needs.ts';
+import { asObj, asArr } from '../../core/objects.ts';
+import type { Obj } from '../../core/objects.ts';
 
 export { jobWrites, mongoDBCommunityNeeds, mongoDBCommunitySecrets, podNeeds } from './needs.ts';
 
-type Obj = Record<string, unknown>;
-const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 export type Phase = 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail';

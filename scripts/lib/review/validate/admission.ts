@@ -16,10 +16,9 @@
 // - util/argo/argo.go ValidatePermissions: the Application's own source and destination
 //   ("application repo R is not permitted in project 'P'", "application destination ... do not match").
 import { groupOf, isClusterScoped } from '../../generate/argocd.ts';
+import { asObj, asArr } from '../../core/objects.ts';
+import type { Obj } from '../../core/objects.ts';
 
-type Obj = Record<string, unknown>;
-const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** A cluster Argo CD knows: its name and server (argo-cd@v3.5.1 v1alpha1.Cluster). */

@@ -16,12 +16,11 @@ import type { RenderedObject } from '../../render/normalize.ts';
 import type { RepoSettings } from '../../inputs/spec.ts';
 import type { KnownCluster } from './admission.ts';
 import { argocdFiles, literalInclude, type ArgoFile } from './argocd-files.ts';
+import { asObj, asArr } from '../../core/objects.ts';
+import type { Obj } from '../../core/objects.ts';
 
 const TOOLKIT = resolve(import.meta.dirname, '../../../..');
 
-type Obj = Record<string, unknown>;
-const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 export type AppSourceKind = 'root' | 'namespaces' | 'environment' | 'preview' | 'operator' | 'image-policy' | 'unknown';
 

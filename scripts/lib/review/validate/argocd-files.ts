@@ -5,9 +5,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { ARGOCD_DIR } from '../../core/layout.ts';
 import { parseYamlStream } from '../../core/yaml.ts';
+import { asObj } from '../../core/objects.ts';
+import type { Obj } from '../../core/objects.ts';
 
-type Obj = Record<string, unknown>;
-const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 
 export function yamlFilesUnder(root: string, dir: string): string[] {
   if (!existsSync(join(root, dir))) return [];

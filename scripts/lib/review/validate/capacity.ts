@@ -14,6 +14,8 @@ import { MONGODB_COMMUNITY_KIND, MONGODB_POD } from '../../generate/mongodb/repl
 import { isQuantity, parseQuantity } from '../../core/quantity.ts';
 import type { RenderedObject, ResourceId } from '../../render/normalize.ts';
 import { podSpecOf } from './policies.ts';
+import { asArr as arr, asObj as obj } from '../../core/objects.ts';
+import type { Obj } from '../../core/objects.ts';
 
 /** An exact non-negative amount (numerator / denominator), in cores or bytes. */
 export interface Amount {
@@ -56,13 +58,6 @@ export function scaleRequests(r: Requests, n: number): Requests {
   return { cpu: times(r.cpu, n), memory: times(r.memory, n) };
 }
 
-type Obj = Record<string, unknown>;
-function obj(v: unknown): Obj {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
 
 /** A container's requests from its `resources` (a limit stands in for a missing request). */
 export function containerRequests(resources: unknown): Requests {

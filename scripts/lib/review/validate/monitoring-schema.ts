@@ -13,7 +13,8 @@
 //                              for (Duration), labels, annotations (map[string]string)
 // Unknown fields are refused here (additionalProperties: false) like the API server's strict field
 // validation does with the full CRD.
-import { Ajv } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { compiledSchema } from '../../core/compiled-schema.ts';
 import type { Problem } from '../../core/errors.ts';
 
 export const PROMETHEUS_OPERATOR_TAG = 'v0.93.0';
@@ -115,15 +116,16 @@ function forAjv(schema: unknown): unknown {
   return out;
 }
 
-let compiled: Map<string, ReturnType<Ajv['compile']>> | undefined;
+let compiled: Map<string, ValidateFunction> | undefined;
 
 /** validate's validators, keyed "apiVersion/kind" (scripts/lib/review/validate/schema.ts customResourceValidators). */
 export function monitoringValidators(): Map<string, (o: Record<string, unknown>) => Problem[]> {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    // Kept as code after the first compile (scripts/lib/core/compiled-schema.ts).
+    const options = { allErrors: true, strict: false } as const;
     compiled = new Map([
-      ['ServiceMonitor', ajv.compile(forAjv(objectSchema('ServiceMonitor', serviceMonitorSpecSchema)) as object)],
-      ['PrometheusRule', ajv.compile(forAjv(objectSchema('PrometheusRule', prometheusRuleSpecSchema)) as object)],
+      ['ServiceMonitor', compiledSchema('servicemonitor', forAjv(objectSchema('ServiceMonitor', serviceMonitorSpecSchema)) as object, options)],
+      ['PrometheusRule', compiledSchema('prometheusrule', forAjv(objectSchema('PrometheusRule', prometheusRuleSpecSchema)) as object, options)],
     ]);
   }
   const out = new Map<string, (o: Record<string, unknown>) => Problem[]>();

@@ -9,6 +9,8 @@ import { PROTECTED_POLICY, protectedApplicationViolations } from '../../inputs/r
 import { PREVIEW_NAME_PATTERN } from '../../core/layout.ts';
 import type { RenderedObject, ResourceId } from '../../render/normalize.ts';
 import { looksLikeSecret } from '../../secrets/scan.ts';
+import { asArr as arr, asObj as obj } from '../../core/objects.ts';
+import type { Obj } from '../../core/objects.ts';
 
 export interface PolicyViolation {
   policy: string;
@@ -26,15 +28,6 @@ export interface Policy {
 }
 
 export { WAIVER_ANNOTATION_PREFIX } from '../../inputs/rules.ts';
-
-type Obj = Record<string, unknown>;
-
-function obj(value: unknown): Obj {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Obj) : {};
-}
-function arr(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
 
 const POD_SPEC_PATHS: Record<string, string[]> = {
   Pod: ['spec'],

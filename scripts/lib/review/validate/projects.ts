@@ -17,10 +17,9 @@ import { admissionRefusals } from './admission.ts';
 import { repositoryApplications } from './applications.ts';
 import { applicationOfSet, argocdFiles, literalInclude, type ArgoFile } from './argocd-files.ts';
 import { ARGOCD_ADMISSION, ARGOCD_PROJECT, ARGOCD_SCOPE, type Finding } from './finding.ts';
+import { asObj, asArr } from '../../core/objects.ts';
+import type { Obj } from '../../core/objects.ts';
 
-type Obj = Record<string, unknown>;
-const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 const key = (k: GroupKind): string => `${k.group}/${k.kind}${k.name === undefined ? '' : `/${k.name}`}`;
 const label = (k: GroupKind): string => `${k.group === '' ? 'core' : k.group}/${k.kind}${k.name === undefined ? '' : ` "${k.name}"`}`;

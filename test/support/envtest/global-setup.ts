@@ -8,6 +8,7 @@ import type { TestProject } from 'vitest/node';
 import { parseAllDocuments } from 'yaml';
 import { startControlPlane } from './control-plane.ts';
 import type { ControlPlane } from './control-plane.ts';
+import { kubectlFor } from './kubectl.ts';
 import { upstreamDir, UPSTREAM_FILES } from './upstream.ts';
 import type { ProvidedEnvtest } from './upstream.ts';
 
@@ -18,17 +19,12 @@ export function crdsOf(manifest: string): object[] {
     .filter((o): o is { kind: string } => !!o && o.kind === 'CustomResourceDefinition');
 }
 
-function kubectlBin(assets: string): string {
-  try { execFileSync(`${assets}/kubectl`, ['version', '--client'], { stdio: 'ignore' }); return `${assets}/kubectl`; } catch { return 'kubectl'; }
-}
-
-function installCrds(cp: ControlPlane, assets: string, dir: string): void {
+function installCrds(cp: ControlPlane, kubectl: string, dir: string): void {
   for (const f of Object.values(UPSTREAM_FILES)) {
     if (!existsSync(`${dir}/${f}`)) {
       throw new Error(`envtest: ${dir}/${f} not found: the upstream files come from ../shared/envtest/upstream, or from the directory ENVTEST_UPSTREAM_DIR names (the GitHub workflow downloads them from their tags)`);
     }
   }
-  const kubectl = kubectlBin(assets);
   const items = [...crdsOf(readFileSync(`${dir}/${UPSTREAM_FILES.argocd}`, 'utf8')), ...crdsOf(readFileSync(`${dir}/${UPSTREAM_FILES.mck}`, 'utf8'))];
   const docs = JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
   const run = (args: string[], input?: string) => execFileSync(kubectl, ['--kubeconfig', cp.kubeconfigPath, ...args], { input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8' });
@@ -70,6 +66,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   if (!(await runUsesServer(project))) return;
   const dir = upstreamDir();
   const cp = await startControlPlane({ assetsDir: assets });
+  const kubectl = kubectlFor(assets);
   const killNow = () => { for (const pid of cp.pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } };
   const onSignal = (signal: NodeJS.Signals) => {
     killNow();
@@ -79,14 +76,14 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    installCrds(cp, assets, dir);
+    installCrds(cp, kubectl, dir);
   } catch (e) {
     await cp.stop();
     throw e;
   }
   const provided: ProvidedEnvtest = {
     server: cp.server, caPem: cp.caPem, adminToken: cp.adminToken, noRightsToken: cp.noRightsToken,
-    kubeconfigPath: cp.kubeconfigPath, kubeconfigYaml: cp.kubeconfigYaml, upstreamDir: dir, kubectl: kubectlBin(assets),
+    kubeconfigPath: cp.kubeconfigPath, kubeconfigYaml: cp.kubeconfigYaml, upstreamDir: dir, kubectl,
   };
   project.provide('envtest', provided);
   return async () => {

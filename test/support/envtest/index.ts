@@ -1,5 +1,5 @@
 // The test-file side of the shared real API server (see global-setup.ts and control-plane.ts).
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, inject, it } from 'vitest';
@@ -7,6 +7,7 @@ import { kubeconfigYamlFor, startControlPlane } from './control-plane.ts';
 import type { ProvidedEnvtest } from './upstream.ts';
 import { upstreamDir } from './upstream.ts';
 import { ENVTEST_HOWTO } from './assets.ts';
+import { kubectlFor } from './kubectl.ts';
 import { processHost } from '../../../scripts/lib/cluster/e2e/host.ts';
 
 export { UPSTREAM_FILES } from './upstream.ts';
@@ -105,7 +106,7 @@ export async function startPrivateEnvtest(opts: { apiServerArgs?: readonly strin
   const cp = await startControlPlane({ assetsDir: assets, apiServerArgs: opts.apiServerArgs });
   const kill = () => { for (const pid of cp.pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } };
   process.once('exit', kill);
-  const kubectl = existsSync(join(assets, 'kubectl')) ? join(assets, 'kubectl') : 'kubectl';
+  const kubectl = kubectlFor(assets);
   const env = envtestOf({
     server: cp.server, caPem: cp.caPem, adminToken: cp.adminToken, noRightsToken: cp.noRightsToken,
     kubeconfigPath: cp.kubeconfigPath, kubeconfigYaml: cp.kubeconfigYaml, upstreamDir: upstreamDir(), kubectl,

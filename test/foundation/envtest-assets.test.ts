@@ -1,10 +1,11 @@
 // Issue 31: without KUBEBUILDER_ASSETS the run finds kube-apiserver and etcd where the ecosystem puts them
 // (test/support/envtest/assets.ts), and says at the end how many real-API-server tests ran or why not.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findEnvtestAssets } from '../support/envtest/assets.ts';
+import { kubectlFor } from '../support/envtest/kubectl.ts';
 import { envtestSummary } from '../support/envtest/reporter.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'envtest-assets-'));
@@ -60,5 +61,45 @@ describe('the closing line of a run', () => {
     expect(envtestSummary({ ran: 0, skipped: 87 }, {})).toMatch(/^87 tests against a real kube-apiserver skipped: run `setup-envtest use 1\.28\.x` .* to enable them$/);
     expect(envtestSummary({ ran: 86, skipped: 0 }, { dir: '/x', source: "setup-envtest's default store" })).toBe("86 tests ran against a real kube-apiserver v1.28 (/x, found by setup-envtest's default store)");
     expect(envtestSummary({ ran: 0, skipped: 0 }, {})).toBeUndefined();
+  });
+});
+
+describe.runIf(process.platform === 'linux')('the kubectl the harness runs against the API server (test/support/envtest/kubectl.ts)', () => {
+  /** An assets directory whose kube-apiserver says v1.28.0 and whose kubectl reports `gitVersion`. */
+  function withKubectl(name: string, gitVersion: string): string {
+    const dir = assetsDir(join(root, name), []);
+    writeFileSync(join(dir, 'kube-apiserver'), '#!/bin/sh\necho "Kubernetes v1.28.0"\n');
+    writeFileSync(join(dir, 'kubectl'), `#!/bin/sh\necho '{"clientVersion":{"gitVersion":"${gitVersion}"}}'\n`);
+    for (const b of ['kube-apiserver', 'kubectl']) chmodSync(join(dir, b), 0o755);
+    return dir;
+  }
+
+  it('a plain kubectl is used as it is', () => {
+    const dir = withKubectl('plain', 'v1.28.0');
+    writeFileSync(join(dir, 'kubectl.1.28'), '');
+    expect(kubectlFor(dir)).toBe(join(dir, 'kubectl'));
+  });
+
+  it("the Cloud SDK dispatcher is replaced by its own binary for the server's minor version", () => {
+    const dir = withKubectl('dispatcher', 'v1.32.4-dispatcher');
+    writeFileSync(join(dir, 'kubectl.1.27'), '');
+    writeFileSync(join(dir, 'kubectl.1.28'), '');
+    expect(kubectlFor(dir)).toBe(join(dir, 'kubectl.1.28'));
+  });
+
+  it('a link to the dispatcher (what the envtest setup makes) finds the binaries beside the link target', () => {
+    const sdk = withKubectl('sdk-bin', 'v1.32.4-dispatcher');
+    writeFileSync(join(sdk, 'kubectl.1.28'), '');
+    const dir = assetsDir(join(root, 'linked'), []);
+    writeFileSync(join(dir, 'kube-apiserver'), '#!/bin/sh\necho "Kubernetes v1.28.0"\n');
+    chmodSync(join(dir, 'kube-apiserver'), 0o755);
+    symlinkSync(join(sdk, 'kubectl'), join(dir, 'kubectl'));
+    expect(kubectlFor(dir)).toBe(join(sdk, 'kubectl.1.28'));
+  });
+
+  it('a dispatcher without a binary for that minor version is used as it is', () => {
+    const dir = withKubectl('dispatcher-only', 'v1.32.4-dispatcher');
+    writeFileSync(join(dir, 'kubectl.1.31'), '');
+    expect(kubectlFor(dir)).toBe(join(dir, 'kubectl'));
   });
 });

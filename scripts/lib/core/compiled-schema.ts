@@ -9,6 +9,8 @@
 // worked on: the schemas belong to the toolkit), as a sealed entry (./cache-entry.ts) named by the SHA-256
 // of ajv's version, the options and the schema: a changed schema or ajv is another name, a damaged entry
 // reads as absent and is compiled and written again. A toolkit that cannot write there compiles in memory.
+// The entries are code the toolkit runs: `.cache/` beside `scripts/` is exactly as trusted as `scripts/`
+// itself (whoever can write one can write the other); the seal catches damage, not a hostile writer.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';

@@ -2,8 +2,8 @@
 // scratch environment (overlays/qa-7) and maybe an edited .env in the checkout; `npm test` must still pass.
 // Proof: a copy of this checkout (its current files, committed there), junk added to the copy's working
 // tree — a scratch environment overlays/qa-junk and a modified overlays/dev/.env — and the suite's
-// repository-touching test files run in that copy by vitest: they stay green. The real checkout is never
-// touched.
+// repository-touching test files (in each, the tests that read the repository: SELECTED below) run in that
+// copy by vitest: they stay green. The real checkout is never touched.
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -12,8 +12,10 @@ import { buildCorpus } from './corpus/index.ts';
 import type { CorpusCase } from './corpus/index.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-/** The last commit of the hand-written scanner (scripts/lib/secrets/scan.ts, 181 lines). */
+/** The last commit of the hand-written scanner (then at scripts/lib/secret-scan.ts, 181 lines). */
 const LEGACY_COMMIT = '9238a74';
+/** Its path at that commit (the reshaping of issue 23 moved today's detector to scripts/lib/secrets/). */
+const LEGACY_PATH = 'scripts/lib/secret-scan.ts';
 
 /**
  * Planted secrets the detector does not find, on purpose: the recommended preset has no rule for them and
@@ -23,13 +25,13 @@ const KNOWN_MISSES: Record<string, string> = {
   'google-api-key': 'the preset has no Google API key rule (its gcp rule finds service-account keys); nothing here uses Google APIs',
 };
 
-const LEGACY_AVAILABLE = spawnSync('git', ['cat-file', '-e', `${LEGACY_COMMIT}:scripts/lib/secrets/scan.ts`], { cwd: root }).status === 0;
+const LEGACY_AVAILABLE = spawnSync('git', ['cat-file', '-e', `${LEGACY_COMMIT}:${LEGACY_PATH}`], { cwd: root }).status === 0;
 
 type Legacy = { scanForSecrets(files: Record<string, string>): { file: string }[] };
 
 /** The old scanner as its CLI ran it: the file read as UTF-8, its own path and binary filters. */
 async function loadLegacy(): Promise<Legacy> {
-  const source = execFileSync('git', ['show', `${LEGACY_COMMIT}:scripts/lib/secrets/scan.ts`], { cwd: root, encoding: 'utf8' });
+  const source = execFileSync('git', ['show', `${LEGACY_COMMIT}:${LEGACY_PATH}`], { cwd: root, encoding: 'utf8' });
   const dir = join(root, '.cache', 'security');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'legacy-secret-scan.ts');

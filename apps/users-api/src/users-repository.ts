@@ -1,6 +1,6 @@
 // Storage of users behind a small interface, so routes never touch the driver and the HTTP layer can be
 // measured alone (bench/api) with an in-memory implementation.
-import { MongoServerError, ObjectId } from 'mongodb';
+import { MongoError, MongoNetworkError, MongoServerError, ObjectId } from 'mongodb';
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import { IDENTITY_VERSION, emailKey, usernameKey } from './identity.ts';
 import type { User, UserInput, UserPatch } from './user-schema.ts';
@@ -75,6 +75,44 @@ function duplicateField(error: MongoServerError): string | undefined {
 function mapWriteError(error: unknown): never {
   if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw new DuplicateUserError(duplicateField(error));
   throw error;
+}
+
+/**
+ * Node's own socket errors, as they can reach us unwrapped from the driver: mongodb@7.9.0
+ * lib/cmap/connection.js `writeCommand` waits for 'drain' on the socket's 'error' event too and rethrows
+ * that error as it is, so a write on a connection the server has just closed (Node's net.js
+ * `writeAfterFIN`: "This socket has been ended by the other party", code EPIPE) escapes as a plain Error,
+ * is not retried, and would be a 500. Seen while a primary was killed (test/hardening/faults.test.ts).
+ */
+const SOCKET_ERROR_CODES = new Set([
+  'EPIPE',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+  'ERR_SOCKET_CLOSED',
+]);
+
+/** A lost connection is a MongoNetworkError whichever way it surfaced; anything else is left as it is. */
+export function asDriverError(error: unknown): unknown {
+  if (error instanceof Error && !(error instanceof MongoError) && SOCKET_ERROR_CODES.has(String((error as NodeJS.ErrnoException).code))) {
+    return new MongoNetworkError(`connection to MongoDB lost: ${error.message}`, { cause: error });
+  }
+  return error;
+}
+
+/** Every driver call of the repository goes through here, so its errors come out classified. */
+async function driver<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    throw asDriverError(error);
+  }
 }
 
 /**
@@ -180,7 +218,7 @@ export function createMongoUsersRepository(db: Db, options: MongoRepositoryOptio
   return {
     async list({ limit, after }) {
       const filter = after ? { _id: { $gt: new ObjectId(after) } } : {};
-      const docs = await users.find(filter, { projection: PROJECTION, sort: { _id: 1 }, limit: limit + 1, maxTimeMS }).toArray();
+      const docs = await driver(users.find(filter, { projection: PROJECTION, sort: { _id: 1 }, limit: limit + 1, maxTimeMS }).toArray());
       return { users: docs.slice(0, limit).map(toUser), hasMore: docs.length > limit };
     },
     async create(input) {
@@ -195,22 +233,20 @@ export function createMongoUsersRepository(db: Db, options: MongoRepositoryOptio
         identityVersion: IDENTITY_VERSION,
       };
       try {
-        await users.insertOne(doc);
+        await driver(users.insertOne(doc));
       } catch (error) {
         mapWriteError(error);
       }
       return toUser(doc);
     },
     async get(id) {
-      const doc = await users.findOne({ _id: new ObjectId(id) }, { projection: PROJECTION, maxTimeMS });
+      const doc = await driver(users.findOne({ _id: new ObjectId(id) }, { projection: PROJECTION, maxTimeMS }));
       return doc ? toUser(doc) : null;
     },
     async update(id, patch) {
       try {
-        const doc = await users.findOneAndUpdate(
-          { _id: new ObjectId(id) },
-          { $set: pickFields(patch) },
-          { returnDocument: 'after', projection: PROJECTION, maxTimeMS },
+        const doc = await driver(
+          users.findOneAndUpdate({ _id: new ObjectId(id) }, { $set: pickFields(patch) }, { returnDocument: 'after', projection: PROJECTION, maxTimeMS }),
         );
         return doc ? toUser(doc) : null;
       } catch (error) {
@@ -218,7 +254,7 @@ export function createMongoUsersRepository(db: Db, options: MongoRepositoryOptio
       }
     },
     async remove(id) {
-      const result = await users.deleteOne({ _id: new ObjectId(id) });
+      const result = await driver(users.deleteOne({ _id: new ObjectId(id) }));
       return result.deletedCount === 1;
     },
   };

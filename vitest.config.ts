@@ -34,6 +34,12 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Each worker runs file after file in one process instead of a fresh process per file: the 111 files
+    // then pay one start-up and one load of the shared modules per worker, not per file. The tests keep no
+    // state across files (no process.env, cwd or global changes; fake timers restored; unique temp dirs).
+    // Measured on a clean clone, quiet 2 cores, same caches: 256.6 s wall isolated, 229.2 s shared, all
+    // 1483 passing in both (bench/README.md, "Fourth round").
+    isolate: false,
     // One real kube-apiserver per run when KUBEBUILDER_ASSETS is set (test/support/envtest).
     globalSetup: ['test/support/envtest/global-setup.ts'],
     // The JSON report gives .ci/run the pass/fail counts of the exact `npm test` run the README documents.

@@ -124,7 +124,23 @@ export interface StartOptions {
   apiServerArgs?: readonly string[];
 }
 
+/** A control plane whose processes are started; `ready` settles once /readyz says ok (stopped if it never does). */
+export interface LaunchedControlPlane extends ControlPlane {
+  ready: Promise<void>;
+}
+
+/** Starts a control plane and waits until it serves. */
 export async function startControlPlane(opts: StartOptions): Promise<ControlPlane> {
+  const cp = await launchControlPlane(opts);
+  await cp.ready;
+  return cp;
+}
+
+/**
+ * Starts etcd and kube-apiserver and returns at once, with everything a client needs (address, CA,
+ * tokens, kubeconfig), so the run's other work overlaps the seconds the server takes to come up.
+ */
+export async function launchControlPlane(opts: StartOptions): Promise<LaunchedControlPlane> {
   const etcdBin = join(opts.assetsDir, 'etcd');
   const apiBin = join(opts.assetsDir, 'kube-apiserver');
   for (const bin of [etcdBin, apiBin]) {
@@ -154,16 +170,22 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     rmSync(dir, { recursive: true, force: true });
   };
 
+  const server = `https://127.0.0.1:${apiPort}`;
+  const kubeconfigYaml = kubeconfigYamlFor(server, caPem, adminToken, 'envtest-admin');
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });
+  let etcd: ChildProcess;
+  let api: ChildProcess;
   try {
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-    const etcd = spawnLogged(etcdBin, [
+    etcd = spawnLogged(etcdBin, [
       `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
       `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
       '--unsafe-no-fsync=true', '--quota-backend-bytes=4294967296', '--log-level=warn',
     ]);
-    const api = spawnLogged(apiBin, [
+    api = spawnLogged(apiBin, [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
       `--cert-dir=${dir}`, `--tls-cert-file=${join(dir, 'server.crt')}`, `--tls-private-key-file=${join(dir, 'server.key')}`,
@@ -178,7 +200,12 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       '--v=0',
       ...(opts.apiServerArgs ?? []),
     ]);
-    const server = `https://127.0.0.1:${apiPort}`;
+    guard = watchdog(children.map((c) => c.pid!).filter(Boolean), dir);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const ready = (async () => {
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
     let last = '';
     for (;;) {
@@ -187,17 +214,15 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         throw new Error(`envtest: ${alive(etcd) ? 'kube-apiserver' : 'etcd'} exited during start-up:\n${log}`);
       }
       last = await readyz(server, caPem, adminToken);
-      if (last === 'ok') break;
+      if (last === 'ok') return;
       if (Date.now() > deadline) throw new Error(`envtest: ${server}/readyz not ok after ${opts.readyTimeoutMs ?? 120_000} ms (last: ${last})`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    guard = watchdog(children.map((c) => c.pid!).filter(Boolean), dir);
-    const kubeconfigYaml = kubeconfigYamlFor(server, caPem, adminToken, 'envtest-admin');
-    const kubeconfigPath = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });
-    return { server, caPem, adminToken, noRightsToken, kubeconfigPath, kubeconfigYaml, dir, pids: children.map((c) => c.pid!).filter(Boolean), stop };
-  } catch (e) {
+  })().catch(async (e: unknown) => {
     await stop();
     throw e;
-  }
+  });
+  // Settled by whoever awaits it; never an unhandled rejection meanwhile.
+  ready.catch(() => {});
+  return { server, caPem, adminToken, noRightsToken, kubeconfigPath, kubeconfigYaml, dir, pids: children.map((c) => c.pid!).filter(Boolean), stop, ready };
 }

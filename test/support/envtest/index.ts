@@ -1,5 +1,5 @@
 // The test-file side of the shared real API server (see global-setup.ts and control-plane.ts).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, inject, it } from 'vitest';
@@ -59,7 +59,7 @@ function run(bin: string, args: string[], input?: string): Promise<KubectlResult
 
 let cached: Envtest | undefined;
 
-function envtestOf(p: ProvidedEnvtest): Envtest {
+function envtestOf(p: Omit<ProvidedEnvtest, 'readyFile' | 'failedFile'>): Envtest {
   const scratch = mkdtempSync(join(tmpdir(), 'envtest-client-'));
   let n = 0;
   return {
@@ -114,12 +114,24 @@ export async function startPrivateEnvtest(opts: { apiServerArgs?: readonly strin
   return { ...env, pids: cp.pids, stop: async () => { process.off('exit', kill); await cp.stop(); } };
 }
 
+/** Until globalSetup says the shared server serves with its CRDs (it starts while the first files run). */
+async function serving(p: ProvidedEnvtest, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (existsSync(p.readyFile)) return;
+    if (existsSync(p.failedFile)) throw new Error(`the run's envtest server did not start: ${readFileSync(p.failedFile, 'utf8')}`);
+    if (Date.now() > deadline) throw new Error(`the run's envtest server was not ready after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** The run's shared server (started once per vitest run in globalSetup, CRDs of Argo CD 3.5.1 and
  *  MCK 1.10.0 installed). Use your own namespaces (unique names) so files do not collide. */
 export async function useEnvtest(): Promise<Envtest> {
   if (cached) return cached;
   const p: ProvidedEnvtest | undefined = inject('envtest');
   if (!p) throw new Error(`no envtest server was started for this run. ${SETUP_HINT}`);
+  await serving(p);
   const env = envtestOf(p);
   cached = env;
   return env;

@@ -27,6 +27,10 @@ export interface ProvidedEnvtest {
   kubeconfigYaml: string;
   upstreamDir: string;
   kubectl: string;
+  /** Written by globalSetup once the server serves with the CRDs installed. */
+  readyFile: string;
+  /** Written instead, with the reason, when it could not start. */
+  failedFile: string;
 }
 
 declare module 'vitest' {

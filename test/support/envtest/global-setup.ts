@@ -3,7 +3,7 @@
 // 1.10.0 installed once. Test files reach it through inject('envtest') (see index.ts); the server starts
 // in the background and useEnvtest() waits until it serves with its CRDs.
 // Without KUBEBUILDER_ASSETS nothing starts; describeEnvtest() then skips (or fails under CI=true).
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -87,7 +87,9 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     .then(
       () => writeFileSync(readyFile, ''),
       async (e: unknown) => {
-        writeFileSync(failedFile, e instanceof Error ? e.message : String(e));
+        // Written whole, then renamed: a reader never sees a half-written reason.
+        writeFileSync(`${failedFile}.tmp`, e instanceof Error ? e.message : String(e));
+        renameSync(`${failedFile}.tmp`, failedFile);
         await cp.stop();
       },
     );

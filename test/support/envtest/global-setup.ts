@@ -3,7 +3,7 @@
 // 1.10.0 installed once. Test files reach it through inject('envtest') (see index.ts); the server starts
 // in the background and useEnvtest() waits until it serves with its CRDs.
 // Without KUBEBUILDER_ASSETS nothing starts; describeEnvtest() then skips (or fails under CI=true).
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -82,6 +82,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const status = mkdtempSync(join(tmpdir(), 'envtest-status-'));
   const readyFile = join(status, 'ready');
   const failedFile = join(status, 'failed');
+  const clientDir = join(status, 'clients');
+  mkdirSync(clientDir, { mode: 0o700 });
   const started = cp.ready
     .then(() => installCrds(cp, kubectl, dir))
     .then(
@@ -95,7 +97,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     );
   const provided: ProvidedEnvtest = {
     server: cp.server, caPem: cp.caPem, adminToken: cp.adminToken, noRightsToken: cp.noRightsToken,
-    kubeconfigPath: cp.kubeconfigPath, kubeconfigYaml: cp.kubeconfigYaml, upstreamDir: dir, kubectl, readyFile, failedFile,
+    kubeconfigPath: cp.kubeconfigPath, kubeconfigYaml: cp.kubeconfigYaml, upstreamDir: dir, kubectl, readyFile, failedFile, clientDir,
   };
   project.provide('envtest', provided);
   return async () => {

@@ -1,6 +1,5 @@
 // The test-file side of the shared real API server (see global-setup.ts and control-plane.ts).
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, inject, it } from 'vitest';
 import { kubeconfigYamlFor, startControlPlane } from './control-plane.ts';
@@ -60,7 +59,6 @@ function run(bin: string, args: string[], input?: string): Promise<KubectlResult
 let cached: Envtest | undefined;
 
 function envtestOf(p: Omit<ProvidedEnvtest, 'readyFile' | 'failedFile'>): Envtest {
-  const scratch = mkdtempSync(join(tmpdir(), 'envtest-client-'));
   let n = 0;
   return {
     server: p.server,
@@ -78,7 +76,7 @@ function envtestOf(p: Omit<ProvidedEnvtest, 'readyFile' | 'failedFile'>): Envtes
       return r.stdout.trim();
     },
     kubeconfigForToken: (token) => {
-      const file = join(scratch, `kubeconfig-${process.pid}-${++n}`);
+      const file = join(p.clientDir, `kubeconfig-${process.pid}-${++n}`);
       writeFileSync(file, kubeconfigYamlFor(p.server, p.caPem, token, `token-${n}`), { mode: 0o600 });
       return file;
     },
@@ -110,6 +108,8 @@ export async function startPrivateEnvtest(opts: { apiServerArgs?: readonly strin
   const env = envtestOf({
     server: cp.server, caPem: cp.caPem, adminToken: cp.adminToken, noRightsToken: cp.noRightsToken,
     kubeconfigPath: cp.kubeconfigPath, kubeconfigYaml: cp.kubeconfigYaml, upstreamDir: upstreamDir(), kubectl,
+    // The control plane's own directory, which stop() removes.
+    clientDir: cp.dir,
   });
   return { ...env, pids: cp.pids, stop: async () => { process.off('exit', kill); await cp.stop(); } };
 }

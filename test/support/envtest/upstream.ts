@@ -27,6 +27,8 @@ export interface ProvidedEnvtest {
   kubeconfigYaml: string;
   upstreamDir: string;
   kubectl: string;
+  /** Where test files write the kubeconfigs they make for tokens; globalTeardown removes it with the run. */
+  clientDir: string;
   /** Written by globalSetup once the server serves with the CRDs installed. */
   readyFile: string;
   /** Written instead, with the reason, when it could not start. */

@@ -8,7 +8,7 @@ import { OVERLAYS_DIR } from '../core/layout.ts';
 import { fsTree } from './tree.ts';
 import type { TreeReader } from './tree.ts';
 
-const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+export const KUSTOMIZATION_NAMES: readonly string[] = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
 export interface InputSet {
   /** Repo-relative files, sorted. */
@@ -96,6 +96,20 @@ const PARSE_MEMO_LIMIT = 20_000;
 /** Whether the memo holds the parsed form of this blob (a commit's tree then skips reading it). */
 export function hasParsedKustomization(blobId: string): boolean {
   return parsedByContent.has(blobId);
+}
+
+/**
+ * The path segments of every reference a kustomization file makes, as the walk below reads them (the
+ * same parse, the same fields; `\\` counts as a separator, as relPath makes it one): review's reach proof
+ * (scripts/lib/review/diff/reach.ts) asks whether a file names a directory or file by these.
+ */
+export function referenceSegments(reader: TreeReader, file: string): Set<string> {
+  const doc = parsedKustomization(reader, file);
+  const out = new Set<string>();
+  if (!doc || typeof doc !== 'object') return out;
+  const { dirsOrFiles, files } = references(doc as Record<string, unknown>);
+  for (const ref of [...dirsOrFiles, ...files.map(([f]) => f)]) for (const s of ref.split(/[\\/]/)) out.add(s);
+  return out;
 }
 
 function parsedKustomization(reader: TreeReader, file: string): unknown {

@@ -28,6 +28,11 @@ export interface TreeReader {
    * not a symlink or a submodule), so that writing its bytes out reproduces what a checkout would.
    */
   regularFiles?(rels: readonly string[]): boolean;
+  /**
+   * A commit's reader only: every file of the tree (repo-relative), and whether all are regular files
+   * (no symbolic link, no submodule): what review's reach proof needs (scripts/lib/review/diff/reach.ts).
+   */
+  listing?(): { files: string[]; plainFilesOnly: boolean };
 }
 
 /** The git blob id of some bytes (what `git hash-object` prints). */
@@ -73,7 +78,7 @@ export function fsTree(root: string): TreeReader {
 /** Whole-repository listings and blob batches can be large. */
 const GIT_MAX_BUFFER = 1024 * 1024 * 1024;
 
-/** Files larger than this are never held in memory ahead of use; they are read on demand. */
+/** Files larger than this are not kept in memory once read; they are read again when asked for. */
 const PRELOAD_LIMIT = 4 * 1024 * 1024;
 
 /** Reads blobs by id with one `git cat-file --batch`. */
@@ -99,13 +104,16 @@ async function catBlobs(root: string, shas: readonly string[]): Promise<Map<stri
  * review reads the few blobs the reached environments need, not the whole repository.
  */
 export async function gitTree(root: string, commit: string, options: { known?: (blobId: string) => boolean } = {}): Promise<TreeReader> {
-  const listing = (await gitChecked(root, ['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], undefined, GIT_MAX_BUFFER)).toString('utf8');
-  const blobs = new Map<string, { sha: string; size: number; mode: string }>();
+  // No `-l`: sizes would make git open every blob's object (tens of milliseconds at 300 environments
+  // when the objects are loose); a blob's size is learnt when it is read.
+  const listing = (await gitChecked(root, ['ls-tree', '-r', '-t', '-z', '--full-tree', commit], undefined, GIT_MAX_BUFFER)).toString('utf8');
+  const blobs = new Map<string, { sha: string; mode: string }>();
+  let plainFilesOnly = true;
   const dirs = new Map<string, Set<string>>([['', new Set()]]);
   for (const entry of listing.split('\0')) {
     if (entry === '') continue;
     const tab = entry.indexOf('\t');
-    const [mode, type, sha, size] = entry.slice(0, tab).split(/\s+/);
+    const [mode, type, sha] = entry.slice(0, tab).split(/\s+/);
     const path = entry.slice(tab + 1);
     const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
     if (type === 'tree') {
@@ -114,7 +122,10 @@ export async function gitTree(root: string, commit: string, options: { known?: (
       siblings.add(path.slice(parent === '' ? 0 : parent.length + 1));
       dirs.set(parent, siblings);
     } else if (type === 'blob' && sha) {
-      blobs.set(path, { sha, size: Number(size), mode: mode ?? '' });
+      blobs.set(path, { sha, mode: mode ?? '' });
+      if (mode !== '100644' && mode !== '100755') plainFilesOnly = false;
+    } else {
+      plainFilesOnly = false; // a submodule (type commit)
     }
   }
   const normal = (rel: string): string => posix.normalize(rel).replace(/^\.\/?/, '').replace(/\/$/, '');
@@ -123,15 +134,15 @@ export async function gitTree(root: string, commit: string, options: { known?: (
     const wanted: string[] = [];
     for (const p of paths) {
       const blob = blobs.get(normal(p));
-      if (blob && blob.size <= PRELOAD_LIMIT && !contents.has(blob.sha)) wanted.push(blob.sha);
+      if (blob && !contents.has(blob.sha)) wanted.push(blob.sha);
     }
-    for (const [sha, bytes] of await catBlobs(root, wanted)) contents.set(sha, bytes);
+    for (const [sha, bytes] of await catBlobs(root, wanted)) if (bytes.length <= PRELOAD_LIMIT) contents.set(sha, bytes);
   };
   // Kustomization files whose parsed form a caller already holds (`known`, the parsed memo of
   // render/inputs.ts, keyed by blob id) are not read at all; the rest in one batch.
   const known = options.known ?? (() => false);
   await load([...blobs.entries()].filter(([p, b]) => KUSTOMIZATION_BASENAMES.has(p.slice(p.lastIndexOf('/') + 1)) && !known(b.sha)).map(([p]) => p));
-  const blobOf = (rel: string): { sha: string; size: number; mode: string } => {
+  const blobOf = (rel: string): { sha: string; mode: string } => {
     const blob = blobs.get(normal(rel));
     if (!blob) throw new Error(`${rel} does not exist in ${commit}`);
     return blob;
@@ -144,7 +155,7 @@ export async function gitTree(root: string, commit: string, options: { known?: (
       const cached = contents.get(blob.sha);
       if (cached) return cached;
       const bytes = execFileSync('git', ['cat-file', 'blob', blob.sha], { cwd: root, maxBuffer: GIT_MAX_BUFFER });
-      if (blob.size <= PRELOAD_LIMIT) contents.set(blob.sha, bytes);
+      if (bytes.length <= PRELOAD_LIMIT) contents.set(blob.sha, bytes);
       return bytes;
     },
     blobId: (rel) => blobOf(rel).sha,
@@ -154,5 +165,6 @@ export async function gitTree(root: string, commit: string, options: { known?: (
       return mode === '100644' || mode === '100755';
     }),
     subdirectories: (rel) => [...(dirs.get(normal(rel)) ?? [])],
+    listing: () => ({ files: [...blobs.keys()], plainFilesOnly }),
   };
 }

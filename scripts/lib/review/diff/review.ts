@@ -8,7 +8,7 @@
 import { join, resolve } from 'node:path';
 import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envSpecFile } from '../../core/layout.ts';
 import type { KustomizeTool } from '../../render/kustomize.ts';
-import { collectInputs, hasParsedKustomization, listEnvironments, loadParsedKustomizations, saveParsedKustomizations } from '../../render/inputs.ts';
+import { hasParsedKustomization, listEnvironments, loadParsedKustomizations, saveParsedKustomizations } from '../../render/inputs.ts';
 import { normalizeRender } from '../../render/normalize.ts';
 import type { RenderedObject } from '../../render/normalize.ts';
 import { canonicalObjects, RENDER_CACHE_DIR, renderEnvironments } from '../../render/render.ts';
@@ -19,6 +19,7 @@ import { diffEnvironment } from './diffRenders.ts';
 import type { CommitInfo, DiffReport } from './format.ts';
 import { changedFiles, git, resolveCommit, withCommitFiles, workingTreeChanges } from './git.ts';
 import { summarizeEnvironment } from './summary.ts';
+import { commitIndex, environmentsReached, workingTreeIndex } from './reach.ts';
 import type { EnvironmentSources } from './summary.ts';
 import type { Finding } from '../validate/validate.ts';
 
@@ -87,16 +88,6 @@ async function commitInfos(root: string, base: { ref: string; commit: string }, 
   return [info(base, baseLine), info(head, headLine)];
 }
 
-/** The environments of a tree whose input files include any of `files` (or whose overlay holds one). */
-export function environmentsReached(tree: TreeReader | string, files: readonly string[]): string[] {
-  if (files.length === 0) return [];
-  const changed = new Set(files);
-  return listEnvironments(tree).filter((env) => {
-    if (files.some((f) => f.startsWith(`${envDir(env)}/`))) return true;
-    return collectInputs(tree, envDir(env)).files.some((f) => changed.has(f));
-  });
-}
-
 /** Early builds only for a change this small (a review of many environments batches its builds). */
 const EARLY_LIMIT = 2;
 
@@ -131,6 +122,12 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
     resolveCommit(root, source.base),
     source.head === undefined ? undefined : resolveCommit(root, source.head),
   ]);
+  // The base commit's tree is listed while the changed files are found (it needs only the commit).
+  // The parsed-kustomization memo first: a commit's tree then reads none of the kustomization files it
+  // already holds (after the first run, usually none at all: no blob batch for the base).
+  if (cacheDir) loadParsedKustomizations(cacheDir);
+  const baseTreeP = gitTree(root, baseCommit, { known: hasParsedKustomization });
+  baseTreeP.catch(() => undefined);
   const [{ files, dirty }, [baseInfo, headInfo]] = await Promise.all([
     headCommit === undefined ? workingTreeChanges(root, baseCommit) : changedFiles(root, baseCommit, headCommit).then((f) => ({ files: f, dirty: false })),
     commitInfos(root, { ref: source.base, commit: baseCommit }, { ref: source.head ?? 'HEAD', commit: headCommit ?? 'HEAD' }),
@@ -148,9 +145,6 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   };
   if (files.length === 0) return report;
 
-  // The parsed-kustomization memo first: a commit's tree then reads none of the kustomization files it
-  // already holds (after the first run, usually none at all: no blob batch for the base).
-  if (cacheDir) loadParsedKustomizations(cacheDir);
   // An environment whose own overlay directory holds a changed file is reached whatever the rest of the
   // repository says: its builds start now, into the render cache, while the other environments' input
   // sets are read (the builds are the critical path, and each runs on a core of its own). The full
@@ -168,12 +162,16 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
     if (!cacheDir) return;
     const touched = listEnvironments(side.tree).filter((env) => files.some((f) => f.startsWith(`${envDir(env)}/`)));
     // A quiet failure: the render below builds the environment again and reports the error itself.
-    if (touched.length > 0 && touched.length <= EARLY_LIMIT) early.push(renderSide(root, side, touched, kustomize, cacheDir, false, onSide(index)).catch(() => undefined));
+    // Each render's canonical form is made (and cached) as soon as it is built, while the other side's
+    // build runs: the diff below then reads it back.
+    if (touched.length > 0 && touched.length <= EARLY_LIMIT) {
+      early.push(renderSide(root, side, touched, kustomize, cacheDir, false, onSide(index)).then((rs) => rs.forEach((r) => canonicalObjects(r))).catch(() => undefined));
+    }
   };
   const headFs = headCommit === undefined ? fsTree(root) : undefined;
   if (headFs) startEarly({ tree: headFs, commit: undefined }, 1);
   const [baseTree, headTree] = await Promise.all([
-    gitTree(root, baseCommit, { known: hasParsedKustomization }),
+    baseTreeP,
     headFs ?? gitTree(root, headCommit!, { known: hasParsedKustomization }),
   ]);
   startEarly({ tree: baseTree, commit: baseCommit }, 0);
@@ -181,8 +179,12 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   // A file may be referenced on one side only (added or dropped from a kustomization): use both.
   // An environment's Argo CD Application is part of what it deploys (its sync policy, its revision).
   const applicationChanged = (tree: TreeReader) => listEnvironments(tree).filter((env) => files.includes(envApplicationFile(env)));
+  // Each side walks only the overlays the change can reach (reach.ts); the working tree's index is the
+  // base commit's with the changed files applied.
+  const baseIndex = commitIndex(baseTree);
+  const headIndex = headFs ? workingTreeIndex(root, baseIndex, files) : commitIndex(headTree);
   const reached = [...new Set([
-    ...environmentsReached(baseTree, files), ...environmentsReached(headTree, files),
+    ...environmentsReached(baseTree, files, baseIndex), ...environmentsReached(headTree, files, headIndex),
     ...applicationChanged(baseTree), ...applicationChanged(headTree),
   ])].sort();
   report.reached = reached;

@@ -144,11 +144,12 @@ function readCacheEntry(cacheDir: string, key: string): string | undefined {
 }
 
 /**
- * The canonical form of a render (normalize.ts), cached beside it: `<key>.canonical.yaml`, the text
- * `render` prints (read as is), and `<key>.objects.json`, the objects diff and validate compare
- * (JSON.parse is an order of magnitude cheaper than parsing the YAML again).
+ * The canonical form of a render (normalize.ts), cached beside it: `<key>.objects.json`, the objects diff
+ * and validate compare (JSON.parse is an order of magnitude cheaper than parsing the YAML again), and
+ * `<key>.canonical.yaml`, the text `render` prints (read as is), made only when it is asked for: a
+ * review never prints it, and writing YAML costs as much as half the parse (issue 24).
  */
-const canonicalMemo = new Map<string, { text: string; json: string | undefined }>();
+const canonicalMemo = new Map<string, { json: string | undefined }>();
 
 /** Plain JSON data only: strings, booleans, finite numbers (not -0), arrays and plain objects. */
 function jsonSafe(value: unknown): boolean {
@@ -159,33 +160,38 @@ function jsonSafe(value: unknown): boolean {
   return false;
 }
 
-/** Computes (and caches) both forms from Kustomize's output. */
-function canonicalize(r: RenderedEnvironment): { text: string; json: string | undefined } {
+/** Parses Kustomize's output into canonical objects once per run, caching their JSON (undefined: not JSON-safe). */
+function canonicalize(r: RenderedEnvironment): { json: string | undefined } {
   const memoKey = `${r.cacheKey}\0${r.cacheDir ?? ''}`;
   const memo = canonicalMemo.get(memoKey);
   if (memo) return memo;
   const objects = normalizeRender(r.yaml);
-  const text = renderedText(objects);
   // A timestamp, a binary or a non-finite number would not survive JSON: such objects are parsed each time.
   const json = objects.every((o) => jsonSafe(o.object)) ? JSON.stringify(objects) : undefined;
-  if (r.cacheDir) {
+  if (r.cacheDir && json !== undefined) {
     mkdirSync(r.cacheDir, { recursive: true });
-    writeEntry(join(r.cacheDir, `${r.cacheKey}.canonical.yaml`), text);
-    if (json !== undefined) writeEntry(join(r.cacheDir, `${r.cacheKey}.objects.json`), json);
+    writeEntry(join(r.cacheDir, `${r.cacheKey}.objects.json`), json);
   }
   if (canonicalMemo.size > 2_000) canonicalMemo.clear();
-  const both = { text, json };
-  canonicalMemo.set(memoKey, both);
-  return both;
+  const form = { json };
+  canonicalMemo.set(memoKey, form);
+  return form;
 }
 
 /**
  * The canonical YAML text of a render: `renderedText(normalizeRender(r.yaml))`, from the cache when its
- * entry is intact (a damaged one is computed again from the verified render and rewritten).
+ * entry is intact (a damaged or missing one is made again from the verified render and written).
  */
 export function canonicalText(r: RenderedEnvironment): string {
-  const cached = r.cacheDir ? readEntry(join(r.cacheDir, `${r.cacheKey}.canonical.yaml`)) : undefined;
-  return cached ?? canonicalize(r).text;
+  const file = r.cacheDir ? join(r.cacheDir, `${r.cacheKey}.canonical.yaml`) : undefined;
+  const cached = file ? readEntry(file) : undefined;
+  if (cached !== undefined) return cached;
+  const text = renderedText(canonicalObjects(r));
+  if (file) {
+    mkdirSync(r.cacheDir!, { recursive: true });
+    writeEntry(file, text);
+  }
+  return text;
 }
 
 /** The canonical objects of a render: `normalizeRender(r.yaml)`, from the cache when it can (a fresh copy each call). */

@@ -13,6 +13,9 @@ export const PREVIEWS_DIR = 'previews';
 /** pr-<number>: the names and namespaces of preview environments; no environment may take one. */
 export const PREVIEW_NAME_PATTERN = /^pr-[0-9]+$/;
 
+/** The names Kustomize looks for in a directory, in its order. */
+export const KUSTOMIZATION_NAMES: readonly string[] = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
 export const envDir = (env: string): string => `${OVERLAYS_DIR}/${env}`;
 export const envSpecFile = (env: string): string => `${OVERLAYS_DIR}/${env}/env.yaml`;
 export const envDotenvFile = (env: string): string => `${OVERLAYS_DIR}/${env}/.env`;

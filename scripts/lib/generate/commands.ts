@@ -30,10 +30,13 @@ export interface GenerateResult {
 /**
  * For every command, before it reads the tree: finishes or discards a transaction a killed run left
  * (under the lock) and says so on stderr, e.g. "generate: recovered an interrupted run: 19 files completed".
+ * True when it changed nothing and waited for no other writer: what was read of the tree before still holds.
  */
-export async function settleRepository(root: string, command: string, err: (text: string) => void): Promise<void> {
-  const note = await settleInterruptedRun(root, command, { onWait: (who) => err(`${command}: waiting for the repository lock (${who})`) });
+export async function settleRepository(root: string, command: string, err: (text: string) => void): Promise<boolean> {
+  let waited = false;
+  const note = await settleInterruptedRun(root, command, { onWait: (who) => { waited = true; err(`${command}: waiting for the repository lock (${who})`); } });
   if (note) err(`${command}: ${note}`);
+  return !note && !waited;
 }
 
 /** Options of the writing commands: where to say that the lock is awaited or a run was recovered. */

@@ -3,12 +3,11 @@
 // environments they reach through the same sets.
 import { readEntry, writeEntry } from '../core/cache-entry.ts';
 import { join, normalize, posix } from 'node:path';
-import { parse } from 'yaml';
-import { OVERLAYS_DIR } from '../core/layout.ts';
+import { createRequire } from 'node:module';
+import { KUSTOMIZATION_NAMES, OVERLAYS_DIR } from '../core/layout.ts';
 import { fsTree } from './tree.ts';
 import type { TreeReader } from './tree.ts';
 
-export const KUSTOMIZATION_NAMES: readonly string[] = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
 export interface InputSet {
   /** Repo-relative files, sorted. */
@@ -84,12 +83,16 @@ function references(k: Record<string, unknown>): { dirsOrFiles: string[]; files:
 
 /**
  * Parsed kustomization files by git blob id (TreeReader.blobId: free for a commit, one hash for a file on
- * disk): a hundred overlays share the same bases, and review walks every overlay of two trees that are
- * mostly identical, so each distinct file is parsed once. The memo can be saved next to the render cache
- * (`saveParsedKustomizations`), so the next run parses only kustomization files it has never seen, and a
- * commit's tree need not even read the blobs the memo already knows (`hasParsedKustomization`).
+ * disk): a hundred overlays share the same bases, and the two trees a review walks are mostly
+ * identical, so each distinct file is parsed once. The memo can be saved next to the render cache
+ * (`saveParsedKustomizations`), so the next run parses only kustomization files it has never seen.
  */
 const parsedByContent = new Map<string, unknown>();
+
+// The YAML parser is loaded on the first parse: review's git phase (review/diff/start.ts) loads this
+// module before the check, and a warm review parses nothing at all.
+let yamlParse: ((text: string) => unknown) | undefined;
+const parse = (text: string): unknown => (yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse)(text);
 let parsedAdded = 0;
 const PARSE_MEMO_LIMIT = 20_000;
 
@@ -131,8 +134,11 @@ function parsedKustomization(reader: TreeReader, file: string): unknown {
 // v2: keyed by git blob id (v1 keyed by a SHA-256 of the text).
 const PARSED_FILE = 'kustomizations-v2.json';
 
-/** Loads the saved memo of parsed kustomization files, if any (a damaged file is ignored). */
+/** Loads the saved memo of parsed kustomization files, if any (a damaged file is ignored); once per directory. */
+const memoLoaded = new Set<string>();
 export function loadParsedKustomizations(cacheDir: string): void {
+  if (memoLoaded.has(cacheDir)) return;
+  memoLoaded.add(cacheDir);
   try {
     const text = readEntry(join(cacheDir, PARSED_FILE));
     if (text === undefined) return;

@@ -188,3 +188,30 @@ export async function locateKustomize(pathVar: string = process.env.PATH ?? ''):
     },
   };
 }
+
+/**
+ * `tool`, with the builds of `dirs` under `root` started now, before the caller knows it will render
+ * them: the first `build` of the same directory receives the running build instead of starting another;
+ * every other build runs as usual. A review starts the overlays a change touches this way, so Kustomize
+ * runs while the remembered check is looked up and the review's modules load (issue 24). A build nobody
+ * asks for is left to finish and dropped (its failure too).
+ */
+export function withHeadStart(tool: KustomizeTool, root: string, dirs: readonly string[]): KustomizeTool {
+  const key = (r: string, d: string): string => resolve(resolve(r), d);
+  const running = new Map<string, Promise<string>>();
+  for (const dir of dirs) {
+    const build = tool.build(root, dir);
+    build.catch(() => undefined);
+    running.set(key(root, dir), build);
+  }
+  return {
+    ...tool,
+    build(r, d) {
+      const k = key(r, d);
+      const started = running.get(k);
+      if (!started) return tool.build(r, d);
+      running.delete(k);
+      return started;
+    },
+  };
+}

@@ -24,10 +24,11 @@ import { collectInputs, listEnvironments, loadParsedKustomizations, overlayNames
 import type { InputSet } from './inputs.ts';
 import { batchSizes, buildBatch, MIN_BATCH_BUILDS } from './batch.ts';
 import { stableFingerprint } from './check-cache.ts';
+import { cacheKeyOf, RENDER_CACHE_DIR } from './cache-key.ts';
+export { cacheKeyOf, RENDER_CACHE_DIR } from './cache-key.ts';
 import { normalizeRender, renderedText } from './normalize.ts';
 import type { RenderedObject } from './normalize.ts';
 
-export const RENDER_CACHE_DIR = '.cache/render';
 
 export interface RenderedEnvironment {
   env: string;
@@ -61,26 +62,6 @@ export interface RenderOptions {
   batch?: boolean;
   /** Called with (0, n) before n Kustomize builds start and after each one finishes (for progress lines). */
   onProgress?: (done: number, total: number) => void;
-}
-
-/**
- * The cache key of one environment: the tool's identity, then each input file's path and git blob id
- * (TreeReader.blobId: free for a commit, one hash for a file on disk), then the external references.
- * `ids` memoises blob ids across the environments of one run (bases are shared).
- */
-export function cacheKeyOf(tree: TreeReader, inputs: InputSet, toolIdentity: string, ids = new Map<string, string>()): string {
-  const h = createHash('sha256');
-  h.update(`tool\0${toolIdentity}\0`);
-  for (const file of inputs.files) {
-    let id = ids.get(file);
-    if (id === undefined) {
-      id = tree.blobId(file);
-      ids.set(file, id);
-    }
-    h.update(`file\0${file}\0${id}\0`);
-  }
-  for (const ref of inputs.external) h.update(`ref\0${ref}\0`);
-  return h.digest('hex');
 }
 
 interface Plan {

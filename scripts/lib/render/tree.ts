@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { gitChecked } from '../core/git.ts';
+import { KUSTOMIZATION_NAMES } from '../core/layout.ts';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
@@ -28,6 +29,8 @@ export interface TreeReader {
    * not a symlink or a submodule), so that writing its bytes out reproduces what a checkout would.
    */
   regularFiles?(rels: readonly string[]): boolean;
+  /** A commit's reader only: whether the file's bytes are in memory (read() then runs no git process). */
+  loaded?(rel: string): boolean;
   /**
    * A commit's reader only: every file of the tree (repo-relative), and whether all are regular files
    * (no symbolic link, no submodule): what review's reach proof needs (scripts/lib/review/diff/reach.ts).
@@ -40,7 +43,6 @@ export function blobIdOf(bytes: Buffer): string {
   return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 }
 
-const KUSTOMIZATION_BASENAMES = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
 
 /**
  * The files under `root`. Stats are remembered for the reader's lifetime (one run): two hundred
@@ -99,11 +101,12 @@ async function catBlobs(root: string, shas: readonly string[]): Promise<Map<stri
 
 /**
  * A commit as a TreeReader: one `git ls-tree` for the shape and the blob ids, then the contents of the
- * kustomization files only (what finding the reached environments parses) that `known` does not
- * already hold parsed, in one `git cat-file --batch` (none at all when every one is known). Other files are loaded by `prefetch` (one batch per call) or, unfetched, one by one: a
- * review reads the few blobs the reached environments need, not the whole repository.
+ * kustomization files `known` does not rule out (the caller holds them parsed, in the memo of
+ * render/inputs.ts, or reads them elsewhere), in one `git cat-file --batch` (none when all are ruled out). Other files are loaded by `prefetch`
+ * (one batch per call) or, unfetched, one by one: a review reads the few blobs the reached environments
+ * need, not the whole repository.
  */
-export async function gitTree(root: string, commit: string, options: { known?: (blobId: string) => boolean } = {}): Promise<TreeReader> {
+export async function gitTree(root: string, commit: string, options: { known?: (blobId: string, path: string) => boolean } = {}): Promise<TreeReader> {
   // No `-l`: sizes would make git open every blob's object (tens of milliseconds at 300 environments
   // when the objects are loose); a blob's size is learnt when it is read.
   const listing = (await gitChecked(root, ['ls-tree', '-r', '-t', '-z', '--full-tree', commit], undefined, GIT_MAX_BUFFER)).toString('utf8');
@@ -138,10 +141,8 @@ export async function gitTree(root: string, commit: string, options: { known?: (
     }
     for (const [sha, bytes] of await catBlobs(root, wanted)) if (bytes.length <= PRELOAD_LIMIT) contents.set(sha, bytes);
   };
-  // Kustomization files whose parsed form a caller already holds (`known`, the parsed memo of
-  // render/inputs.ts, keyed by blob id) are not read at all; the rest in one batch.
   const known = options.known ?? (() => false);
-  await load([...blobs.entries()].filter(([p, b]) => KUSTOMIZATION_BASENAMES.has(p.slice(p.lastIndexOf('/') + 1)) && !known(b.sha)).map(([p]) => p));
+  await load([...blobs.entries()].filter(([p, b]) => KUSTOMIZATION_NAMES.includes(p.slice(p.lastIndexOf('/') + 1)) && !known(b.sha, p)).map(([p]) => p));
   const blobOf = (rel: string): { sha: string; mode: string } => {
     const blob = blobs.get(normal(rel));
     if (!blob) throw new Error(`${rel} does not exist in ${commit}`);
@@ -166,5 +167,6 @@ export async function gitTree(root: string, commit: string, options: { known?: (
     }),
     subdirectories: (rel) => [...(dirs.get(normal(rel)) ?? [])],
     listing: () => ({ files: [...blobs.keys()], plainFilesOnly }),
+    loaded: (rel) => contents.has(blobOf(rel).sha),
   };
 }

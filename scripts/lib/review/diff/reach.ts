@@ -22,8 +22,8 @@
 // kustomization, a very large change) takes the full walk.
 import { lstatSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { envDir, OVERLAYS_DIR } from '../../core/layout.ts';
-import { collectInputs, hasParsedKustomization, KUSTOMIZATION_NAMES, listEnvironments, referenceSegments } from '../../render/inputs.ts';
+import { envDir, KUSTOMIZATION_NAMES, OVERLAYS_DIR } from '../../core/layout.ts';
+import { collectInputs, hasParsedKustomization, listEnvironments, referenceSegments } from '../../render/inputs.ts';
 import { fsTree } from '../../render/tree.ts';
 import type { TreeReader } from '../../render/tree.ts';
 
@@ -74,7 +74,17 @@ export function walkReached(tree: TreeReader | string, files: readonly string[])
  * The overlay directories that may be reached (a superset of the answer's environments), or undefined
  * when the proof does not hold and every environment must be walked.
  */
+const decided = new WeakMap<KustomizationIndex, { files: readonly string[]; zones: Set<string> | undefined }>();
+
 export function candidateZones(index: KustomizationIndex, files: readonly string[]): Set<string> | undefined {
+  const known = decided.get(index);
+  if (known && known.files === files) return known.zones;
+  const zones = proveZones(index, files);
+  decided.set(index, { files, zones });
+  return zones;
+}
+
+function proveZones(index: KustomizationIndex, files: readonly string[]): Set<string> | undefined {
   if (files.length > PROOF_FILE_LIMIT) return undefined;
   // A kustomization file is reached through its directory; any other file by its own path.
   const targets = files.map((f) => (isKustomizationName(f) ? posix.dirname(f) : f)).map((t) => (t === '.' ? '' : t));
@@ -121,6 +131,20 @@ export function candidateZones(index: KustomizationIndex, files: readonly string
 }
 
 /**
+ * Loads, in one batch, the kustomization files the walk of `tree` may read: those of the overlays the
+ * proof leaves open and the shared ones, or all when it cannot narrow the walk (a commit's tree may have
+ * left some unread: `gitTree`'s `known`). Files already loaded cost nothing.
+ */
+export async function prepareWalk(tree: TreeReader, index: KustomizationIndex | undefined, files: readonly string[]): Promise<void> {
+  const listing = tree.listing?.();
+  if (!listing) return;
+  const zones = index ? candidateZones(index, files) : undefined;
+  const walked = (path: string): boolean => !zones || zoneOf(path) === undefined || zones.has(zoneOf(path)!);
+  // The walk reads only what the parsed memo does not know.
+  await tree.prefetch(listing.files.filter((f) => isKustomizationName(f) && walked(f) && !hasParsedKustomization(tree.blobId(f))));
+}
+
+/**
  * The environments of `tree` that `files` reach, exactly as `walkReached` finds them; with an `index`
  * of the tree, only the overlays the proof leaves open are walked.
  */
@@ -141,8 +165,7 @@ export function environmentsReached(tree: TreeReader | string, files: readonly s
  * walk parses them (render/inputs.ts `referenceSegments`, through the parsed memo). `bytes` spares the
  * parse: a file whose bytes hold neither the needle nor a `\\` (a double-quoted escape) cannot decode to
  * a reference spelling it — unless the needle has a space, a quote or a replacement character, which
- * line folding, quoting or decoding could produce, when the file is parsed. `bytes` returns undefined
- * when the parse is at hand anyway (the memo knows the blob).
+ * line folding, quoting or decoding could produce, when the file is parsed (undefined bytes: parsed too).
  */
 function indexOf(reader: TreeReader, files: readonly string[], bytes: (file: string) => Buffer | undefined): KustomizationIndex {
   const segmentsByFile = new Map<string, Set<string>>();
@@ -166,14 +189,15 @@ function indexOf(reader: TreeReader, files: readonly string[], bytes: (file: str
 }
 
 /**
- * The index of a commit's tree (`gitTree`): its listing; a kustomization the parsed memo knows is judged
- * by its parse, another by its bytes first (loaded with the tree). Undefined when the tree holds a
+ * The index of a commit's tree (`gitTree`): its listing, and its kustomization files' bytes where they
+ * are at hand: from `sameBytes` (a file the change left alone, read from the working tree) or loaded with
+ * the tree; a file the parsed memo knows (not loaded) is judged by its parse. Undefined when the tree holds a
  * symbolic link or a submodule (a path could then resolve through it without spelling its target).
  */
-export function commitIndex(tree: TreeReader): KustomizationIndex | undefined {
+export function commitIndex(tree: TreeReader, sameBytes?: (file: string) => Buffer | undefined): KustomizationIndex | undefined {
   const listing = tree.listing?.();
   if (!listing || !listing.plainFilesOnly) return undefined;
-  return indexOf(tree, listing.files.filter(isKustomizationName), (file) => (hasParsedKustomization(tree.blobId(file)) ? undefined : tree.read(file)));
+  return indexOf(tree, listing.files.filter(isKustomizationName), (file) => sameBytes?.(file) ?? (tree.loaded?.(file) ? tree.read(file) : undefined));
 }
 
 /**

@@ -5,35 +5,29 @@
 // the per-resource diff. Commits are read straight from git objects to find what is reached and to
 // look renders up in the content-addressed cache; an environment that must really be built gets a
 // temporary detached worktree holding only its input files. The working tree is only ever read.
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envSpecFile } from '../../core/layout.ts';
 import type { KustomizeTool } from '../../render/kustomize.ts';
-import { hasParsedKustomization, listEnvironments, loadParsedKustomizations, saveParsedKustomizations } from '../../render/inputs.ts';
+import { listEnvironments, saveParsedKustomizations } from '../../render/inputs.ts';
 import { normalizeRender } from '../../render/normalize.ts';
 import type { RenderedObject } from '../../render/normalize.ts';
 import { canonicalObjects, RENDER_CACHE_DIR, renderEnvironments } from '../../render/render.ts';
+import { rememberHeads } from '../../render/cache-key.ts';
 import type { RenderedEnvironment } from '../../render/render.ts';
-import { fsTree, gitTree } from '../../render/tree.ts';
+import { fsTree } from '../../render/tree.ts';
 import type { TreeReader } from '../../render/tree.ts';
 import { diffEnvironment } from './diffRenders.ts';
 import type { CommitInfo, DiffReport } from './format.ts';
-import { changedFiles, git, resolveCommit, withCommitFiles, workingTreeChanges } from './git.ts';
+import { git, withCommitFiles } from './git.ts';
+import { startReview } from './start.ts';
+import type { RefsSource, StartedReview } from './start.ts';
 import { summarizeEnvironment } from './summary.ts';
-import { commitIndex, environmentsReached, workingTreeIndex } from './reach.ts';
+import { commitIndex, environmentsReached, prepareWalk, workingTreeIndex } from './reach.ts';
 import type { EnvironmentSources } from './summary.ts';
 import type { Finding } from '../validate/validate.ts';
 
-/**
- * What to compare. Only git refs today; a live-cluster source (`--live <env>`) is a second member of
- * this union, handled by its own branch in the CLI, so the ref-based path does not change.
- */
-export interface RefsSource {
-  kind: 'refs';
-  /** A ref; resolved to a commit. */
-  base: string;
-  /** A ref, or undefined for the working tree. */
-  head: string | undefined;
-}
+export type { RefsSource } from './start.ts';
 
 export interface ReviewOptions {
   root: string;
@@ -45,6 +39,8 @@ export interface ReviewOptions {
   onProgress?: (done: number, total: number) => void;
   /** Build many overlays per Kustomize run (default true); false: one build per environment. */
   batch?: boolean;
+  /** The git reads, already started (start.ts) for this source; default: started here. */
+  started?: StartedReview;
   /** Policy findings of the head renders (the HTML page shows them beside their resource). */
   check?: (root: string, head: RenderedEnvironment[]) => Promise<Finding[]>;
 }
@@ -72,20 +68,6 @@ export async function commitInfo(root: string, ref: string, commit: string): Pro
   const r = await git(root, ['log', '-1', '--format=%h%x00%s', commit]);
   const [sha, subject] = r.stdout.trim().split('\0');
   return { ref, sha: sha ?? commit.slice(0, 7), subject: subject ?? '' };
-}
-
-/**
- * Both sides' headers in one git process: `base` is a full commit id; `head` a full commit id or
- * HEAD (the working tree's commit). `--no-walk=unsorted` prints the commits given, in order, once each.
- */
-async function commitInfos(root: string, base: { ref: string; commit: string }, head: { ref: string; commit: string }): Promise<[CommitInfo, CommitInfo]> {
-  const r = await git(root, ['log', '--no-walk=unsorted', '--format=%H%x00%h%x00%s', base.commit, head.commit, '--']);
-  const lines = r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\0'));
-  const info = (side: { ref: string; commit: string }, line: string[] | undefined): CommitInfo => ({ ref: side.ref, sha: line?.[1] ?? side.commit.slice(0, 7), subject: line?.[2] ?? '' });
-  const baseLine = lines.find((l) => l[0] === base.commit);
-  // The head is the other line, or the same commit (printed once) when both sides name it.
-  const headLine = head.commit === base.commit ? baseLine : lines.find((l) => l[0] === head.commit) ?? lines.find((l) => l[0] !== base.commit) ?? baseLine;
-  return [info(base, baseLine), info(head, headLine)];
 }
 
 /** Early builds only for a change this small (a review of many environments batches its builds). */
@@ -118,20 +100,9 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   const root = resolve(options.root);
   const { source, kustomize } = options;
   const cacheDir = options.cacheDir === undefined ? join(root, RENDER_CACHE_DIR) : options.cacheDir;
-  const [baseCommit, headCommit] = await Promise.all([
-    resolveCommit(root, source.base),
-    source.head === undefined ? undefined : resolveCommit(root, source.head),
-  ]);
-  // The base commit's tree is listed while the changed files are found (it needs only the commit).
-  // The parsed-kustomization memo first: a commit's tree then reads none of the kustomization files it
-  // already holds (after the first run, usually none at all: no blob batch for the base).
-  if (cacheDir) loadParsedKustomizations(cacheDir);
-  const baseTreeP = gitTree(root, baseCommit, { known: hasParsedKustomization });
-  baseTreeP.catch(() => undefined);
-  const [{ files, dirty }, [baseInfo, headInfo]] = await Promise.all([
-    headCommit === undefined ? workingTreeChanges(root, baseCommit) : changedFiles(root, baseCommit, headCommit).then((f) => ({ files: f, dirty: false })),
-    commitInfos(root, { ref: source.base, commit: baseCommit }, { ref: source.head ?? 'HEAD', commit: headCommit ?? 'HEAD' }),
-  ]);
+  const started = options.started ?? (await startReview(root, source, cacheDir));
+  const { baseCommit, headCommit } = started;
+  const [{ files, dirty }, [baseInfo, headInfo]] = await Promise.all([started.changes, started.infos]);
   // The header names what was compared: the working tree only when it differs from HEAD; a clean
   // working tree is HEAD itself (issue 24: it said "uncommitted changes" with none).
   const report: DiffReport = {
@@ -158,31 +129,45 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
     options.onProgress!(progress[0]!.done + progress[1]!.done, progress[0]!.total + progress[1]!.total);
   } : undefined);
   const early: Array<Promise<unknown>> = [];
-  const startEarly = (side: Side, index: number): void => {
-    if (!cacheDir) return;
+  /** Resolves once the side's early builds are running (Kustomize spawned) or need none (cached, failed). */
+  const startEarly = (side: Side, index: number): Promise<unknown> => {
+    if (!cacheDir) return Promise.resolve();
     const touched = listEnvironments(side.tree).filter((env) => files.some((f) => f.startsWith(`${envDir(env)}/`)));
+    if (touched.length === 0 || touched.length > EARLY_LIMIT) return Promise.resolve();
+    let running!: () => void;
+    const spawned = new Promise<void>((resolve) => (running = resolve));
+    const tool: KustomizeTool = { ...kustomize, build: (dir, rel) => { const build = kustomize.build(dir, rel); running(); return build; } };
     // A quiet failure: the render below builds the environment again and reports the error itself.
+    const rendered = renderSide(root, side, touched, tool, cacheDir, false, onSide(index)).catch(() => []);
     // Each render's canonical form is made (and cached) as soon as it is built, while the other side's
     // build runs: the diff below then reads it back.
-    if (touched.length > 0 && touched.length <= EARLY_LIMIT) {
-      early.push(renderSide(root, side, touched, kustomize, cacheDir, false, onSide(index)).then((rs) => rs.forEach((r) => canonicalObjects(r))).catch(() => undefined));
-    }
+    early.push(rendered.then((rs) => rs.forEach((r) => canonicalObjects(r))).catch(() => undefined));
+    return Promise.race([spawned, rendered]);
   };
   const headFs = headCommit === undefined ? fsTree(root) : undefined;
   if (headFs) startEarly({ tree: headFs, commit: undefined }, 1);
-  const [baseTree, headTree] = await Promise.all([
-    baseTreeP,
-    headFs ?? gitTree(root, headCommit!, { known: hasParsedKustomization }),
-  ]);
-  startEarly({ tree: baseTree, commit: baseCommit }, 0);
-  if (!headFs) startEarly({ tree: headTree, commit: headCommit }, 1);
+  const [baseTree, headTree] = await Promise.all([started.baseTree, headFs ?? started.headTree!]);
+  // The base's build (the longer path: it first writes its files out) is spawned before the reach is
+  // worked out, so Kustomize does not wait for it.
+  await Promise.all([startEarly({ tree: baseTree, commit: baseCommit }, 0), headFs ? undefined : startEarly({ tree: headTree, commit: headCommit }, 1)]);
   // A file may be referenced on one side only (added or dropped from a kustomization): use both.
   // An environment's Argo CD Application is part of what it deploys (its sync policy, its revision).
   const applicationChanged = (tree: TreeReader) => listEnvironments(tree).filter((env) => files.includes(envApplicationFile(env)));
   // Each side walks only the overlays the change can reach (reach.ts); the working tree's index is the
   // base commit's with the changed files applied.
-  const baseIndex = commitIndex(baseTree);
+  // A kustomization file the change leaves alone holds the same bytes in the working tree: read there.
+  const changedSet = new Set(files);
+  const sameBytes = (file: string): Buffer | undefined => {
+    if (changedSet.has(file)) return undefined;
+    try {
+      return readFileSync(join(root, file));
+    } catch {
+      return undefined;
+    }
+  };
+  const baseIndex = commitIndex(baseTree, headFs ? sameBytes : undefined);
   const headIndex = headFs ? workingTreeIndex(root, baseIndex, files) : commitIndex(headTree);
+  await Promise.all([prepareWalk(baseTree, baseIndex, files), prepareWalk(headTree, headIndex, files)]);
   const reached = [...new Set([
     ...environmentsReached(baseTree, files, baseIndex), ...environmentsReached(headTree, files, headIndex),
     ...applicationChanged(baseTree), ...applicationChanged(headTree),
@@ -205,6 +190,8 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   const failed = sides.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
   const [baseRenders, headRenders] = sides.slice(0, 2).map((s) => (s as PromiseFulfilledResult<RenderedEnvironment[]>).value) as [RenderedEnvironment[], RenderedEnvironment[]];
+  // What the next review needs to tell, before it walks anything, that these renders are cached (diff.ts).
+  if (headFs && cacheDir) rememberHeads(cacheDir, headRenders.map((r) => ({ dir: envDir(r.env), inputs: r.inputs, cacheKey: r.cacheKey })));
   const withApp = (tree: TreeReader, r: RenderedEnvironment) => [...canonicalObjects(r), ...applicationObjects(tree, r.env)];
   const baseBy = new Map(baseRenders.map((r) => [r.env, withApp(baseTree, r)]));
   const headBy = new Map(headRenders.map((r) => [r.env, withApp(headTree, r)]));

@@ -3,10 +3,10 @@
 // context, server and cause — no kubeconfig, a missing KUBECONFIG file, a certificate the kubeconfig
 // does not trust, a rejected token (no raw Status JSON), a host that does not resolve.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchText } from '../../scripts/lib/cluster/bootstrap/fetch.ts';
 import { exitCodeOf } from '../../scripts/lib/core/errors.ts';
 import { describeEnvtest, useEnvtest } from '../support/envtest/index.ts';
@@ -28,9 +28,14 @@ function cli(script: string, args: string[], env: Record<string, string | undefi
   });
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'kube-cli-'));
+// The kubeconfigs the tests write: one directory, made by the first of them, removed after the file.
+let tmp: string | undefined;
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
 
 function kubeconfig(name: string, cluster: Record<string, unknown>, token: string): string {
+  tmp ??= mkdtempSync(join(tmpdir(), 'kube-cli-'));
   const file = join(tmp, name);
   writeFileSync(file, JSON.stringify({
     apiVersion: 'v1', kind: 'Config',
@@ -41,7 +46,13 @@ function kubeconfig(name: string, cluster: Record<string, unknown>, token: strin
 }
 
 describe('cluster CLIs without a usable kubeconfig (no server needed)', () => {
-  const emptyHome = mkdtempSync(join(tmpdir(), 'no-home-'));
+  let emptyHome: string;
+  beforeAll(() => {
+    emptyHome = mkdtempSync(join(tmpdir(), 'no-home-'));
+  });
+  afterAll(() => {
+    if (emptyHome) rmSync(emptyHome, { recursive: true, force: true });
+  });
   for (const [script, args] of [['status', []], ['bootstrap', ['--dry-run']], ['diff', ['--live', 'dev']]] as const) {
     it(`${script} ${args.join(' ')}: no kubeconfig at all → exit 2, says to set KUBECONFIG or create ~/.kube/config`, async () => {
       const r = await cli(script, [...args], { KUBECONFIG: undefined, HOME: emptyHome, KUBERNETES_SERVICE_HOST: undefined });

@@ -3,10 +3,10 @@
 // order read from the committed argocd/ files, and the curl session and load loop against the real API
 // on the stand-in replica set.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { curlSession, loadDuring } from '../../scripts/lib/cluster/e2e/api-session.ts';
 import type { Fetch } from '../../scripts/lib/cluster/e2e/api-session.ts';
 import { preflight } from '../../scripts/lib/cluster/e2e/host.ts';
@@ -69,6 +69,7 @@ describe('e2e preflight', () => {
   it('the CLI with no engine on PATH says so and exits 2 (as on this project\'s CI machine)', () => {
     // Stubs first on PATH: docker answers like a client without a daemon, podman is absent.
     const bin = mkdtempSync(join(tmpdir(), 'e2e-bin-'));
+    onTestFinished(() => rmSync(bin, { recursive: true, force: true }));
     writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho '${NO_DAEMON.stderr.trim()}' >&2\nexit 1\n`);
     writeFileSync(join(bin, 'podman'), '#!/bin/sh\nexit 127\n');
     chmodSync(join(bin, 'docker'), 0o755);

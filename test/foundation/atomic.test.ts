@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LOCK_FILE, TX_DIR, confine, describeRecovery, recoverTransactions, settleInterruptedRun, withRepoLock, writeFilesAtomically } from '../../scripts/lib/core/atomic.ts';
@@ -8,7 +8,16 @@ import { GENERATED_PATHS, envOwnedPaths } from '../../scripts/lib/core/layout.ts
 import { ConflictError } from '../../scripts/lib/core/errors.ts';
 
 const ATOMIC = resolve(import.meta.dirname, '../../scripts/lib/core/atomic.ts');
-const tempRoot = () => mkdtempSync(join(tmpdir(), 'atomic-'));
+/** The directories this file's tests made: each test's are removed when it ends. */
+const made: string[] = [];
+const tempRoot = () => {
+  const root = mkdtempSync(join(tmpdir(), 'atomic-'));
+  made.push(root);
+  return root;
+};
+afterEach(() => {
+  for (const root of made.splice(0)) rmSync(root, { recursive: true, force: true });
+});
 
 function versionsOf(root: string, files: string[]): Set<string> {
   return new Set(files.map((f) => (existsSync(join(root, f)) ? readFileSync(join(root, f), 'utf8') : 'missing')));

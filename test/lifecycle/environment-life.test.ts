@@ -10,7 +10,7 @@
 // At every wave, every object applied may refer only to objects that exist already ("nothing missing").
 import { spawn } from 'node:child_process';
 import { request } from 'node:https';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -238,34 +238,42 @@ describeEnvtest('an environment from git alone', () => {
     const cm = configMaps.find((c) => c.metadata.name === cmName);
     expect(cm, `the ConfigMap ${cmName} the Job mounts is rendered`).toBeDefined();
     expect(path!.endsWith(`/${PASSWORD_JOB_KEY}`)).toBe(true);
-    const programDir = mkdtempSync(join(tmpdir(), 'life-program-'));
-    const program = join(programDir, PASSWORD_JOB_FILE);
-    writeFileSync(program, cm!.data[PASSWORD_JOB_KEY]);
-    const token = await env.serviceAccountToken(ENV, job.spec.template.spec.serviceAccountName);
-    const sa = mkdtempSync(join(tmpdir(), 'life-sa-'));
-    writeFileSync(join(sa, 'token'), token);
-    writeFileSync(join(sa, 'ca.crt'), env.caPem);
-    writeFileSync(join(sa, 'namespace'), ENV);
-    const url = new URL(env.server);
-    const vars = Object.fromEntries((container.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [program, mode!], {
-        cwd: programDir,
-        env: { PATH: process.env.PATH, ...vars, SA_DIR: sa, KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port, POLL_MS: '100', WAIT_SECONDS: '30' },
+    // The program and the ServiceAccount's files go once the Job's process has ended.
+    const made: string[] = [];
+    try {
+      const programDir = mkdtempSync(join(tmpdir(), 'life-program-'));
+      made.push(programDir);
+      const program = join(programDir, PASSWORD_JOB_FILE);
+      writeFileSync(program, cm!.data[PASSWORD_JOB_KEY]);
+      const token = await env.serviceAccountToken(ENV, job.spec.template.spec.serviceAccountName);
+      const sa = mkdtempSync(join(tmpdir(), 'life-sa-'));
+      made.push(sa);
+      writeFileSync(join(sa, 'token'), token);
+      writeFileSync(join(sa, 'ca.crt'), env.caPem);
+      writeFileSync(join(sa, 'namespace'), ENV);
+      const url = new URL(env.server);
+      const vars = Object.fromEntries((container.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+      return await new Promise((resolve) => {
+        const child = spawn(process.execPath, [program, mode!], {
+          cwd: programDir,
+          env: { PATH: process.env.PATH, ...vars, SA_DIR: sa, KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port, POLL_MS: '100', WAIT_SECONDS: '30' },
+        });
+        let out = '';
+        let acted = false;
+        const on = (c: string) => {
+          out += c;
+          if (!acted && out.includes('waiting for')) {
+            acted = true;
+            void operator();
+          }
+        };
+        child.stdout.setEncoding('utf8').on('data', on);
+        child.stderr.setEncoding('utf8').on('data', on);
+        child.on('close', (code) => resolve({ code: code ?? 1, out }));
       });
-      let out = '';
-      let acted = false;
-      const on = (c: string) => {
-        out += c;
-        if (!acted && out.includes('waiting for')) {
-          acted = true;
-          void operator();
-        }
-      };
-      child.stdout.setEncoding('utf8').on('data', on);
-      child.stderr.setEncoding('utf8').on('data', on);
-      child.on('close', (code) => resolve({ code: code ?? 1, out }));
-    });
+    } finally {
+      for (const dir of made) rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** One sync of the environment's Application, phase by phase and wave by wave, as Argo CD runs it. */

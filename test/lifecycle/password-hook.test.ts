@@ -5,10 +5,10 @@
 // waits for the operator; `retire` waits until no API pod runs as the idle user, then replaces its
 // password; neither prints a value, and each Role allows exactly that.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { MONGODB } from '../../scripts/lib/inputs/spec.ts';
 import { APP_USERS, appUserConnectionSecret, appUserPasswordSecret, BACKUP_USER, MONITOR_USER } from '../../scripts/lib/inputs/mongodb.ts';
@@ -85,6 +85,11 @@ describeEnvtest('database password Jobs', () => {
   const sa: Record<string, string> = {};
   const kubeconfig: Record<string, string> = {};
   const ns = uniqueName('pwhook');
+  /** The program's and the ServiceAccounts' directories, removed after the file's tests. */
+  const made: string[] = [];
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
 
   /** Runs the shipped program as the pod would, with its ServiceAccount's token and the cluster CA. */
   function run(mode: 'prepare' | 'retire', rotation: string, opts: { waitSeconds?: number; whileWaiting?: () => Promise<void> } = {}): Promise<Run> {
@@ -132,6 +137,7 @@ describeEnvtest('database password Jobs', () => {
   beforeAll(async () => {
     env = await useEnvtest();
     program = shippedProgram();
+    made.push(dirname(program));
     expect((await env.kubectl(['create', 'namespace', ns])).code).toBe(0);
     await env.kubectl(['-n', ns, 'create', 'serviceaccount', 'default']);
     // Both Jobs' ServiceAccounts, Roles and RoleBindings exactly as generated (the overlay sets the namespace).
@@ -147,6 +153,7 @@ describeEnvtest('database password Jobs', () => {
       const token = await env.serviceAccountToken(ns, name);
       kubeconfig[mode] = env.kubeconfigForToken(token);
       const dir = mkdtempSync(join(tmpdir(), 'sa-'));
+      made.push(dir);
       writeFileSync(join(dir, 'token'), token, { mode: 0o600 });
       writeFileSync(join(dir, 'ca.crt'), env.caPem);
       writeFileSync(join(dir, 'namespace'), ns);

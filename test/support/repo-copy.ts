@@ -6,6 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { WorkerGlobalState } from 'vitest';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 const GITOPS_PATHS = ['.gitignore', 'gitops.yaml', 'overlays', 'apps/users-api/deploy', 'platform', 'argocd', 'previews', 'schemas'];
@@ -59,13 +60,30 @@ export function copyToolkitTree(dest: string, paths: readonly string[]): void {
   for (const p of paths.filter(isCode)) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(dest, p), { recursive: true });
 }
 
+/**
+ * Removes a directory kept for the whole worker (the trees below, made once and read by every file the worker
+ * runs) when the worker ends. vitest stops a fork worker by asking it to tear down, then SIGTERMs it: Node's
+ * 'exit' never runs there, so the removal is registered with the worker's teardown (the one vitest runs its
+ * worker-scoped fixtures' cleanups in). Outside a vitest worker (bench/ imports these helpers) and as a
+ * fallback, at the process's exit.
+ */
+function removeWhenWorkerEnds(dir: string, forget: () => void): void {
+  const remove = () => {
+    forget();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const worker = (globalThis as { __vitest_worker__?: Partial<Pick<WorkerGlobalState, 'onCleanup'>> }).__vitest_worker__;
+  if (typeof worker?.onCleanup === 'function') worker.onCleanup(remove);
+  process.once('exit', remove);
+}
+
 let committed: string | undefined;
 
 /** The GitOps files exactly as committed (git archive HEAD, not regenerated, no .git), once per worker. Read only. */
 export function committedTree(): string {
   if (committed) return committed;
   const root = mkdtempSync(join(tmpdir(), 'repo-committed-'));
-  process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  removeWhenWorkerEnds(root, () => { if (committed === root) committed = undefined; });
   copyToolkitTree(root, GITOPS_PATHS);
   committed = root;
   return root;
@@ -81,7 +99,7 @@ let baseline: string | undefined;
 export function committedBaseline(): string {
   if (baseline) return baseline;
   const root = mkdtempSync(join(tmpdir(), 'repo-baseline-'));
-  process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  removeWhenWorkerEnds(root, () => { if (baseline === root) baseline = undefined; });
   const env = { ...process.env, ...GIT_IDENTITY };
   const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
   copyToolkitTree(root, GITOPS_PATHS);

@@ -41,7 +41,7 @@ export default defineConfig({
     // 1483 passing in both (bench/README.md, "Fourth round").
     isolate: false,
     // One real kube-apiserver per run when KUBEBUILDER_ASSETS is set (test/support/envtest).
-    globalSetup: ['test/support/envtest/global-setup.ts'],
+    globalSetup: ['test/support/scratch-setup.ts', 'test/support/envtest/global-setup.ts'],
     // The JSON report gives .ci/run the pass/fail counts of the exact `npm test` run the README documents.
     // The last line of a run says how many tests ran against the real kube-apiserver, or how to enable them.
     reporters: ['default', ['json', { outputFile: '.cache/vitest-report.json' }], './test/support/envtest/reporter.ts'],

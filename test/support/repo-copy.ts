@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { WorkerGlobalState } from 'vitest';
+import { SCRATCH_ENV } from './scratch-setup.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 const GITOPS_PATHS = ['.gitignore', 'gitops.yaml', 'overlays', 'apps/users-api/deploy', 'platform', 'argocd', 'previews', 'schemas'];
@@ -61,20 +61,16 @@ export function copyToolkitTree(dest: string, paths: readonly string[]): void {
 }
 
 /**
- * Removes a directory kept for the whole worker (the trees below, made once and read by every file the worker
- * runs) when the worker ends. vitest stops a fork worker by asking it to tear down, then SIGTERMs it: Node's
- * 'exit' never runs there, so the removal is registered with the worker's teardown (the one vitest runs its
- * worker-scoped fixtures' cleanups in). Outside a vitest worker (bench/ imports these helpers) and as a
- * fallback, at the process's exit.
+ * A directory kept for the whole worker (the trees below, made once and read by every file the worker runs).
+ * Under vitest it lies in the run's scratch directory (test/support/scratch-setup.ts), removed when the run
+ * ends however the workers were stopped (a fork worker is SIGTERMed: its 'exit' never runs). Outside vitest
+ * (bench/ imports these helpers), in the system's temporary directory, removed at the process's exit.
  */
-function removeWhenWorkerEnds(dir: string, forget: () => void): void {
-  const remove = () => {
-    forget();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const worker = (globalThis as { __vitest_worker__?: Partial<Pick<WorkerGlobalState, 'onCleanup'>> }).__vitest_worker__;
-  if (typeof worker?.onCleanup === 'function') worker.onCleanup(remove);
-  process.once('exit', remove);
+function workerDir(prefix: string): string {
+  const scratch = process.env[SCRATCH_ENV];
+  const dir = mkdtempSync(join(scratch ?? tmpdir(), prefix));
+  if (!scratch) process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 let committed: string | undefined;
@@ -82,8 +78,7 @@ let committed: string | undefined;
 /** The GitOps files exactly as committed (git archive HEAD, not regenerated, no .git), once per worker. Read only. */
 export function committedTree(): string {
   if (committed) return committed;
-  const root = mkdtempSync(join(tmpdir(), 'repo-committed-'));
-  removeWhenWorkerEnds(root, () => { if (committed === root) committed = undefined; });
+  const root = workerDir('repo-committed-');
   copyToolkitTree(root, GITOPS_PATHS);
   committed = root;
   return root;
@@ -98,8 +93,7 @@ let baseline: string | undefined;
  */
 export function committedBaseline(): string {
   if (baseline) return baseline;
-  const root = mkdtempSync(join(tmpdir(), 'repo-baseline-'));
-  removeWhenWorkerEnds(root, () => { if (baseline === root) baseline = undefined; });
+  const root = workerDir('repo-baseline-');
   const env = { ...process.env, ...GIT_IDENTITY };
   const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
   copyToolkitTree(root, GITOPS_PATHS);

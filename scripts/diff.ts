@@ -6,15 +6,13 @@
 import { findRepoRoot, runCli } from './lib/core/cli.ts';
 import type { CliSpec, ParsedArgs } from './lib/core/cli.ts';
 import { FindingsError, UsageError } from './lib/core/errors.ts';
-import { locateKustomize, withHeadStart } from './lib/render/kustomize.ts';
-import type { KustomizeTool } from './lib/render/kustomize.ts';
-import { envDir, KUSTOMIZATION_NAMES, OVERLAYS_DIR } from './lib/core/layout.ts';
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { locateKustomize } from './lib/render/kustomize.ts';
+import { renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { DiffFormat, DiffReport } from './lib/review/diff/format.ts';
 import { COLOR_HELP, COLOR_OPTION, parseColorChoice, progressLine, shouldColor } from './lib/core/term.ts';
 import type { reviewChanges } from './lib/review/diff/review.ts';
-import type { RefsSource, StartedReview } from './lib/review/diff/start.ts';
+import type { RefsSource } from './lib/review/diff/start.ts';
 // Start-up: `--help` and argument errors load only the modules above (node built-ins, the CLI edge,
 // the terminal helpers); generate's checks, the review core, YAML and the formats are imported below,
 // on the paths that need them (bench/README.md, "Start-up").
@@ -65,28 +63,6 @@ const spec: CliSpec<typeof options> = {
 async function sourceOf(root: string, values: ParsedArgs<typeof options>['values']): Promise<RefsSource> {
   const { defaultBase } = await import('./lib/review/diff/git.ts');
   return { kind: 'refs', base: values.base ?? (await defaultBase(root)), head: values.head };
-}
-
-/** Touched by no more than this many overlays, a change's working-tree builds start before the check. */
-const HEAD_START_LIMIT = 2;
-
-/**
- * Kustomize with the builds of the working tree's overlays that hold a changed file already running
- * (render/kustomize.ts `withHeadStart`); undefined when there are none, more than HEAD_START_LIMIT, all
- * already rendered, or Kustomize is missing.
- */
-async function headStartOf(root: string, early: StartedReview, located: Promise<{ tool: KustomizeTool | undefined }>): Promise<KustomizeTool | undefined> {
-  const [{ files }, { tool }] = await Promise.all([early.changes.catch(() => ({ files: [] as string[] })), located]);
-  // overlays/<name>/… : the overlays holding a changed file that still have a kustomization on disk.
-  let touched = [...new Set(files.map((f) => f.split('/')).filter((s) => s.length > 2 && s[0] === OVERLAYS_DIR).map((s) => s[1]!))]
-    .filter((name) => KUSTOMIZATION_NAMES.some((k) => existsSync(join(root, envDir(name), k))))
-    .sort();
-  if (!tool || touched.length === 0 || touched.length > HEAD_START_LIMIT) return undefined;
-  // Not an overlay whose render the last review left in the cache: the review would not build it.
-  const { headCached, RENDER_CACHE_DIR } = await import('./lib/render/cache-key.ts');
-  touched = touched.filter((name) => !headCached(join(root, RENDER_CACHE_DIR), root, envDir(name), tool.identity));
-  if (touched.length === 0) return undefined;
-  return withHeadStart(tool, root, touched.map(envDir));
 }
 
 // The Kubernetes client takes most of a second to load: only --live pays for it.
@@ -144,14 +120,13 @@ await runCli(spec, import.meta.url, async ({ values }, io) => {
   // The review's git reads start first (resolving the refs, then the changed files, the headers and the
   // trees, all at once), and run while the remembered check is looked up and the review's modules load.
   // A ref that names no commit is reported by the review below, after the check, as before.
-  const early = values.live === undefined
-    ? await Promise.all([import('./lib/review/diff/start.ts'), import('./lib/render/cache-key.ts')])
-      .then(async ([{ startReview }, { RENDER_CACHE_DIR }]) => startReview(root, await sourceOf(root, values), join(root, RENDER_CACHE_DIR))).catch(() => undefined)
-    : undefined;
+  const start = values.live === undefined ? await import('./lib/review/diff/start.ts') : undefined;
+  const cacheDir = join(root, (await import('./lib/render/cache-key.ts')).RENDER_CACHE_DIR);
+  const early = start ? await sourceOf(root, values).then((source) => start.startReview(root, source, cacheDir)).catch(() => undefined) : undefined;
   // Kustomize is located now too (a missing one is reported after the check, as before), and the working
   // tree's overlays the change touches start building: the build is most of a small review's time.
   const located = locateKustomize().then((tool) => ({ tool }), (error: unknown) => ({ tool: undefined, error }));
-  const headStart = early && early.headCommit === undefined ? await headStartOf(root, early, located) : undefined;
+  const headStart = start && early ? await located.then(({ tool }) => tool && start.startHeadBuilds(root, early, tool, cacheDir)) : undefined;
   // A tree exactly as a passing check left it (scripts/lib/render/check-cache.ts) needs neither settling
   // nor the check again: generate's modules are then not even loaded.
   const { checkRepositoryCached, rememberedCheck } = await import('./lib/render/check-cache.ts');

@@ -7,7 +7,7 @@
 // temporary detached worktree holding only its input files. The working tree is only ever read.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envSpecFile } from '../../core/layout.ts';
+import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envSpecFile, KUSTOMIZATION_NAMES } from '../../core/layout.ts';
 import type { KustomizeTool } from '../../render/kustomize.ts';
 import { listEnvironments, saveParsedKustomizations } from '../../render/inputs.ts';
 import { normalizeRender } from '../../render/normalize.ts';
@@ -165,6 +165,8 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
       return undefined;
     }
   };
+  // The changed ones are read from the base commit, in one batch (its tree may have left them unread).
+  await baseTree.prefetch(files.filter((f) => KUSTOMIZATION_NAMES.includes(f.slice(f.lastIndexOf('/') + 1))));
   const baseIndex = commitIndex(baseTree, headFs ? sameBytes : undefined);
   const headIndex = headFs ? workingTreeIndex(root, baseIndex, files) : commitIndex(headTree);
   await Promise.all([prepareWalk(baseTree, baseIndex, files), prepareWalk(headTree, headIndex, files)]);

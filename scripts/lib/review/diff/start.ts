@@ -2,9 +2,14 @@
 // files, both commits' headers and the commits' trees (scripts/lib/render/tree.ts). diff.ts starts it
 // before it looks up the remembered check and loads the review's modules, so git runs meanwhile (issue 24);
 // reviewChanges starts it itself when it is not handed one.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { headCached } from '../../render/cache-key.ts';
 import { hasParsedKustomization, loadParsedKustomizations } from '../../render/inputs.ts';
+import { withHeadStart } from '../../render/kustomize.ts';
+import type { KustomizeTool } from '../../render/kustomize.ts';
 import { gitTree } from '../../render/tree.ts';
-import { OVERLAYS_DIR } from '../../core/layout.ts';
+import { envDir, KUSTOMIZATION_NAMES, OVERLAYS_DIR } from '../../core/layout.ts';
 
 /** overlays/<name>/…: a file inside one overlay directory. */
 const isOverlayFile = (path: string): boolean => path.startsWith(`${OVERLAYS_DIR}/`) && path.split('/').length > 2;
@@ -76,4 +81,25 @@ export async function startReview(root: string, source: RefsSource, cacheDir: st
   // Awaited by the review, or dropped when the tree had to be settled first: never an unhandled rejection.
   for (const p of [started.changes, started.infos, started.baseTree, started.headTree]) p?.catch(() => undefined);
   return started;
+}
+
+/** Touched by no more than this many overlays, a change's working-tree builds start before the check. */
+const HEAD_START_LIMIT = 2;
+
+/**
+ * `tool` with the builds of the working tree's overlays that hold a changed file already running
+ * (render/kustomize.ts `withHeadStart`): a review of the working tree spends most of its time in them.
+ * Undefined when the head is a commit, when no overlay or more than HEAD_START_LIMIT are touched, or when
+ * the last review left every touched overlay's render in the cache (render/cache-key.ts `headCached`).
+ */
+export async function startHeadBuilds(root: string, started: StartedReview, tool: KustomizeTool, cacheDir: string): Promise<KustomizeTool | undefined> {
+  if (started.headCommit !== undefined) return undefined;
+  const { files } = await started.changes.catch(() => ({ files: [] as string[] }));
+  // overlays/<name>/…: the overlays holding a changed file that still have a kustomization on disk.
+  const touched = [...new Set(files.map((f) => f.split('/')).filter((s) => s.length > 2 && s[0] === OVERLAYS_DIR).map((s) => s[1]!))]
+    .filter((name) => KUSTOMIZATION_NAMES.some((k) => existsSync(join(root, envDir(name), k))))
+    .sort();
+  if (touched.length === 0 || touched.length > HEAD_START_LIMIT) return undefined;
+  const unbuilt = touched.filter((name) => !headCached(cacheDir, root, envDir(name), tool.identity));
+  return unbuilt.length === 0 ? undefined : withHeadStart(tool, root, unbuilt.map(envDir));
 }

@@ -70,12 +70,13 @@ export function walkReached(tree: TreeReader | string, files: readonly string[])
   });
 }
 
+/** The last proof per index (review asks for the same change on a tree twice: to prefetch, then to walk). */
+const decided = new WeakMap<KustomizationIndex, { files: readonly string[]; zones: Set<string> | undefined }>();
+
 /**
  * The overlay directories that may be reached (a superset of the answer's environments), or undefined
  * when the proof does not hold and every environment must be walked.
  */
-const decided = new WeakMap<KustomizationIndex, { files: readonly string[]; zones: Set<string> | undefined }>();
-
 export function candidateZones(index: KustomizationIndex, files: readonly string[]): Set<string> | undefined {
   const known = decided.get(index);
   if (known && known.files === files) return known.zones;

@@ -2,8 +2,13 @@
 // its modules (scripts/diff.ts, render/kustomize.ts `withHeadStart`): each build is still made once and
 // only when the render cache does not hold it (render/cache-key.ts `headCached`). Counted with a
 // Kustomize that logs each build it is asked for, in a copy of this repository.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TX_DIR } from '../../scripts/lib/core/atomic.ts';
+import { GENERATED_PATHS } from '../../scripts/lib/core/layout.ts';
+import { generateRepo } from '../../scripts/lib/generate/index.ts';
+import { readRepoInputs } from '../../scripts/lib/inputs/index.ts';
 import { withHeadStart } from '../../scripts/lib/render/kustomize.ts';
 import { countingKustomize, runScript } from './cli.ts';
 import { createRepoCopy } from './repo-copy.ts';
@@ -56,6 +61,38 @@ describe('diff starts the changed overlay\'s build first', () => {
     expect(remade).toEqual([...new Set(remade)]);
     expect(remade).toContain('working tree overlays/dev');
     expect(remade.filter((b) => b.startsWith('base '))).toEqual([]);
+  }, 120_000);
+
+  it('a diff that first recovers an interrupted generate reviews the recovered tree, not what it read before', async () => {
+    // A generate killed just after its commit point: every generated file staged, the first one moved in.
+    const spec = join(copy.root, 'overlays/dev/env.yaml');
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace(/^namespace: .*$/m, 'namespace: dev-moved'));
+    const generated = generateRepo(await readRepoInputs(copy.root));
+    // The overlay's own kustomization is among the files still staged (moved in by the recovery only).
+    const files = Object.keys(generated).filter((f) => existsSync(join(copy.root, f)) && readFileSync(join(copy.root, f), 'utf8') !== generated[f])
+      .sort((a, b) => Number(a === 'overlays/dev/kustomization.yaml') - Number(b === 'overlays/dev/kustomization.yaml'));
+    expect(files.at(-1)).toBe('overlays/dev/kustomization.yaml');
+    expect(files.length).toBeGreaterThan(2);
+    const tx = join(copy.root, TX_DIR, '0-killed');
+    mkdirSync(tx, { recursive: true });
+    const entries = files.map((path, i) => ({ path, staged: `f${i}` }));
+    entries.forEach((e, i) => writeFileSync(join(tx, e.staged), generated[files[i]!]!));
+    writeFileSync(join(tx, 'plan.json'), JSON.stringify({ owned: [...GENERATED_PATHS], entries }));
+    writeFileSync(join(copy.root, files[0]!), generated[files[0]!]!);
+    rmSync(join(tx, 'f0'));
+    // Nothing cached: the overlay's build would start before the recovery.
+    rmSync(join(copy.root, '.cache/render'), { recursive: true, force: true });
+    builds();
+
+    const recovering = await diff();
+    expect(recovering.stderr).toContain('diff: recovered an interrupted run');
+    expect(recovering.code, recovering.stderr).toBe(0);
+    // The same review as one of the settled tree, from scratch: nothing read before the recovery was kept.
+    rmSync(join(copy.root, '.cache'), { recursive: true, force: true });
+    const settled = await diff();
+    expect(settled.stderr).not.toContain('recovered');
+    expect(recovering.stdout).toBe(settled.stdout);
+    expect(recovering.stdout).toContain('dev-moved');
   }, 120_000);
 
   it('hands a started build to the first caller of the same directory only; others build as usual', async () => {

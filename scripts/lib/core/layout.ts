@@ -16,6 +16,15 @@ export const PREVIEW_NAME_PATTERN = /^pr-[0-9]+$/;
 /** The names Kustomize looks for in a directory, in its order. */
 export const KUSTOMIZATION_NAMES: readonly string[] = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
+/** Whether a repo-relative path names a kustomization file (by its last segment). */
+export const isKustomizationFile = (path: string): boolean => KUSTOMIZATION_NAMES.includes(path.slice(path.lastIndexOf('/') + 1));
+
+/** The overlay directory a repo-relative path lies inside (overlays/<name>/…), or undefined. */
+export function overlayOf(path: string): string | undefined {
+  const s = path.split('/');
+  return s.length > 2 && s[0] === OVERLAYS_DIR && s[1] !== '' ? s[1] : undefined;
+}
+
 export const envDir = (env: string): string => `${OVERLAYS_DIR}/${env}`;
 export const envSpecFile = (env: string): string => `${OVERLAYS_DIR}/${env}/env.yaml`;
 export const envDotenvFile = (env: string): string => `${OVERLAYS_DIR}/${env}/.env`;

@@ -8,7 +8,6 @@ import { KUSTOMIZATION_NAMES, OVERLAYS_DIR } from '../core/layout.ts';
 import { fsTree } from './tree.ts';
 import type { TreeReader } from './tree.ts';
 
-
 export interface InputSet {
   /** Repo-relative files, sorted. */
   files: string[];
@@ -88,13 +87,13 @@ function references(k: Record<string, unknown>): { dirsOrFiles: string[]; files:
  * (`saveParsedKustomizations`), so the next run parses only kustomization files it has never seen.
  */
 const parsedByContent = new Map<string, unknown>();
+let parsedAdded = 0;
+const PARSE_MEMO_LIMIT = 20_000;
 
 // The YAML parser is loaded on the first parse: review's git phase (review/diff/start.ts) loads this
 // module before the check, and a warm review parses nothing at all.
 let yamlParse: ((text: string) => unknown) | undefined;
 const parse = (text: string): unknown => (yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse)(text);
-let parsedAdded = 0;
-const PARSE_MEMO_LIMIT = 20_000;
 
 /** Whether the memo holds the parsed form of this blob (a commit's tree then skips reading it). */
 export function hasParsedKustomization(blobId: string): boolean {

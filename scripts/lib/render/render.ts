@@ -8,7 +8,6 @@
 // Kustomize process per batch, two at a time (scripts/lib/render/batch.ts); a few are built one by one.
 // The canonical form of each render (what `render` prints, what diff and validate parse) is cached
 // beside it, so a warm run neither builds nor parses YAML.
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readEntry, writeEntry } from '../core/cache-entry.ts';
 import { fsTree } from './tree.ts';
@@ -28,7 +27,6 @@ import { cacheKeyOf, RENDER_CACHE_DIR } from './cache-key.ts';
 export { cacheKeyOf, RENDER_CACHE_DIR } from './cache-key.ts';
 import { normalizeRender, renderedText } from './normalize.ts';
 import type { RenderedObject } from './normalize.ts';
-
 
 export interface RenderedEnvironment {
   env: string;

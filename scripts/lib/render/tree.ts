@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { gitChecked } from '../core/git.ts';
-import { KUSTOMIZATION_NAMES } from '../core/layout.ts';
+import { isKustomizationFile } from '../core/layout.ts';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
@@ -42,7 +42,6 @@ export interface TreeReader {
 export function blobIdOf(bytes: Buffer): string {
   return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 }
-
 
 /**
  * The files under `root`. Stats are remembered for the reader's lifetime (one run): two hundred
@@ -102,9 +101,9 @@ async function catBlobs(root: string, shas: readonly string[]): Promise<Map<stri
 /**
  * A commit as a TreeReader: one `git ls-tree` for the shape and the blob ids, then the contents of the
  * kustomization files `known` does not rule out (the caller holds them parsed, in the memo of
- * render/inputs.ts, or reads them elsewhere), in one `git cat-file --batch` (none when all are ruled out). Other files are loaded by `prefetch`
- * (one batch per call) or, unfetched, one by one: a review reads the few blobs the reached environments
- * need, not the whole repository.
+ * render/inputs.ts, or reads them elsewhere), in one `git cat-file --batch` (none when all are ruled
+ * out). Other files are loaded by `prefetch` (one batch per call) or, unfetched, one by one: a review
+ * reads the few blobs the reached environments need, not the whole repository.
  */
 export async function gitTree(root: string, commit: string, options: { known?: (blobId: string, path: string) => boolean } = {}): Promise<TreeReader> {
   // No `-l`: sizes would make git open every blob's object (tens of milliseconds at 300 environments
@@ -142,7 +141,7 @@ export async function gitTree(root: string, commit: string, options: { known?: (
     for (const [sha, bytes] of await catBlobs(root, wanted)) if (bytes.length <= PRELOAD_LIMIT) contents.set(sha, bytes);
   };
   const known = options.known ?? (() => false);
-  await load([...blobs.entries()].filter(([p, b]) => KUSTOMIZATION_NAMES.includes(p.slice(p.lastIndexOf('/') + 1)) && !known(b.sha, p)).map(([p]) => p));
+  await load([...blobs.entries()].filter(([p, b]) => isKustomizationFile(p) && !known(b.sha, p)).map(([p]) => p));
   const blobOf = (rel: string): { sha: string; mode: string } => {
     const blob = blobs.get(normal(rel));
     if (!blob) throw new Error(`${rel} does not exist in ${commit}`);

@@ -22,7 +22,7 @@
 // kustomization, a very large change) takes the full walk.
 import { lstatSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { envDir, KUSTOMIZATION_NAMES, OVERLAYS_DIR } from '../../core/layout.ts';
+import { envDir, isKustomizationFile, overlayOf } from '../../core/layout.ts';
 import { collectInputs, hasParsedKustomization, listEnvironments, referenceSegments } from '../../render/inputs.ts';
 import { fsTree } from '../../render/tree.ts';
 import type { TreeReader } from '../../render/tree.ts';
@@ -38,7 +38,6 @@ export interface KustomizationIndex {
 /** Past this many changed files the proof's cost (files × kustomizations) is not worth it: walk all. */
 const PROOF_FILE_LIMIT = 64;
 
-const isKustomizationName = (file: string): boolean => KUSTOMIZATION_NAMES.includes(posix.basename(file));
 const segments = (p: string): string[] => (p === '' || p === '.' ? [] : p.split('/'));
 
 /**
@@ -54,20 +53,15 @@ export function spelledSegments(dir: string, target: string): string[] {
   return t.slice(p);
 }
 
-/** The overlay directory name a path lies in (overlays/<zone>/…), or undefined outside every overlay. */
-function zoneOf(path: string): string | undefined {
-  const s = segments(path);
-  return s.length >= 3 && s[0] === OVERLAYS_DIR ? s[1] : undefined;
+/** Whether the walk of `env` reaches one of `files`: its overlay holds one, or its input set does. */
+function reaches(tree: TreeReader | string, files: readonly string[]): (env: string) => boolean {
+  const changed = new Set(files);
+  return (env) => files.some((f) => f.startsWith(`${envDir(env)}/`)) || collectInputs(tree, envDir(env)).files.some((f) => changed.has(f));
 }
 
 /** The full walk: every environment of `tree`, its input set against `files`. */
 export function walkReached(tree: TreeReader | string, files: readonly string[]): string[] {
-  if (files.length === 0) return [];
-  const changed = new Set(files);
-  return listEnvironments(tree).filter((env) => {
-    if (files.some((f) => f.startsWith(`${envDir(env)}/`))) return true;
-    return collectInputs(tree, envDir(env)).files.some((f) => changed.has(f));
-  });
+  return files.length === 0 ? [] : listEnvironments(tree).filter(reaches(tree, files));
 }
 
 /** The last proof per index (review asks for the same change on a tree twice: to prefetch, then to walk). */
@@ -88,10 +82,10 @@ export function candidateZones(index: KustomizationIndex, files: readonly string
 function proveZones(index: KustomizationIndex, files: readonly string[]): Set<string> | undefined {
   if (files.length > PROOF_FILE_LIMIT) return undefined;
   // A kustomization file is reached through its directory; any other file by its own path.
-  const targets = files.map((f) => (isKustomizationName(f) ? posix.dirname(f) : f)).map((t) => (t === '.' ? '' : t));
+  const targets = files.map((f) => (isKustomizationFile(f) ? posix.dirname(f) : f)).map((t) => (t === '.' ? '' : t));
   const hot = new Set<string>();
   for (const f of files) {
-    const zone = zoneOf(f);
+    const zone = overlayOf(f);
     if (zone !== undefined) hot.add(zone);
   }
   for (const k of index.files) {
@@ -101,7 +95,7 @@ function proveZones(index: KustomizationIndex, files: readonly string[]): Set<st
       return spelled.length === 0 || spelled.every((s) => index.mayName(k, s));
     });
     if (!mayNameChange) continue;
-    const zone = zoneOf(k);
+    const zone = overlayOf(k);
     // A shared kustomization (a base, a component) that may name a changed file: any environment may be reached.
     if (zone === undefined) return undefined;
     hot.add(zone);
@@ -113,7 +107,7 @@ function proveZones(index: KustomizationIndex, files: readonly string[]): Set<st
   for (let grew = true; grew;) {
     grew = false;
     for (const k of index.files) {
-      const own = zoneOf(k);
+      const own = overlayOf(k);
       if (own !== undefined && hot.has(own)) continue;
       const seen = checked.get(k) ?? new Set<string>();
       checked.set(k, seen);
@@ -140,9 +134,12 @@ export async function prepareWalk(tree: TreeReader, index: KustomizationIndex | 
   const listing = tree.listing?.();
   if (!listing) return;
   const zones = index ? candidateZones(index, files) : undefined;
-  const walked = (path: string): boolean => !zones || zoneOf(path) === undefined || zones.has(zoneOf(path)!);
+  const walked = (path: string): boolean => {
+    const zone = overlayOf(path);
+    return !zones || zone === undefined || zones.has(zone);
+  };
   // The walk reads only what the parsed memo does not know.
-  await tree.prefetch(listing.files.filter((f) => isKustomizationName(f) && walked(f) && !hasParsedKustomization(tree.blobId(f))));
+  await tree.prefetch(listing.files.filter((f) => isKustomizationFile(f) && walked(f) && !hasParsedKustomization(tree.blobId(f))));
 }
 
 /**
@@ -153,12 +150,8 @@ export function environmentsReached(tree: TreeReader | string, files: readonly s
   if (files.length === 0) return [];
   const zones = index ? candidateZones(index, files) : undefined;
   if (!zones) return walkReached(tree, files);
-  const changed = new Set(files);
-  return listEnvironments(tree).filter((env) => {
-    if (!zones.has(env)) return false;
-    if (files.some((f) => f.startsWith(`${envDir(env)}/`))) return true;
-    return collectInputs(tree, envDir(env)).files.some((f) => changed.has(f));
-  });
+  const reached = reaches(tree, files);
+  return listEnvironments(tree).filter((env) => zones.has(env) && reached(env));
 }
 
 /**
@@ -198,7 +191,7 @@ function indexOf(reader: TreeReader, files: readonly string[], bytes: (file: str
 export function commitIndex(tree: TreeReader, sameBytes?: (file: string) => Buffer | undefined): KustomizationIndex | undefined {
   const listing = tree.listing?.();
   if (!listing || !listing.plainFilesOnly) return undefined;
-  return indexOf(tree, listing.files.filter(isKustomizationName), (file) => sameBytes?.(file) ?? (tree.loaded?.(file) ? tree.read(file) : undefined));
+  return indexOf(tree, listing.files.filter(isKustomizationFile), (file) => sameBytes?.(file) ?? (tree.loaded?.(file) ? tree.read(file) : undefined));
 }
 
 /**
@@ -220,12 +213,24 @@ export function workingTreeIndex(root: string, base: KustomizationIndex | undefi
     if (st?.isSymbolicLink()) return undefined;
     onDisk.set(f, st?.isFile() ?? false);
   }
-  const files = [...new Set([...base.files.filter((k) => onDisk.get(k) !== false), ...changed.filter((f) => isKustomizationName(f) && onDisk.get(f))])].sort();
-  return indexOf(fsTree(root), files, (file) => {
-    try {
-      return readFileSync(join(root, file));
-    } catch {
-      return undefined;
-    }
-  });
+  const files = [...new Set([...base.files.filter((k) => onDisk.get(k) !== false), ...changed.filter((f) => isKustomizationFile(f) && onDisk.get(f))])].sort();
+  return indexOf(fsTree(root), files, (file) => diskBytes(root, file));
+}
+
+/** A working-tree file's bytes, or undefined when it cannot be read. */
+function diskBytes(root: string, file: string): Buffer | undefined {
+  try {
+    return readFileSync(join(root, file));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The base commit's index when the head is the working tree: a kustomization file the change leaves alone
+ * holds the same bytes on disk, read there; the changed ones from the commit.
+ */
+export function baseIndexAgainstWorkingTree(root: string, tree: TreeReader, changed: readonly string[]): KustomizationIndex | undefined {
+  const set = new Set(changed);
+  return commitIndex(tree, (file) => (set.has(file) ? undefined : diskBytes(root, file)));
 }

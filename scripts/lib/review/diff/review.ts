@@ -5,9 +5,8 @@
 // the per-resource diff. Commits are read straight from git objects to find what is reached and to
 // look renders up in the content-addressed cache; an environment that must really be built gets a
 // temporary detached worktree holding only its input files. The working tree is only ever read.
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envSpecFile, KUSTOMIZATION_NAMES } from '../../core/layout.ts';
+import { ARGOCD_APPS_DIR, envDir, envDotenvFile, envSpecFile, isKustomizationFile } from '../../core/layout.ts';
 import type { KustomizeTool } from '../../render/kustomize.ts';
 import { listEnvironments, saveParsedKustomizations } from '../../render/inputs.ts';
 import { normalizeRender } from '../../render/normalize.ts';
@@ -23,7 +22,7 @@ import { git, withCommitFiles } from './git.ts';
 import { startReview } from './start.ts';
 import type { RefsSource, StartedReview } from './start.ts';
 import { summarizeEnvironment } from './summary.ts';
-import { commitIndex, environmentsReached, prepareWalk, workingTreeIndex } from './reach.ts';
+import { baseIndexAgainstWorkingTree, commitIndex, environmentsReached, prepareWalk, workingTreeIndex } from './reach.ts';
 import type { EnvironmentSources } from './summary.ts';
 import type { Finding } from '../validate/validate.ts';
 
@@ -154,20 +153,10 @@ export async function reviewChanges(options: ReviewOptions): Promise<DiffReport>
   // An environment's Argo CD Application is part of what it deploys (its sync policy, its revision).
   const applicationChanged = (tree: TreeReader) => listEnvironments(tree).filter((env) => files.includes(envApplicationFile(env)));
   // Each side walks only the overlays the change can reach (reach.ts); the working tree's index is the
-  // base commit's with the changed files applied.
-  // A kustomization file the change leaves alone holds the same bytes in the working tree: read there.
-  const changedSet = new Set(files);
-  const sameBytes = (file: string): Buffer | undefined => {
-    if (changedSet.has(file)) return undefined;
-    try {
-      return readFileSync(join(root, file));
-    } catch {
-      return undefined;
-    }
-  };
-  // The changed ones are read from the base commit, in one batch (its tree may have left them unread).
-  await baseTree.prefetch(files.filter((f) => KUSTOMIZATION_NAMES.includes(f.slice(f.lastIndexOf('/') + 1))));
-  const baseIndex = commitIndex(baseTree, headFs ? sameBytes : undefined);
+  // base commit's with the changed files applied. The changed kustomization files are read from the base
+  // commit in one batch (its tree may have left them unread).
+  await baseTree.prefetch(files.filter(isKustomizationFile));
+  const baseIndex = headFs ? baseIndexAgainstWorkingTree(root, baseTree, files) : commitIndex(baseTree);
   const headIndex = headFs ? workingTreeIndex(root, baseIndex, files) : commitIndex(headTree);
   await Promise.all([prepareWalk(baseTree, baseIndex, files), prepareWalk(headTree, headIndex, files)]);
   const reached = [...new Set([

@@ -9,10 +9,7 @@ import { hasParsedKustomization, loadParsedKustomizations } from '../../render/i
 import { withHeadStart } from '../../render/kustomize.ts';
 import type { KustomizeTool } from '../../render/kustomize.ts';
 import { gitTree } from '../../render/tree.ts';
-import { envDir, KUSTOMIZATION_NAMES, OVERLAYS_DIR } from '../../core/layout.ts';
-
-/** overlays/<name>/…: a file inside one overlay directory. */
-const isOverlayFile = (path: string): boolean => path.startsWith(`${OVERLAYS_DIR}/`) && path.split('/').length > 2;
+import { envDir, KUSTOMIZATION_NAMES, overlayOf } from '../../core/layout.ts';
 import type { TreeReader } from '../../render/tree.ts';
 import type { CommitInfo } from './format.ts';
 import { changedFiles, git, resolveCommit, workingTreeChanges } from './git.ts';
@@ -75,7 +72,7 @@ export async function startReview(root: string, source: RefsSource, cacheDir: st
     infos: commitInfos(root, { ref: source.base, commit: baseCommit }, { ref: source.head ?? 'HEAD', commit: headCommit ?? 'HEAD' }),
     // Against the working tree, the reach proof reads the kustomization files the change leaves alone
     // from disk (same bytes): the base loads only the shared ones, which any walk reads.
-    baseTree: gitTree(root, baseCommit, { known: headCommit === undefined ? (sha, path) => hasParsedKustomization(sha) || isOverlayFile(path) : hasParsedKustomization }),
+    baseTree: gitTree(root, baseCommit, { known: headCommit === undefined ? (sha, path) => hasParsedKustomization(sha) || overlayOf(path) !== undefined : hasParsedKustomization }),
     headTree: headCommit === undefined ? undefined : gitTree(root, headCommit, { known: hasParsedKustomization }),
   };
   // Awaited by the review, or dropped when the tree had to be settled first: never an unhandled rejection.
@@ -96,7 +93,7 @@ export async function startHeadBuilds(root: string, started: StartedReview, tool
   if (started.headCommit !== undefined) return undefined;
   const { files } = await started.changes.catch(() => ({ files: [] as string[] }));
   // overlays/<name>/…: the overlays holding a changed file that still have a kustomization on disk.
-  const touched = [...new Set(files.map((f) => f.split('/')).filter((s) => s.length > 2 && s[0] === OVERLAYS_DIR).map((s) => s[1]!))]
+  const touched = [...new Set(files.map(overlayOf).filter((name) => name !== undefined))]
     .filter((name) => KUSTOMIZATION_NAMES.some((k) => existsSync(join(root, envDir(name), k))))
     .sort();
   if (touched.length === 0 || touched.length > HEAD_START_LIMIT) return undefined;
